@@ -1,0 +1,58 @@
+"""Batch augmentations on tensors (run on whatever device trains)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class DigitAugment(nn.Module):
+    """What changes between people drawing the same digit: slant, size, place, pen width.
+
+    Random affine (rotation, shear, scale, shift) and a random stroke-width change
+    blended between erosion and dilation. Kept inside the range the digit preprocessing
+    leaves (it already fixes box size, centre and gross stroke width).
+    """
+
+    def __init__(
+        self,
+        degrees: float = 12.0,
+        shear: float = 0.15,
+        scale: tuple[float, float] = (0.85, 1.1),
+        shift: float = 0.1,
+        stroke: float = 0.6,
+    ) -> None:
+        super().__init__()
+        self.degrees, self.shear, self.scale, self.shift, self.stroke = (
+            degrees, shear, scale, shift, stroke,
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n = x.shape[0]
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return torch.rand(n, generator=generator) * (high - low) + low
+
+        angle = uniform(-self.degrees, self.degrees) * math.pi / 180
+        shear = uniform(-self.shear, self.shear)
+        scale = uniform(*self.scale)
+        cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+        theta = torch.stack(
+            [
+                torch.stack([cos, -sin + shear, uniform(-self.shift, self.shift)], 1),
+                torch.stack([sin, cos, uniform(-self.shift, self.shift)], 1),
+            ],
+            1,
+        ).to(x)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+        # Blend towards a dilated (thicker) or eroded (thinner) copy by a random amount.
+        amount = uniform(-self.stroke, self.stroke).to(x).view(n, 1, 1, 1)
+        dilated = F.max_pool2d(x, 3, stride=1, padding=1)
+        eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
+        target = torch.where(amount > 0, dilated, eroded)
+        return x + amount.abs() * (target - x)

@@ -1,0 +1,69 @@
+"""Data configs: what a model expects and what its outputs mean (like timm's ``_cfg``).
+
+A config travels with the model everywhere: the registry holds it, checkpoints store it,
+export writes it into the ONNX file's ``metadata_props`` and serving reads it back from
+there, so serving never needs torch or the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+MNIST_LABELS = tuple(str(d) for d in range(10))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How to feed a model and read its answers.
+
+    ``input_size`` is (channels, height, width) of one sample; the model takes a float32
+    batch (N, C, H, W) of pixels in [0, 1]. ``mean``/``std`` are applied inside the model
+    (folded into the exported graph), so callers never normalise by hand.
+    ``preprocess`` names the function in :mod:`visionplay.preprocess` that turns an
+    arbitrary picture into that input.
+    """
+
+    task: str = "classification"
+    dataset: str = ""
+    input_size: tuple[int, int, int] = (1, 28, 28)
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    labels: tuple[str, ...] = ()
+    preprocess: str = "resize"
+    channel_order: str = "NCHW"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DataConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("input_size", "mean", "std", "labels"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> DataConfig:
+        return cls.from_dict(json.loads(text))
+
+
+MNIST = DataConfig(
+    task="classification",
+    dataset="mnist",
+    input_size=(1, 28, 28),
+    mean=(0.1307,),
+    std=(0.3081,),
+    labels=MNIST_LABELS,
+    preprocess="digit",
+)

@@ -1,0 +1,33 @@
+"""Pieces shared by several architectures."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import DataConfig
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, as a layer, so it is folded into the exported graph."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def with_normalization(net: nn.Module, cfg: DataConfig) -> nn.Sequential:
+    """The model as trained, checkpointed and exported: pixels in [0, 1] go in."""
+    return nn.Sequential(Normalize(cfg.mean, cfg.std), net)
+
+
+def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
