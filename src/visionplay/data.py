@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets
@@ -45,14 +44,17 @@ class Preprocess:
 _TORCHVISION = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
 
 
-def load_dataset(cfg: DataConfig, data_dir: str | os.PathLike | None, train: bool) -> Dataset:
+def load_dataset(
+    cfg: DataConfig, data_dir: str | os.PathLike | None, train: bool, preprocess: bool = True
+) -> Dataset:
     """The train or test split for ``cfg.dataset``, downloading it if it is not there.
 
+    Samples are preprocessed tensors, or the raw PIL images with ``preprocess=False``.
     An image-folder tree ``<data_dir>/train/<class>/*`` (and ``test/``) is read as is,
     so users can train on their own pictures.
     """
     root = resolve_data_dir(data_dir)
-    transform = Preprocess(cfg)
+    transform = Preprocess(cfg) if preprocess else None
     split = root / ("train" if train else "test")
     if split.is_dir():
         return datasets.ImageFolder(split, transform=transform)
@@ -85,9 +87,7 @@ def materialize(
     return TensorDataset(torch.cat(xs), torch.cat(ys))
 
 
-def batches(
-    dataset: TensorDataset, batch_size: int, shuffle: bool, seed: int = 0
-) -> DataLoader:
+def batches(dataset: TensorDataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
     """Whole batches indexed at once from in-memory tensors (no per-sample collate)."""
     generator = torch.Generator().manual_seed(seed)
     order = (
@@ -97,7 +97,3 @@ def batches(
     )
     sampler = torch.utils.data.BatchSampler(order, batch_size, drop_last=False)
     return DataLoader(dataset, sampler=sampler, batch_size=None)
-
-
-def to_numpy_images(dataset: TensorDataset) -> np.ndarray:
-    return dataset.tensors[0].numpy()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +87,9 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, device: torch.device, desc: str = "eval") -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader, device: torch.device, desc: str = "eval"
+) -> dict[str, float]:
     """Mean cross-entropy and accuracy over ``loader``."""
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
@@ -109,10 +113,12 @@ def save_checkpoint(
     history: list[dict[str, Any]],
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
+    command: str | None = None,
 ) -> Path:
     """A checkpoint that describes itself: export rebuilds the model from it alone."""
     state = {
         "name": name,
+        "command": command or shlex.join(["python", *sys.argv]),
         "model_kwargs": model_kwargs,
         "cfg": cfg.to_dict(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()},

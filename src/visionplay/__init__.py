@@ -1,0 +1,24 @@
+"""visionplay: small vision and sequence models, served through onnxruntime.
+
+>>> import visionplay
+>>> model = visionplay.load("mnist")
+>>> model.predict("seven.png")[0].label
+'7'
+"""
+
+from .config import DataConfig
+from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
+from .inference import Model, Prediction, list_exported, load
+
+__all__ = [
+    "DataConfig",
+    "EmptyInputError",
+    "InvalidInputError",
+    "Model",
+    "ModelNotFoundError",
+    "Prediction",
+    "VisionplayError",
+    "list_exported",
+    "load",
+]
+__version__ = "0.1.0"

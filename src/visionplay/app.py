@@ -1,0 +1,106 @@
+"""The Gradio app: a thin layer of tabs over :func:`visionplay.load`.
+
+Each tab loads its model when the app is built; a model that is missing or broken turns
+its tab into a message saying how to make it, and the other tabs keep working.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from .errors import EmptyInputError, VisionplayError
+from .inference import Model, load
+
+DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
+SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
+
+
+def as_image(value: Any) -> Any:
+    """The picture inside a Gradio ImageEditor/Sketchpad value (its composite), or None."""
+    if isinstance(value, dict):
+        value = value.get("composite")
+    return value
+
+
+def enlarge(array: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
+    """(C, H, W) floats in [0, 1] -> uint8 picture, each pixel a scale x scale block."""
+    pixels = np.uint8(np.round(np.clip(array, 0, 1) * 255))
+    pixels = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
+    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def classify(model: Model, value: Any, top_k: int) -> tuple[dict | None, np.ndarray | None, str]:
+    """Label scores, the input the model saw, and a message (empty when all went well)."""
+    image = as_image(value)
+    if image is None:
+        return None, None, DRAW_HINT
+    try:
+        seen = model.prepare(image)
+    except EmptyInputError:
+        return None, None, DRAW_HINT
+    except VisionplayError as err:
+        return None, None, f"**Could not read that picture:** {err}"
+    top = model.predict_prepared(seen[None], top_k)[0]
+    return {p.label: p.score for p in top}, enlarge(seen), ""
+
+
+def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
+    try:
+        return load(name, directory), ""
+    except VisionplayError as err:
+        return None, f"**The {name} model is not available.** {err}"
+
+
+def draw_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("mnist", directory)
+    with gr.Tab("Draw", id="mnist"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        with gr.Row():
+            with gr.Column(scale=3):
+                sketch = gr.Sketchpad(
+                    label="Draw a digit",
+                    type="numpy",
+                    image_mode="RGBA",
+                    canvas_size=(400, 400),
+                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                    layers=False,
+                    transforms=(),
+                    elem_id="digit-sketchpad",
+                )
+                clear = gr.Button("Clear", elem_id="digit-clear")
+            with gr.Column(scale=2):
+                label = gr.Label(num_top_classes=3, label="Prediction", elem_id="digit-label")
+                seen = gr.Image(
+                    label="What the model sees (28x28)",
+                    type="numpy",
+                    interactive=False,
+                    height=224,
+                    elem_id="digit-seen",
+                )
+                message = gr.Markdown(DRAW_HINT, elem_id="digit-message")
+
+        def read(value: Any) -> tuple[dict | None, np.ndarray | None, str]:
+            return classify(model, value, top_k=3)
+
+        # Only the newest drawing matters: later strokes replace queued ones.
+        sketch.change(
+            read, sketch, [label, seen, message],
+            trigger_mode="always_last", show_progress="hidden", api_name="draw",
+        )  # fmt: skip
+        clear.click(lambda: (None, None, None, DRAW_HINT), None, [sketch, label, seen, message],
+                    api_name=False)  # fmt: skip
+
+
+def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
+    """All tabs over the models in ``directory`` (default :func:`visionplay.inference.models_dir`)."""
+    with gr.Blocks(title="visionplay") as demo:
+        gr.Markdown("# visionplay\nSmall vision models, live, through onnxruntime.")
+        with gr.Tabs():
+            draw_tab(directory)
+    return demo

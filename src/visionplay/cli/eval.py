@@ -1,0 +1,80 @@
+"""``visionplay eval NAME``: test-set accuracy of an exported model, through ``load()``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..inference import load
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="accuracy of an exported model on its test set")
+    parser.add_argument("model", help="exported model name, e.g. mnist")
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--confusion", type=Path, default=None, help="write a confusion-matrix PNG")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import load_dataset  # torchvision reads the dataset files
+
+    model = load(args.model)
+    dataset = load_dataset(model.cfg, args.data_dir, train=False, preprocess=False)
+    count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    n = len(model.labels)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    start = time.perf_counter()
+    for first in range(0, count, args.batch_size):
+        samples = [dataset[i] for i in range(first, min(first + args.batch_size, count))]
+        predictions = model.predict_batch([image for image, _ in samples], top_k=1)
+        for (_, target), top in zip(samples, predictions):
+            confusion[target, top[0].index] += 1
+    seconds = time.perf_counter() - start
+    report = {
+        "model": model.name,
+        "dataset": model.cfg.dataset,
+        "split": "test",
+        "images": count,
+        "accuracy": round(float(np.trace(confusion) / max(count, 1)), 5),
+        "errors": int(count - np.trace(confusion)),
+        "provider": model.provider,
+        "seconds": round(seconds, 2),
+        "images_per_s": round(count / seconds, 1) if seconds else None,
+    }
+    if args.confusion:
+        plot_confusion(
+            confusion, model.labels, args.confusion, f"{model.name}: {report['accuracy']:.2%}"
+        )
+        report["confusion_png"] = str(args.confusion)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.imshow(np.log1p(confusion), cmap="Blues")
+    for (i, j), value in np.ndenumerate(confusion):
+        if value:
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")  # fmt: skip
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xlabel="predicted",
+           ylabel="true", title=title)  # fmt: skip
+    ax.set_xticklabels(labels, rotation=45, ha="right")
+    ax.set_yticklabels(labels)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

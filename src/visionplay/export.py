@@ -1,0 +1,167 @@
+"""Checkpoint -> ONNX file that carries everything a caller needs, checked against PyTorch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from .config import DataConfig
+from .errors import VisionplayError
+from .files import atomic_write, write_json
+from .inference import CONFIG_KEY, Model
+from .training import count_parameters, load_checkpoint, model_from_checkpoint
+
+OPSET = 18
+MANIFEST = "manifest.json"
+# Probabilities are in [0, 1]; float32 kernels differ between the two runtimes by ~1e-6.
+TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    name: str
+    path: Path
+    max_abs_diff: float
+    parameters: int
+
+
+def servable(model: nn.Module, cfg: DataConfig) -> nn.Module:
+    """What the ONNX graph computes: pixels in [0, 1] -> probabilities for classifiers."""
+    if cfg.task == "classification":
+        return nn.Sequential(model, nn.Softmax(dim=1)).eval()
+    return model.eval()
+
+
+def output_name(cfg: DataConfig) -> str:
+    return "probabilities" if cfg.task == "classification" else "output"
+
+
+def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
+    """Key/value strings stored in the file's ``metadata_props``."""
+    channels, height, width = cfg.input_size
+    return {
+        CONFIG_KEY: cfg.to_json(),
+        "model_name": name,
+        "task": cfg.task,
+        "input": f"float32 [batch, {channels}, {height}, {width}], "
+        f"{'grey' if channels == 1 else 'RGB'} pixels in [0, 1], channel order NCHW",
+        "normalization": f"folded into the graph: (x - mean) / std, mean={list(cfg.mean)}, "
+        f"std={list(cfg.std)}",
+        "preprocess": cfg.preprocess,
+        "labels": json.dumps(list(cfg.labels)),
+        "training": json.dumps(training_summary(checkpoint)),
+    }
+
+
+def training_summary(checkpoint: dict) -> dict:
+    history = checkpoint.get("history") or []
+    last = history[-1] if history else {}
+    return {
+        "command": checkpoint.get("command", ""),
+        "epochs": len(history),
+        "wall_seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
+        "test_acc": last.get("test_acc"),
+        "test_loss": last.get("test_loss"),
+        "torch_version": checkpoint.get("torch_version"),
+    }
+
+
+def export_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    out_dir: str | os.PathLike = "exported",
+    name: str | None = None,
+    samples: np.ndarray | None = None,
+) -> ExportResult:
+    """Export one checkpoint to ``out_dir/<name>.onnx`` and record it in the manifest.
+
+    The file is written only if onnx.checker passes and onnxruntime agrees with PyTorch
+    within :data:`TOLERANCE` on ``samples`` (random pixels if none are given); a model
+    already there is never replaced by one that fails.
+    """
+    checkpoint_path = Path(checkpoint_path)
+    if not checkpoint_path.is_file():
+        raise VisionplayError(f"no checkpoint at {checkpoint_path}")
+    checkpoint = load_checkpoint(checkpoint_path)
+    cfg = DataConfig.from_dict(checkpoint["cfg"])
+    name = name or checkpoint["name"]
+    model = servable(model_from_checkpoint(checkpoint), cfg)
+
+    if samples is None:
+        samples = np.random.default_rng(0).random((8, *cfg.input_size), dtype=np.float32)
+    proto = to_onnx(model, cfg, samples[:2])
+    proto.metadata_props.extend(
+        onnx.StringStringEntryProto(key=k, value=v)
+        for k, v in metadata(name, cfg, checkpoint).items()
+    )
+    onnx.checker.check_model(proto, full_check=True)
+
+    out_path = Path(out_dir) / f"{name}.onnx"
+    # Checked through onnxruntime from a staged copy; only a file that passes replaces out_path.
+    staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"), lambda t: onnx.save(proto, t))
+    try:
+        diff = parity(model, Model(staged), samples)
+        if diff > TOLERANCE:
+            raise VisionplayError(
+                f"{name}: onnxruntime differs from PyTorch by {diff:.2e} (> {TOLERANCE:.0e}); "
+                f"{out_path} left as it was"
+            )
+        os.replace(staged, out_path)
+    finally:
+        staged.unlink(missing_ok=True)
+
+    result = ExportResult(name, out_path, diff, count_parameters(model))
+    update_manifest(Path(out_dir), result, cfg, checkpoint)
+    return result
+
+
+def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:
+    """torch.onnx (dynamo exporter) with a dynamic batch axis, as one self-contained proto."""
+    program = torch.onnx.export(
+        model,
+        (torch.from_numpy(example),),
+        input_names=["image"],
+        output_names=[output_name(cfg)],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+        opset_version=OPSET,
+        dynamo=True,
+        verbose=False,
+        external_data=False,
+    )
+    return program.model_proto
+
+
+@torch.no_grad()
+def parity(model: nn.Module, session: Model, samples: np.ndarray) -> float:
+    """Largest absolute difference between PyTorch and onnxruntime on ``samples``."""
+    expected = model(torch.from_numpy(samples)).numpy()
+    return float(np.abs(session.run(samples) - expected).max())
+
+
+def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkpoint: dict) -> None:
+    """``manifest.json``: each exported model with its metrics and how it was trained."""
+    path = out_dir / MANIFEST
+    manifest = json.loads(path.read_text()) if path.exists() else {"models": {}}
+    manifest["models"][result.name] = {
+        "file": result.path.name,
+        "sha256": hashlib.sha256(result.path.read_bytes()).hexdigest(),
+        "architecture": checkpoint["name"],
+        "parameters": result.parameters,
+        "task": cfg.task,
+        "dataset": cfg.dataset,
+        "input_size": list(cfg.input_size),
+        "labels": list(cfg.labels),
+        "parity_max_abs_diff": result.max_abs_diff,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "training": {**training_summary(checkpoint), "args": checkpoint.get("args", {})},
+    }
+    manifest["models"] = dict(sorted(manifest["models"].items()))
+    write_json(path, manifest)

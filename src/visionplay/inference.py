@@ -1,0 +1,180 @@
+"""The public API: ``visionplay.load(name)`` -> a model backed by onnxruntime.
+
+No torch here. Everything a caller needs (input shape, normalisation, labels, how to
+preprocess) is read from the ONNX file's metadata, written there by export.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import DataConfig
+from .errors import InvalidInputError, ModelNotFoundError, VisionplayError
+from .preprocess import ImageLike, prepare
+
+MODELS_ENV = "VISIONPLAY_MODELS"
+CONFIG_KEY = "visionplay.config"
+
+
+def models_dir() -> Path:
+    """``$VISIONPLAY_MODELS``, else the ``exported/`` folder of this checkout."""
+    env = os.environ.get(MODELS_ENV)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "exported"
+
+
+def list_exported(directory: str | os.PathLike | None = None) -> list[str]:
+    """Names of the exported models in ``directory`` (default :func:`models_dir`)."""
+    return sorted(p.stem for p in Path(directory or models_dir()).glob("*.onnx"))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One class and its probability."""
+
+    label: str
+    score: float
+    index: int
+
+
+class Model:
+    """An exported model: preprocessing + an onnxruntime session + reading the answer."""
+
+    def __init__(self, path: Path, providers: Sequence[str] | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = path
+        self.name = path.stem
+        try:
+            self.session = ort.InferenceSession(
+                str(path), sess_options=_session_options(), providers=_providers(providers)
+            )
+        except Exception as err:  # onnxruntime raises its own untyped errors for bad files
+            raise VisionplayError(
+                f"{path} is not a usable ONNX model ({str(err).splitlines()[0]}); "
+                "re-create it with `visionplay export --onnx`"
+            ) from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if CONFIG_KEY not in meta:
+            raise VisionplayError(f"{path} carries no visionplay config; export it with visionplay")
+        self.cfg = DataConfig.from_json(meta[CONFIG_KEY])
+        self.metadata = dict(meta)
+        self.input_name = self.session.get_inputs()[0].name
+        self.provider = self.session.get_providers()[0]
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, task={self.cfg.task!r}, provider={self.provider!r})"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.cfg.labels
+
+    def prepare(self, image: ImageLike) -> np.ndarray:
+        """The (C, H, W) float32 array the model sees for ``image``."""
+        return prepare(image, self.cfg)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Raw forward pass on a prepared (N, C, H, W) float32 batch."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or tuple(batch.shape[1:]) != tuple(self.cfg.input_size):
+            raise InvalidInputError(
+                f"{self.name} takes a batch of shape (N, {', '.join(map(str, self.cfg.input_size))});"
+                f" got {tuple(batch.shape)}"
+            )
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def predict(self, image: ImageLike, top_k: int = 3) -> list[Prediction]:
+        """Top-``top_k`` classes for one picture (path, bytes, PIL image or array)."""
+        return self.predict_batch([image], top_k)[0]
+
+    def predict_batch(self, images: Iterable[ImageLike], top_k: int = 3) -> list[list[Prediction]]:
+        """Top-``top_k`` classes for each picture, in one forward pass."""
+        arrays = [self.prepare(image) for image in images]
+        return self.predict_prepared(np.stack(arrays), top_k) if arrays else []
+
+    def predict_prepared(self, batch: np.ndarray, top_k: int = 3) -> list[list[Prediction]]:
+        """Top-``top_k`` classes for a batch already made by :meth:`prepare`."""
+        return [self._top(p, top_k) for p in self.run(batch)]
+
+    def _top(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
+        order = np.argsort(probabilities)[::-1][: max(1, top_k)]
+        return [Prediction(self.labels[i], float(probabilities[i]), int(i)) for i in order]
+
+
+def _session_options():
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # a CUDA build on a machine without a GPU is not an error
+    return options
+
+
+def _providers(requested: Sequence[str] | None) -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if requested:
+        missing = [p for p in requested if p not in available]
+        if missing:
+            raise VisionplayError(
+                f"onnxruntime has no {', '.join(missing)}; available: {available}"
+            )
+        return list(requested)
+    wanted = ["CUDAExecutionProvider"] if _cuda_usable() else []
+    return [p for p in wanted if p in available] + ["CPUExecutionProvider"]
+
+
+def _cuda_usable() -> bool:
+    """onnxruntime-gpu lists CUDA even where no GPU or driver exists; ask the driver."""
+    import ctypes
+
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1" if os.name != "nt" else "nvcuda.dll")
+        count = ctypes.c_int(0)
+        return (
+            cuda.cuInit(0) == 0
+            and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+            and count.value > 0
+        )
+    except OSError:
+        return False
+
+
+_cache: dict[tuple, Model] = {}
+_cache_lock = threading.Lock()
+
+
+def resolve(name: str | os.PathLike, directory: str | os.PathLike | None = None) -> Path:
+    """A model name (``"mnist"``) or a path to an ``.onnx`` file -> the file's path."""
+    text = os.fspath(name)
+    if text.endswith(".onnx") or os.sep in text:
+        path = Path(text)
+    else:
+        path = Path(directory or models_dir()) / f"{text}.onnx"
+    if not path.is_file():
+        known = ", ".join(list_exported(path.parent)) or "none"
+        raise ModelNotFoundError(
+            f"no exported model {text!r} (looked for {path}; exported: {known}); "
+            "train it and run `visionplay export --onnx`"
+        )
+    return path.resolve()
+
+
+def load(
+    name: str | os.PathLike,
+    directory: str | os.PathLike | None = None,
+    providers: Sequence[str] | None = None,
+) -> Model:
+    """Load an exported model by name or path; one session per file and process."""
+    path = resolve(name, directory)
+    key = (str(path), path.stat().st_mtime_ns, tuple(providers or ()))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = Model(path, providers)
+        return _cache[key]
