@@ -87,20 +87,22 @@ def main(argv: list[str] | None = None) -> dict:
         history = state["history"]
         print(f"resumed {checkpoint_path} after epoch {len(history)}")
     print(
-        f"{args.arch}: {count_parameters(model):,} parameters, {len(train_set):,} train images, {device}"
+        f"{args.arch}: {count_parameters(model):,} parameters, "
+        f"{len(train_set):,} train images, {device}"
     )
 
     for epoch in range(len(history) + 1, args.epochs + 1):
-        # Seeded per epoch, so a resumed run sees the same batches and augmentations.
+        # Reseeded per epoch, so a resumed run sees the same batches, augmentations and dropout.
+        epoch_seed = args.seed * 1000 + epoch
+        seed_everything(epoch_seed)
         epoch_start = time.perf_counter()
-        generator = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         train = train_one_epoch(
             model,
-            batches(train_set, args.batch_size, shuffle=True, seed=args.seed * 1000 + epoch),
+            batches(train_set, args.batch_size, shuffle=True, seed=epoch_seed),
             optimizer,
             device,
             scheduler=scheduler,
-            augment=(lambda x: augment(x, generator)) if augment else None,
+            augment=augment,
             label_smoothing=args.label_smoothing,
             desc=f"epoch {epoch}/{args.epochs}",
         )

@@ -18,6 +18,19 @@ from .inference import Model, load
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
 
+# Gradio 6.31 has no option for the Sketchpad's starting tool: whenever its value is empty (page
+# load, Clear, its own trash button) it switches to the "image" tool, shows "select the draw tool
+# to start" and ignores strokes. So click the brush (the first toolbar button) whenever that
+# hint (.empty) shows; watching the whole page also covers a tab that renders later.
+BRUSH_READY_JS = """() => {
+  const arm = () => {
+    const pad = document.querySelector("#digit-sketchpad");
+    if (pad?.querySelector(".empty")) pad.querySelector(".toolbar-wrap button")?.click();
+  };
+  new MutationObserver(arm).observe(document.body, {childList: true, subtree: true});
+  arm();
+}"""
+
 
 def as_image(value: Any) -> Any:
     """The picture inside a Gradio ImageEditor/Sketchpad value (its composite), or None."""
@@ -98,9 +111,10 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
 
 
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
-    """All tabs over the models in ``directory`` (default :func:`visionplay.inference.models_dir`)."""
+    """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
     with gr.Blocks(title="visionplay") as demo:
         gr.Markdown("# visionplay\nSmall vision models, live, through onnxruntime.")
         with gr.Tabs():
             draw_tab(directory)
+        demo.load(None, js=BRUSH_READY_JS)
     return demo

@@ -30,11 +30,11 @@ class DigitAugment(nn.Module):
             degrees, shear, scale, shift, stroke,
         )  # fmt: skip
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
 
         def uniform(low: float, high: float) -> torch.Tensor:
-            return torch.rand(n, generator=generator) * (high - low) + low
+            return torch.rand(n) * (high - low) + low
 
         angle = uniform(-self.degrees, self.degrees) * math.pi / 180
         shear = uniform(-self.shear, self.shear)

@@ -82,9 +82,9 @@ class Model:
         """Raw forward pass on a prepared (N, C, H, W) float32 batch."""
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim != 4 or tuple(batch.shape[1:]) != tuple(self.cfg.input_size):
+            shape = ", ".join(map(str, self.cfg.input_size))
             raise InvalidInputError(
-                f"{self.name} takes a batch of shape (N, {', '.join(map(str, self.cfg.input_size))});"
-                f" got {tuple(batch.shape)}"
+                f"{self.name} takes a batch of shape (N, {shape}); got {tuple(batch.shape)}"
             )
         return self.session.run(None, {self.input_name: batch})[0]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -19,7 +18,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError
 
-ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
+ImageLike = Image.Image | np.ndarray | str | os.PathLike | bytes
 
 # The digit recipe MNIST itself was made with: ink fitted into a 20x20 box, placed in
 # 28x28 so that its centre of mass sits at the centre.
@@ -172,9 +171,9 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
     total = digit.sum()
     cy = float((digit.sum(axis=1) * np.arange(height)).sum() / total)
     cx = float((digit.sum(axis=0) * np.arange(width)).sum() / total)
-    half = (DIGIT_CANVAS - 1) / 2
-    top = int(np.clip(round(half - cy), 0, DIGIT_CANVAS - height))
-    left = int(np.clip(round(half - cx), 0, DIGIT_CANVAS - width))
+    middle = DIGIT_CANVAS / 2  # where MNIST puts the centre of mass: pixel (14, 14)
+    top = int(np.clip(round(middle - cy), 0, DIGIT_CANVAS - height))
+    left = int(np.clip(round(middle - cx), 0, DIGIT_CANVAS - width))
     canvas = np.zeros((DIGIT_CANVAS, DIGIT_CANVAS), dtype=np.float32)
     canvas[top : top + height, left : left + width] = digit
     return canvas

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     for first in range(0, count, args.batch_size):
         samples = [dataset[i] for i in range(first, min(first + args.batch_size, count))]
         predictions = model.predict_batch([image for image, _ in samples], top_k=1)
-        for (_, target), top in zip(samples, predictions):
+        for (_, target), top in zip(samples, predictions, strict=True):
             confusion[target, top[0].index] += 1
     seconds = time.perf_counter() - start
     report = {

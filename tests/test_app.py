@@ -1,0 +1,49 @@
+"""The app over HTTP, through gradio_client, as a program would call it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from digits import draw
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from visionplay.app import DRAW_HINT, build_app, classify
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def editor_value(path):
+    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+
+
+def test_draw_tab_reads_a_drawn_seven(client, tmp_path):
+    path = tmp_path / "seven.png"
+    draw("7", size=150, width=10, centre=(120, 260)).save(path)
+    label, seen, message = client.predict(editor_value(path), api_name="/draw")
+    assert label["label"] == "7"
+    assert len(label["confidences"]) == 3
+    assert message == ""
+    assert np.asarray(Image.open(seen)).shape[:2] == (224, 224)  # the 28x28 input, enlarged
+
+
+def test_empty_canvas_gives_a_hint_not_an_error(client, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("RGBA", (400, 400)).save(path)
+    label, seen, message = client.predict(editor_value(path), api_name="/draw")
+    assert label is None and seen is None
+    assert message == DRAW_HINT
+
+
+def test_missing_model_turns_the_tab_into_instructions(tmp_path):
+    demo = build_app(tmp_path)  # an empty models folder
+    texts = [getattr(block, "value", "") or "" for block in demo.blocks.values()]
+    assert any("visionplay export --onnx" in str(text) for text in texts)
+
+
+def test_classify_names_unreadable_input(shipped_mnist):
+    label, seen, message = classify(shipped_mnist, {"composite": np.zeros((5, 5, 2))}, 3)
+    assert label is None and seen is None and "must be HxW" in message

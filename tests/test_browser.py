@@ -1,0 +1,79 @@
+"""The Draw tab in a real Chromium: strokes on the sketchpad become a prediction.
+
+Needs Chromium (``/usr/bin/chromium`` or ``chromium`` on PATH) and the playwright package; without
+them the test skips, unless ``VISIONPLAY_REQUIRE_BROWSER=1`` makes their absence a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from visionplay.app import DRAW_HINT
+from visionplay.inference import models_dir
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]  # fmt: skip
+TIMEOUT_MS = 20_000  # a page load plus a prediction, on a busy machine
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path; skips (or fails, with VISIONPLAY_REQUIRE_BROWSER=1) when it can't run."""
+    path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package is not installed"
+    else:
+        missing = "" if path else "no Chromium: neither /usr/bin/chromium nor chromium on PATH"
+    if missing:
+        if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{missing} (and VISIONPLAY_REQUIRE_BROWSER=1)")
+        pytest.skip(missing)
+    return path
+
+
+def stroke(page, points: list[tuple[float, float]], steps: int = 4) -> None:
+    """One mouse stroke through ``points``, with intermediate moves like a real hand."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=steps)
+    page.mouse.up()
+
+
+@pytest.mark.browser
+def test_draw_without_picking_the_brush(chromium: str, app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert (models_dir() / "mnist.onnx").exists(), f"no mnist model in {models_dir()}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url)
+            pad = page.locator("#digit-sketchpad")
+            top = page.locator("#digit-label [data-testid=label-output-value]")
+            # The brush must be active on its own: nothing here clicks a tool.
+            brush_on = pad.locator(".toolbar-wrap button").first
+            expect(brush_on).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
+
+            box = pad.locator("canvas").first.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            stroke(page, [(x - 55, y - 75), (x + 55, y - 75), (x - 15, y + 85)])  # a 7
+            expect(top).to_have_text("7", timeout=TIMEOUT_MS)
+
+            page.locator("#digit-clear").click()
+            expect(page.locator("#digit-message")).to_have_text(DRAW_HINT, timeout=TIMEOUT_MS)
+            expect(top).to_have_count(0)
+            expect(brush_on).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
+            stroke(page, [(x + 5, y - 85), (x, y + 85)])  # a 1
+            expect(top).to_have_text("1", timeout=TIMEOUT_MS)
+        finally:
+            browser.close()

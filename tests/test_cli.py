@@ -1,0 +1,55 @@
+"""The command line, called in-process: answers on stdout, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from digits import draw
+
+from visionplay.cli.main import main
+
+
+@pytest.fixture
+def seven(tmp_path):
+    path = tmp_path / "seven.png"
+    draw("7").save(path)
+    return path
+
+
+def test_predict_text(seven, capsys):
+    assert main(["predict", str(seven), "--model", "mnist"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{seven}: 7 ")
+
+
+def test_predict_json_top_k(seven, capsys):
+    assert main(["predict", str(seven), "--model", "mnist", "--json", "-k", "5"]) == 0
+    answer = json.loads(capsys.readouterr().out)[str(seven)]
+    assert len(answer) == 5 and answer[0]["label"] == "7"
+    assert sum(p["score"] for p in answer) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["predict", "missing.png", "--model", "mnist"], "no such image file"),
+        (["predict", __file__, "--model", "mnist"], "not a readable image"),
+        (["predict", __file__, "--model", "nosuchmodel"], "no exported model 'nosuchmodel'"),
+        (["export", "--onnx", "--runs", "/nonexistent"], "no checkpoints"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_eval_prints_accuracy_json(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VISIONPLAY_DATA", str(data_dir))
+    png = tmp_path / "confusion.png"
+    assert main(["eval", "mnist", "--limit", "1000", "--confusion", str(png)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 1000 and report["dataset"] == "mnist"
+    assert report["accuracy"] > 0.98
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,73 @@
+"""The registry and every architecture in it: shape, finiteness, ONNX round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from visionplay import load
+from visionplay.config import MNIST
+from visionplay.errors import ModelNotFoundError
+from visionplay.export import export_checkpoint
+from visionplay.registry import create_model, get_config, list_models, register_model
+from visionplay.training import build_model, count_parameters, save_checkpoint
+
+ALL = list_models()
+
+
+def test_mnist_zoo_is_registered():
+    assert {"lenet5", "fc2", "cnn_small", "mnist"} <= set(list_models("mnist"))
+
+
+def test_duplicate_name_raises():
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(MNIST, name="lenet5")(lambda: None)
+
+
+def test_unknown_name_names_the_known_ones():
+    with pytest.raises(ModelNotFoundError, match="unknown model 'nope'.*lenet5"):
+        create_model("nope")
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "expected"),
+    [("fc2", {"n_hidden": 8}, 6442), ("cnn_small", {"n_features": 6}, 6422)],
+)
+def test_seed_parameter_budgets(name, kwargs, expected):
+    assert count_parameters(create_model(name, **kwargs)) == expected
+
+
+def test_lenet5_flattens_to_400():
+    net = create_model("lenet5")
+    flat = net[:7](torch.zeros(1, 1, 28, 28))  # up to and including Flatten
+    assert flat.shape == (1, 400)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_forward_shape_and_finite(name):
+    cfg = get_config(name)
+    model = build_model(name).eval()
+    with torch.no_grad():
+        out = model(torch.rand(3, *cfg.input_size))
+    assert out.shape == (3, cfg.num_classes)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_onnx_round_trip(name, tmp_path):
+    cfg = get_config(name)
+    model = build_model(name).eval()
+    checkpoint = save_checkpoint(
+        tmp_path / f"{name}.pt", name=name, model=model, cfg=cfg, args={}, model_kwargs={},
+        history=[],
+    )  # fmt: skip
+    result = export_checkpoint(checkpoint, tmp_path / "exported")
+    assert result.max_abs_diff < 1e-4
+
+    served = load(name, tmp_path / "exported")
+    assert served.cfg == cfg
+    batch = np.random.default_rng(1).random((5, *cfg.input_size), dtype=np.float32)
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.from_numpy(batch)), dim=1).numpy()
+    np.testing.assert_allclose(served.run(batch), expected, atol=1e-5)
