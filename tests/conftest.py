@@ -1,11 +1,42 @@
-"""Fixtures shared by the tests: a free port and the app served on one."""
+"""Shared fixtures: the real data folder, the shipped model, and the app on a free port."""
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
+
+import visionplay
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import the stroke digits from digits.py
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Real MNIST etc.: ``$VISIONPLAY_DATA`` (``.ci/run`` sets it), else ../shared/data."""
+    path = Path(os.environ.get("VISIONPLAY_DATA") or Path(__file__).parents[2] / "shared" / "data")
+    if not (path / "MNIST" / "raw").is_dir():
+        pytest.skip(f"no MNIST under {path}: set VISIONPLAY_DATA to the data folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_test_images(data_dir) -> tuple[np.ndarray, np.ndarray]:
+    from torchvision.datasets import MNIST
+
+    test = MNIST(data_dir, train=False)
+    return test.data.numpy(), test.targets.numpy()
+
+
+@pytest.fixture(scope="session")
+def shipped_mnist() -> visionplay.Model:
+    """The shipped model ($VISIONPLAY_MODELS or exported/)."""
+    return visionplay.load("mnist")
 
 
 def find_free_port() -> int:

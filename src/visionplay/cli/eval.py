@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 from ..inference import load
 
@@ -19,6 +20,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--confusion", type=Path, default=None, help="write a confusion-matrix PNG")
+    parser.add_argument(
+        "--as-drawn", action="store_true",
+        help="redraw each test image as black strokes on a transparent 400x400 canvas, at a "
+        "random size, place and pen width, as the sketchpad sends it (digit models)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="for --as-drawn")
     parser.set_defaults(func=run)
     return parser
 
@@ -31,9 +38,12 @@ def run(args: argparse.Namespace) -> int:
     count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     n = len(model.labels)
     confusion = np.zeros((n, n), dtype=np.int64)
+    rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
     for first in range(0, count, args.batch_size):
         samples = [dataset[i] for i in range(first, min(first + args.batch_size, count))]
+        if args.as_drawn:
+            samples = [(redraw_on_canvas(image, rng), target) for image, target in samples]
         predictions = model.predict_batch([image for image, _ in samples], top_k=1)
         for (_, target), top in zip(samples, predictions, strict=True):
             confusion[target, top[0].index] += 1
@@ -41,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "model": model.name,
         "dataset": model.cfg.dataset,
-        "split": "test",
+        "split": "test, redrawn on a 400x400 canvas" if args.as_drawn else "test",
         "images": count,
         "accuracy": round(float(np.trace(confusion) / max(count, 1)), 5),
         "errors": int(count - np.trace(confusion)),
@@ -56,6 +66,32 @@ def run(args: argparse.Namespace) -> int:
         report["confusion_png"] = str(args.confusion)
     print(json.dumps(report, indent=2))
     return 0
+
+
+def redraw_on_canvas(
+    digit: Image.Image, rng: np.random.Generator, canvas: int = 400
+) -> Image.Image:
+    """A test digit as someone might draw it on the sketchpad: 40-360 px tall, anywhere,
+    with a pen from hairline to fat (binarised, so no anti-aliasing helps the model)."""
+    pixels = np.asarray(digit.convert("L"))
+    ys, xs = np.nonzero(pixels > 30)
+    crop = digit.convert("L").crop((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    height = int(rng.integers(40, 361))
+    width = min(canvas - 10, max(1, round(crop.width * height / crop.height)))
+    big = crop.resize((width, height), Image.Resampling.BICUBIC)
+    pen = int(rng.integers(-1, 2)) * (2 * int(rng.integers(0, max(1, height // 25))) + 1)
+    if pen > 1:
+        big = big.filter(ImageFilter.MaxFilter(pen))
+    elif pen < -1:
+        big = big.filter(ImageFilter.MinFilter(-pen))
+    strokes = Image.fromarray(np.uint8(np.asarray(big) > 100) * 255)
+    if strokes.getbbox() is None:  # thinned away: keep the plain upscaled digit
+        strokes = Image.fromarray(np.uint8(np.asarray(crop.resize((width, height))) > 100) * 255)
+    page = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    left = int(rng.integers(0, canvas - width + 1))
+    top = int(rng.integers(0, canvas - height + 1))
+    page.paste((0, 0, 0, 255), (left, top), strokes)
+    return page
 
 
 def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
