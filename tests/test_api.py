@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -89,3 +91,15 @@ def test_load_by_path(tmp_path, shipped_mnist):
     shutil.copy(shipped_mnist.path, copy)
     model = visionplay.load(copy)
     assert model.name == "digits" and model.cfg == shipped_mnist.cfg
+
+
+def test_serving_imports_no_torch(tmp_path):
+    """load(), predict and the app run on onnxruntime alone."""
+    draw("3").save(tmp_path / "three.png")
+    script = (
+        "import sys, visionplay, visionplay.app, visionplay.cli.main\n"
+        f"print(visionplay.load('mnist').predict({str(tmp_path / 'three.png')!r})[0].label)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["3", "False"]

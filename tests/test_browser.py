@@ -61,8 +61,8 @@ def test_draw_without_picking_the_brush(chromium: str, app_url: str) -> None:
             pad = page.locator("#digit-sketchpad")
             top = page.locator("#digit-label [data-testid=label-output-value]")
             # The brush must be active on its own: nothing here clicks a tool.
-            brush_on = pad.locator(".toolbar-wrap button").first
-            expect(brush_on).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
+            brush = pad.locator(".toolbar-wrap button").first
+            expect(brush).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
 
             box = pad.locator("canvas").first.bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -72,7 +72,7 @@ def test_draw_without_picking_the_brush(chromium: str, app_url: str) -> None:
             page.locator("#digit-clear").click()
             expect(page.locator("#digit-message")).to_have_text(DRAW_HINT, timeout=TIMEOUT_MS)
             expect(top).to_have_count(0)
-            expect(brush_on).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
+            expect(brush).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
             stroke(page, [(x + 5, y - 85), (x, y + 85)])  # a 1
             expect(top).to_have_text("1", timeout=TIMEOUT_MS)
         finally:

@@ -84,16 +84,19 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
                     brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
                     layers=False,
                     transforms=(),
+                    height=500,  # room for the whole 400x400 canvas at 100 %
                     elem_id="digit-sketchpad",
                 )
                 clear = gr.Button("Clear", elem_id="digit-clear")
             with gr.Column(scale=2):
                 label = gr.Label(num_top_classes=3, label="Prediction", elem_id="digit-label")
+                gr.Markdown("What the model sees (28x28):")
                 seen = gr.Image(
-                    label="What the model sees (28x28)",
+                    show_label=False,
                     type="numpy",
                     interactive=False,
                     height=224,
+                    buttons=[],
                     elem_id="digit-seen",
                 )
                 message = gr.Markdown(DRAW_HINT, elem_id="digit-message")
