@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from digits import draw
@@ -45,11 +46,24 @@ def test_errors_are_one_line_and_non_zero(argv, message, capsys):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_eval_prints_accuracy_json(data_dir, tmp_path, capsys, monkeypatch):
+def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(shipped_mnist.path, models / "mnist.onnx")
     monkeypatch.setenv("VISIONPLAY_DATA", str(data_dir))
+    monkeypatch.setenv("VISIONPLAY_MODELS", str(models))
     png = tmp_path / "confusion.png"
-    assert main(["eval", "mnist", "--limit", "1000", "--confusion", str(png)]) == 0
+    assert main(["eval", "mnist", "--limit", "1000", "--confusion", str(png), "--record"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 1000 and report["dataset"] == "mnist"
     assert report["accuracy"] > 0.98
     assert png.read_bytes()[:4] == b"\x89PNG"
+    recorded = json.loads((models / "manifest.json").read_text())["models"]["mnist"]["eval"]
+    assert recorded["accuracy"] == report["accuracy"]
+
+
+def test_eval_as_drawn(data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("VISIONPLAY_DATA", str(data_dir))
+    assert main(["eval", "mnist", "--as-drawn", "--limit", "200"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"].startswith("test, redrawn") and report["accuracy"] > 0.9

@@ -16,12 +16,12 @@ from torch import nn
 
 from .config import DataConfig
 from .errors import VisionplayError
-from .files import atomic_write, write_json
+from .files import atomic_write
 from .inference import CONFIG_KEY, Model
+from .manifest import update_entry
 from .training import count_parameters, load_checkpoint, model_from_checkpoint
 
 OPSET = 18
-MANIFEST = "manifest.json"
 # Probabilities are in [0, 1]; float32 kernels differ between the two runtimes by ~1e-6.
 TOLERANCE = 1e-4
 
@@ -147,21 +147,20 @@ def parity(model: nn.Module, session: Model, samples: np.ndarray) -> float:
 
 
 def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkpoint: dict) -> None:
-    """``manifest.json``: each exported model with its metrics and how it was trained."""
-    path = out_dir / MANIFEST
-    manifest = json.loads(path.read_text()) if path.exists() else {"models": {}}
-    manifest["models"][result.name] = {
-        "file": result.path.name,
-        "sha256": hashlib.sha256(result.path.read_bytes()).hexdigest(),
-        "architecture": checkpoint["name"],
-        "parameters": result.parameters,
-        "task": cfg.task,
-        "dataset": cfg.dataset,
-        "input_size": list(cfg.input_size),
-        "labels": list(cfg.labels),
-        "parity_max_abs_diff": result.max_abs_diff,
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "training": {**training_summary(checkpoint), "args": checkpoint.get("args", {})},
-    }
-    manifest["models"] = dict(sorted(manifest["models"].items()))
-    write_json(path, manifest)
+    """A fresh manifest entry: the file, its checks, and how the model was trained."""
+    update_entry(
+        out_dir,
+        result.name,
+        replace=True,
+        file=result.path.name,
+        sha256=hashlib.sha256(result.path.read_bytes()).hexdigest(),
+        architecture=checkpoint["name"],
+        parameters=result.parameters,
+        task=cfg.task,
+        dataset=cfg.dataset,
+        input_size=list(cfg.input_size),
+        labels=list(cfg.labels),
+        parity_max_abs_diff=result.max_abs_diff,
+        exported_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        training={**training_summary(checkpoint), "args": checkpoint.get("args", {})},
+    )

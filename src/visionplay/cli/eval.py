@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ..inference import load
+from ..manifest import update_entry
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,6 +29,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "random size, place and pen width, as the sketchpad sends it (digit models)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="for --as-drawn")
+    parser.add_argument(
+        "--record", action="store_true",
+        help="also store the result in the manifest.json beside the model",
+    )  # fmt: skip
     parser.set_defaults(func=run)
     return parser
 
@@ -64,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
             confusion, model.labels, args.confusion, f"{model.name}: {report['accuracy']:.2%}"
         )
         report["confusion_png"] = str(args.confusion)
+    if args.record:
+        command = shlex.join(["visionplay", "eval", *sys.argv[2:]])
+        key = "eval_as_drawn" if args.as_drawn else "eval"
+        update_entry(model.path.parent, model.name, **{key: {**report, "command": command}})
     print(json.dumps(report, indent=2))
     return 0
 
