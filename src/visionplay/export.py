@@ -19,7 +19,7 @@ from .errors import VisionplayError
 from .files import atomic_write
 from .inference import CONFIG_KEY, Model
 from .manifest import update_entry
-from .training import count_parameters, load_checkpoint, model_from_checkpoint
+from .training import count_parameters, load_checkpoint, model_from_checkpoint, save_history
 
 OPSET = 18
 # Probabilities are in [0, 1]; float32 kernels differ between the two runtimes by ~1e-6.
@@ -119,6 +119,8 @@ def export_checkpoint(
         staged.unlink(missing_ok=True)
 
     result = ExportResult(name, out_path, diff, count_parameters(model))
+    if checkpoint.get("history"):  # the training record ships beside the model
+        save_history(Path(out_dir), name, checkpoint["history"], prefix=f"{name}.")
     update_manifest(Path(out_dir), result, cfg, checkpoint)
     return result
 
@@ -162,5 +164,10 @@ def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkp
         labels=list(cfg.labels),
         parity_max_abs_diff=result.max_abs_diff,
         exported_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        training={**training_summary(checkpoint), "args": checkpoint.get("args", {})},
+        training={
+            **training_summary(checkpoint),
+            "args": checkpoint.get("args", {}),
+            "per_epoch": f"{result.name}.metrics.json",
+            "curves": f"{result.name}.curves.png",
+        },
     )

@@ -142,11 +142,13 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
     return model.eval()
 
 
-def save_history(out_dir: str | os.PathLike, name: str, history: list[dict[str, Any]]) -> None:
-    """Per-epoch metrics as ``metrics.json`` and ``curves.png`` (loss and accuracy)."""
+def save_history(
+    out_dir: str | os.PathLike, name: str, history: list[dict[str, Any]], prefix: str = ""
+) -> None:
+    """Per-epoch metrics as ``<prefix>metrics.json`` and ``<prefix>curves.png``."""
     out_dir = Path(out_dir)
-    write_json(out_dir / "metrics.json", {"model": name, "epochs": history})
-    plot_curves(history, out_dir / "curves.png", title=name)
+    write_json(out_dir / f"{prefix}metrics.json", {"model": name, "epochs": history})
+    plot_curves(history, out_dir / f"{prefix}curves.png", title=name)
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
