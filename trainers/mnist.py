@@ -4,7 +4,8 @@
     python trainers/mnist.py --arch lenet5 --epochs 5
     python trainers/mnist.py --dry-run            # a few batches, to check the set-up
 
-Writes <out>/<arch>/<arch>.pt (resumable, self-describing), metrics.json and curves.png.
+Writes <out>/<arch>/<arch>.pt (resumable, self-describing), metrics.json and curves.png
+(train loss is on augmented digits with label smoothing, so it sits above test loss).
 Then: visionplay export --onnx <out>/<arch>/<arch>.pt
 """
 

@@ -53,16 +53,13 @@ def train_one_epoch(
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     label_smoothing: float = 0.0,
     desc: str = "train",
-    max_batches: int | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader``; returns mean loss, accuracy and samples per second."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
-    bar = tqdm(loader, desc=desc, unit="batch", leave=False, total=max_batches or len(loader))
-    for step, (x, y) in enumerate(bar):
-        if max_batches is not None and step >= max_batches:
-            break
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False)
+    for x, y in bar:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if augment is not None:
             x = augment(x)
