@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import visionplay
+from visionplay import training
 from visionplay.cli.main import main as cli
 
 TRAINER = Path(__file__).parents[1] / "trainers" / "mnist.py"
@@ -49,8 +50,7 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(data_dir, tmp_path):
 def test_resume_after_a_crash_reaches_the_same_result(data_dir, tmp_path, monkeypatch):
     straight = run(data_dir, tmp_path / "straight")
 
-    module = trainer()
-    real_epoch = module.train_one_epoch
+    real_epoch = training.train_one_epoch
     calls = []
 
     def crash_in_second_epoch(*args, **kwargs):
@@ -59,9 +59,10 @@ def test_resume_after_a_crash_reaches_the_same_result(data_dir, tmp_path, monkey
             raise KeyboardInterrupt("killed")
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(module, "train_one_epoch", crash_in_second_epoch)
+    monkeypatch.setattr(training, "train_one_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        module.main(tiny_run(data_dir, tmp_path / "crashed"))
+        trainer().main(tiny_run(data_dir, tmp_path / "crashed"))
+    monkeypatch.undo()
     resumed = run(data_dir, tmp_path / "crashed", "--resume")
 
     for key in ("train_loss", "test_loss", "test_acc"):

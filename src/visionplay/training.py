@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import shlex
@@ -18,9 +19,10 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import DataConfig
+from .data import batches, load_dataset, materialize
 from .files import atomic_write, write_json
 from .models import with_normalization
-from .registry import create_model, get_config
+from .registry import create_model, get_config, list_models
 
 
 def seed_everything(seed: int) -> None:
@@ -167,3 +169,131 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
+
+
+def add_training_args(
+    parser: argparse.ArgumentParser,
+    dataset: str,
+    *,
+    arch: str,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    label_smoothing: float = 0.0,
+) -> argparse.ArgumentParser:
+    """The flags every trainer has; the keyword arguments are its recipe (the defaults)."""
+    p = parser
+    p.add_argument("--arch", default=arch, choices=list_models(dataset))
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr, help="peak of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=float, default=weight_decay)
+    p.add_argument("--label-smoothing", type=float, default=label_smoothing)
+    p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
+    p.add_argument("--out", type=Path, default=Path("runs"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=2, help="processes for the one-off preprocessing")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images per split")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/<arch>/<arch>.pt")
+    p.add_argument("--dry-run", action="store_true", help="one epoch on 512 images")
+    return p
+
+
+def parse_training_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None = None
+) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        args.epochs, args.limit = 1, args.limit or 512
+    return args
+
+
+def load_splits(cfg: DataConfig, args: argparse.Namespace):
+    """Train and test sets, preprocessed once by the serving code and kept in memory."""
+    return tuple(
+        materialize(load_dataset(cfg, args.data_dir, train=train), args.limit, args.workers)
+        for train in (True, False)
+    )
+
+
+def one_cycle(
+    optimizer: torch.optim.Optimizer, args: argparse.Namespace, train_size: int
+) -> torch.optim.lr_scheduler.OneCycleLR:
+    steps_per_epoch = -(-train_size // args.batch_size)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch
+    )
+
+
+def fit(
+    model: nn.Module,
+    train_set,
+    test_set,
+    *,
+    args: argparse.Namespace,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    device: torch.device,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> list[dict[str, Any]]:
+    """The epoch loop: (resume,) train, evaluate, print, save checkpoint and curves each epoch.
+
+    Every epoch reseeds all generators from (seed, epoch), so a run resumed after a crash
+    sees the same batches, augmentations and dropout as one that never stopped.
+    """
+    cfg = get_config(args.arch)
+    out_dir = args.out / args.arch
+    checkpoint_path = out_dir / f"{args.arch}.pt"
+    history: list[dict[str, Any]] = []
+    if args.resume and checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history = state["history"]
+        print(f"resumed {checkpoint_path} after epoch {len(history)}")
+    print(
+        f"{args.arch}: {count_parameters(model):,} parameters, "
+        f"{len(train_set):,} train images, {device}"
+    )
+    test_loader = batches(test_set, 1000, shuffle=False)
+
+    for epoch in range(len(history) + 1, args.epochs + 1):
+        epoch_seed = args.seed * 1000 + epoch
+        seed_everything(epoch_seed)
+        start = time.perf_counter()
+        train = train_one_epoch(
+            model,
+            batches(train_set, args.batch_size, shuffle=True, seed=epoch_seed),
+            optimizer,
+            device,
+            scheduler=scheduler,
+            augment=augment if args.augment else None,
+            label_smoothing=args.label_smoothing,
+            desc=f"epoch {epoch}/{args.epochs}",
+        )
+        test = evaluate(model, test_loader, device)
+        history.append({
+            "epoch": epoch,
+            "train_loss": train["loss"], "train_acc": train["acc"],
+            "test_loss": test["loss"], "test_acc": test["acc"],
+            "seconds": time.perf_counter() - start,
+            "images_per_s": train["samples_per_s"],
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        })  # fmt: skip
+        h = history[-1]
+        print(
+            f"epoch {epoch:2d}  train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f}  "
+            f"test loss {h['test_loss']:.4f} acc {h['test_acc']:.4f}  "
+            f"{h['seconds']:.0f}s ({h['images_per_s']:.0f} img/s)"
+        )
+        save_checkpoint(
+            checkpoint_path, name=args.arch, model=model, cfg=cfg, args=vars(args),
+            model_kwargs={}, history=history, optimizer=optimizer, scheduler=scheduler,
+        )  # fmt: skip
+        save_history(out_dir, args.arch, history)
+    print(f"saved {checkpoint_path}")
+    return history
