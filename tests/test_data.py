@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
-from visionplay.config import MNIST
+from visionplay.config import FASHION_MNIST, MNIST
 from visionplay.data import batches, load_dataset, materialize
 from visionplay.preprocess import prepare
 
 
-def test_training_transform_matches_serving(data_dir, shipped_mnist):
-    train_view = load_dataset(MNIST, data_dir, train=False)
-    raw_view = load_dataset(MNIST, data_dir, train=False, preprocess=False)
+@pytest.mark.parametrize("cfg", [MNIST, FASHION_MNIST], ids=lambda c: c.dataset)
+def test_training_transform_matches_serving(data_dir, cfg):
+    """What a trainer feeds the model is exactly what load().predict feeds it."""
+    train_view = load_dataset(cfg, data_dir, train=False)
+    raw_view = load_dataset(cfg, data_dir, train=False, preprocess=False)
     for i in (0, 1, 2, 777, 9999):
         tensor, label = train_view[i]
         image, same_label = raw_view[i]
         assert label == same_label
         assert isinstance(tensor, torch.Tensor)
-        np.testing.assert_array_equal(tensor.numpy(), shipped_mnist.prepare(image))
+        np.testing.assert_array_equal(tensor.numpy(), prepare(image, cfg))
 
 
 def test_image_folder_tree(tmp_path):

@@ -11,7 +11,13 @@ from PIL import Image
 
 from visionplay.config import DataConfig
 from visionplay.errors import EmptyInputError, InvalidInputError
-from visionplay.preprocess import open_image, prepare, prepare_digit, stroke_width
+from visionplay.preprocess import (
+    open_image,
+    prepare,
+    prepare_digit,
+    prepare_garment,
+    stroke_width,
+)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -124,3 +130,21 @@ def test_photo_resize_gives_model_shape():
     out = prepare(photo, cfg)
     assert out.shape == (3, 32, 32) and out.dtype == np.float32
     assert 0 <= out.min() <= out.max() <= 1
+
+
+def test_fashion_images_pass_unchanged(data_dir):
+    from torchvision.datasets import FashionMNIST
+
+    images = FashionMNIST(data_dir, train=False).data.numpy()[:300]
+    same = [similarity(prepare_garment(image)[0], image / 255.0) > 0.999 for image in images]
+    assert np.mean(same) > 0.85  # the rest differ by where a faint edge ends the crop
+
+
+def test_garment_photo_on_white_reads_like_fashion_mnist(data_dir):
+    from torchvision.datasets import FashionMNIST
+
+    item = FashionMNIST(data_dir, train=False).data.numpy()[9]
+    photo = Image.fromarray(255 - item).resize((300, 300), Image.Resampling.BICUBIC)
+    big_sheet = Image.new("L", (640, 480), 255)
+    big_sheet.paste(photo, (200, 100))
+    assert similarity(prepare_garment(big_sheet)[0], item / 255.0) > 0.9

@@ -13,11 +13,11 @@ import visionplay
 from visionplay import training
 from visionplay.cli.main import main as cli
 
-TRAINER = Path(__file__).parents[1] / "trainers" / "mnist.py"
+TRAINERS = Path(__file__).parents[1] / "trainers"
 
 
-def trainer():
-    spec = importlib.util.spec_from_file_location("mnist_trainer", TRAINER)
+def trainer(name: str = "mnist"):
+    spec = importlib.util.spec_from_file_location(f"{name}_trainer", TRAINERS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -33,18 +33,21 @@ def run(data_dir, out, *extra):
     return trainer().main(tiny_run(data_dir, out, *extra))
 
 
-def test_dry_run_writes_checkpoint_metrics_and_curves(data_dir, tmp_path):
-    trainer().main(["--dry-run", "--arch", "lenet5", "--workers", "0",
-                    "--data-dir", str(data_dir), "--out", str(tmp_path)])  # fmt: skip
-    out = tmp_path / "lenet5"
+@pytest.mark.parametrize(
+    ("script", "arch", "dataset"),
+    [("mnist", "lenet5", "mnist"), ("fashion_mnist", "simple_cnn", "fashion_mnist")],
+)
+def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, data_dir, tmp_path):
+    trainer(script).main(["--dry-run", "--arch", arch, "--workers", "0",
+                          "--data-dir", str(data_dir), "--out", str(tmp_path)])  # fmt: skip
+    out = tmp_path / arch
     metrics = json.loads((out / "metrics.json").read_text())
     assert [e["epoch"] for e in metrics["epochs"]] == [1]
-    assert {"train_loss", "train_acc", "test_loss", "test_acc", "images_per_s"} <= set(
-        metrics["epochs"][0]
-    )
+    expected = {"train_loss", "train_acc", "test_loss", "test_acc", "images_per_s"}
+    assert expected <= set(metrics["epochs"][0])
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    checkpoint = torch.load(out / "lenet5.pt", weights_only=False)
-    assert checkpoint["name"] == "lenet5" and checkpoint["cfg"]["dataset"] == "mnist"
+    checkpoint = torch.load(out / f"{arch}.pt", weights_only=False)
+    assert checkpoint["name"] == arch and checkpoint["cfg"]["dataset"] == dataset
 
 
 def test_resume_after_a_crash_reaches_the_same_result(data_dir, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ its tab into a message saying how to make it, and the other tabs keep working.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,6 +17,9 @@ from .errors import EmptyInputError, VisionplayError
 from .inference import Model, load
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
+PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
+PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
+EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
 
 # Gradio 6.31 has no option for the Sketchpad's starting tool: whenever its value is empty (page
@@ -46,15 +50,17 @@ def enlarge(array: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def classify(model: Model, value: Any, top_k: int) -> tuple[dict | None, np.ndarray | None, str]:
+def classify(
+    model: Model, value: Any, top_k: int, hint: str = DRAW_HINT
+) -> tuple[dict | None, np.ndarray | None, str]:
     """Label scores, the input the model saw, and a message (empty when all went well)."""
     image = as_image(value)
     if image is None:
-        return None, None, DRAW_HINT
+        return None, None, hint
     try:
         seen = model.prepare(image)
     except EmptyInputError:
-        return None, None, DRAW_HINT
+        return None, None, hint
     except VisionplayError as err:
         return None, None, f"**Could not read that picture:** {err}"
     top = model.predict_prepared(seen[None], top_k)[0]
@@ -113,11 +119,51 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
                     api_name=False)  # fmt: skip
 
 
+def photo_tab(directory: str | os.PathLike | None) -> None:
+    loaded = {name: try_load(name, directory) for name in PHOTO_MODELS}
+    models = {name: model for name, (model, _) in loaded.items() if model is not None}
+    with gr.Tab("Photo", id="photo"):
+        if not models:
+            gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
+            return
+        with gr.Row():
+            with gr.Column(scale=3):
+                # A file path keeps the upload as it is (mode, bit depth, EXIF) for our reader.
+                photo = gr.Image(
+                    label="Photo", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard", "webcam"], elem_id="photo-input",
+                )  # fmt: skip
+                choice = gr.Radio(
+                    list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
+                )
+                examples = sorted(EXAMPLES.glob("*.png"))
+                example_rows = [[str(p), p.stem.split("-")[0]] for p in examples]
+                example_rows = [row for row in example_rows if row[1] in models]
+                if example_rows:
+                    gr.Examples(example_rows, [photo, choice], label="Examples")
+            with gr.Column(scale=2):
+                label = gr.Label(num_top_classes=5, label="Prediction", elem_id="photo-label")
+                gr.Markdown("What the model sees:")
+                seen = gr.Image(
+                    show_label=False, type="numpy", interactive=False, height=224,
+                    buttons=[], elem_id="photo-seen",
+                )  # fmt: skip
+                message = gr.Markdown(PHOTO_HINT, elem_id="photo-message")
+
+        def read(value: Any, name: str) -> tuple[dict | None, np.ndarray | None, str]:
+            return classify(models[name], value, top_k=5, hint=PHOTO_HINT)
+
+        outputs = [label, seen, message]
+        photo.change(read, [photo, choice], outputs, show_progress="hidden", api_name="photo")
+        choice.change(read, [photo, choice], outputs, show_progress="hidden", api_name=False)
+
+
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
     """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
     with gr.Blocks(title="visionplay") as demo:
         gr.Markdown("# visionplay\nSmall vision models, live, through onnxruntime.")
         with gr.Tabs():
             draw_tab(directory)
+            photo_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo

@@ -67,3 +67,25 @@ MNIST = DataConfig(
     labels=MNIST_LABELS,
     preprocess="digit",
 )
+
+
+FASHION_MNIST = DataConfig(
+    task="classification",
+    dataset="fashion_mnist",
+    input_size=(1, 28, 28),
+    mean=(0.2860,),
+    std=(0.3530,),
+    labels=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),  # fmt: skip
+    preprocess="garment",
+)

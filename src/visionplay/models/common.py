@@ -31,3 +31,16 @@ def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3) -> nn.Sequential:
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
     )
+
+
+def small_vgg(in_channels: int, num_classes: int, width: int, dropout: float) -> nn.Sequential:
+    """Three stages of two 3x3 conv+BN+ReLU (width, 2x, 4x), pooling between, global pool."""
+    w = width
+    return nn.Sequential(
+        conv_bn_relu(in_channels, w), conv_bn_relu(w, w), nn.MaxPool2d(2),
+        conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),
+        conv_bn_relu(2 * w, 4 * w), conv_bn_relu(4 * w, 4 * w),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(4 * w, num_classes),
+    )  # fmt: skip

@@ -6,7 +6,7 @@ from torch import nn
 
 from ..config import MNIST
 from ..registry import register_model
-from .common import conv_bn_relu
+from .common import small_vgg
 
 
 @register_model(MNIST)
@@ -50,13 +50,5 @@ def cnn_small(n_features: int = 6, num_classes: int = 10) -> nn.Module:
 
 @register_model(MNIST)
 def mnist(width: int = 32, num_classes: int = 10, dropout: float = 0.2) -> nn.Module:
-    """The shipped digit reader: VGG-style, BatchNorm, 28 -> 14 -> 7, global average pool."""
-    w = width
-    return nn.Sequential(
-        conv_bn_relu(1, w), conv_bn_relu(w, w), nn.MaxPool2d(2),
-        conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),
-        conv_bn_relu(2 * w, 4 * w), conv_bn_relu(4 * w, 4 * w),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Dropout(dropout),
-        nn.Linear(4 * w, num_classes),
-    )  # fmt: skip
+    """The shipped digit reader: small VGG with BatchNorm, 28 -> 14 -> 7, global average pool."""
+    return small_vgg(1, num_classes, width, dropout)
