@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from digits import draw
 
@@ -67,3 +68,19 @@ def test_eval_as_drawn(data_dir, capsys, monkeypatch):
     assert main(["eval", "mnist", "--as-drawn", "--limit", "200"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"].startswith("test, redrawn") and report["accuracy"] > 0.9
+
+
+def test_permutation_experiment_table(data_dir, tmp_path, capsys):
+    out = tmp_path / "permute"
+    argv = ["experiment", "permute", "--limit", "600", "--workers", "0",
+            "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "FC2(8)" in printed and "6,442" in printed and "6,422" in printed
+    result = json.loads((out / "permute.json").read_text())
+    assert set(result["table"]) == {"fc2", "cnn_small"}
+    assert all(0 <= acc <= 1 for row in result["table"].values() for acc in row.values())
+    plain, permuted = (np.array(result["example"][k]) for k in ("plain", "permuted"))
+    assert not np.array_equal(plain, permuted)
+    np.testing.assert_array_equal(np.sort(plain.ravel()), np.sort(permuted.ravel()))
+    assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"

@@ -7,9 +7,9 @@ import sys
 
 from ..errors import VisionplayError
 from . import eval as eval_command
-from . import export, predict, serve
+from . import experiment, export, predict, serve
 
-COMMANDS = (serve, predict, eval_command, export)
+COMMANDS = (serve, predict, eval_command, export, experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:
