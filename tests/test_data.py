@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import tarfile
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from visionplay.config import FASHION_MNIST, MNIST
+from visionplay import data
+from visionplay.config import CIFAR10, FASHION_MNIST, MNIST
 from visionplay.data import batches, load_dataset, materialize
 from visionplay.preprocess import prepare
 
 
-@pytest.mark.parametrize("cfg", [MNIST, FASHION_MNIST], ids=lambda c: c.dataset)
+@pytest.mark.parametrize("cfg", [MNIST, FASHION_MNIST, CIFAR10], ids=lambda c: c.dataset)
 def test_training_transform_matches_serving(data_dir, cfg):
     """What a trainer feeds the model is exactly what load().predict feeds it."""
     train_view = load_dataset(cfg, data_dir, train=False)
@@ -47,3 +50,24 @@ def test_image_folder_tree(tmp_path):
     assert sorted(seen.tolist()) == [0, 0, 0, 1, 1, 1]
     again = torch.cat([y for _, y in batches(tensors, 4, shuffle=True, seed=3)])
     assert torch.equal(seen, again)  # seeded order: a resumed run sees the same batches
+
+
+def test_archive_of_a_tree_is_unpacked_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    tree = tmp_path / "tree"
+    for split in ("train", "test"):
+        (tree / split / "cat").mkdir(parents=True)
+        Image.new("RGB", (32, 32), (200, 10, 10)).save(tree / split / "cat" / "0001.jpg")
+    archive = tmp_path / "data" / "toy-jpg.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        for split in ("train", "test"):
+            tar.add(tree / split, arcname=split)
+
+    found = data.find_tree(archive.parent, "toy")
+    assert found == tmp_path / "cache" / "toy-jpg"
+    assert (found / "train" / "cat" / "0001.jpg").is_file()
+    marker = (found / ".unpacked").stat().st_mtime_ns
+    assert data.find_tree(archive.parent, "toy") == found
+    assert (found / ".unpacked").stat().st_mtime_ns == marker  # not unpacked again
+    assert data.find_tree(archive.parent, "other") is None

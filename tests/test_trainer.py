@@ -35,7 +35,11 @@ def run(data_dir, out, *extra):
 
 @pytest.mark.parametrize(
     ("script", "arch", "dataset"),
-    [("mnist", "lenet5", "mnist"), ("fashion_mnist", "simple_cnn", "fashion_mnist")],
+    [
+        ("mnist", "lenet5", "mnist"),
+        ("fashion_mnist", "simple_cnn", "fashion_mnist"),
+        ("cifar10", "cifar_net", "cifar10"),  # from the JPEG archive, unpacked once
+    ],
 )
 def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, data_dir, tmp_path):
     trainer(script).main(["--dry-run", "--arch", arch, "--workers", "0",

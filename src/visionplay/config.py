@@ -89,3 +89,24 @@ FASHION_MNIST = DataConfig(
     ),  # fmt: skip
     preprocess="garment",
 )
+
+CIFAR10 = DataConfig(
+    task="classification",
+    dataset="cifar10",
+    input_size=(3, 32, 32),
+    mean=(0.4914, 0.4822, 0.4465),  # seed 002's normalisation
+    std=(0.2023, 0.1994, 0.2010),
+    labels=(
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),  # fmt: skip
+    preprocess="resize",
+)

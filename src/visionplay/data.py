@@ -8,6 +8,8 @@ function serving uses, wrapped as a torchvision-style transform.
 from __future__ import annotations
 
 import os
+import shutil
+import tarfile
 from pathlib import Path
 
 import torch
@@ -20,11 +22,12 @@ from .errors import VisionplayError
 from .preprocess import prepare
 
 DATA_ENV = "VISIONPLAY_DATA"
+CACHE_DIR = Path.home() / ".cache" / "visionplay"
 
 
 def default_data_dir() -> Path:
     env = os.environ.get(DATA_ENV)
-    return Path(env) if env else Path.home() / ".cache" / "visionplay" / "data"
+    return Path(env) if env else CACHE_DIR / "data"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
@@ -41,7 +44,11 @@ class Preprocess:
         return torch.from_numpy(prepare(image, self.cfg))
 
 
-_TORCHVISION = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
+_TORCHVISION = {
+    "mnist": datasets.MNIST,
+    "fashion_mnist": datasets.FashionMNIST,
+    "cifar10": datasets.CIFAR10,
+}
 
 
 def load_dataset(
@@ -50,16 +57,18 @@ def load_dataset(
     """The train or test split for ``cfg.dataset``, downloading it if it is not there.
 
     Samples are preprocessed tensors, or the raw PIL images with ``preprocess=False``.
-    An image-folder tree ``<data_dir>/train/<class>/*`` (and ``test/``) is read as is,
-    so users can train on their own pictures.
+    An image-folder tree (``train/<class>/*`` and ``test/<class>/*``) is read in place of
+    torchvision's files, so users can train on their own pictures; see :func:`find_tree`.
     """
     root = resolve_data_dir(data_dir)
     transform = Preprocess(cfg) if preprocess else None
-    split = root / ("train" if train else "test")
-    if split.is_dir():
-        return datasets.ImageFolder(split, transform=transform)
+    tree = find_tree(root, cfg.dataset)
+    if tree is not None:
+        return datasets.ImageFolder(tree / ("train" if train else "test"), transform=transform)
     if cfg.dataset not in _TORCHVISION:
-        raise VisionplayError(f"no dataset named {cfg.dataset!r}, and no {split} folder tree")
+        raise VisionplayError(
+            f"no dataset named {cfg.dataset!r}, and no image-folder tree in {root}"
+        )
     try:
         return _TORCHVISION[cfg.dataset](root, train=train, transform=transform, download=True)
     except (RuntimeError, OSError) as err:
@@ -67,6 +76,44 @@ def load_dataset(
             f"could not find or download {cfg.dataset} under {root} ({err}); "
             f"pass --data-dir or set {DATA_ENV}"
         ) from None
+
+
+def find_tree(root: Path, dataset: str) -> Path | None:
+    """The folder holding ``train/`` and ``test/`` class trees for ``dataset``, if any.
+
+    Looked for in ``root`` itself, in ``root/<dataset>``, and in an archive
+    ``root/<dataset>*.tar.gz`` (or ``root`` being such an archive), unpacked once into
+    the cache; CIFAR-10 can come that way, as JPEGs.
+    """
+    for folder in (root, root / dataset):
+        if (folder / "train").is_dir() and (folder / "test").is_dir():
+            return folder
+    if root.is_file() and root.name.endswith(".tar.gz"):
+        return unpack_once(root)
+    archives = sorted(root.glob(f"{dataset}*.tar.gz")) if root.is_dir() else []
+    return unpack_once(archives[0]) if archives else None
+
+
+def unpack_once(archive: Path) -> Path:
+    """Unpack ``archive`` into the cache the first time; later calls reuse it."""
+    target = CACHE_DIR / archive.name.removesuffix(".tar.gz")
+    if not (target / ".unpacked").exists():
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter="data")  # refuses paths that leave the folder
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        (target / ".unpacked").touch()
+    return target
+
+
+def spread(total: int, limit: int | None) -> range:
+    """``limit`` indices evenly spread over ``total`` (all of them without a limit), so a
+    folder tree sorted by class still gives every class."""
+    if limit is None or limit >= total:
+        return range(total)
+    return range(0, total, total // limit)[:limit]
 
 
 def materialize(
@@ -78,7 +125,7 @@ def materialize(
     every epoch, which matters on two cores.
     """
     if limit is not None and limit < len(dataset):
-        dataset = torch.utils.data.Subset(dataset, range(limit))
+        dataset = torch.utils.data.Subset(dataset, spread(len(dataset), limit))
     loader = DataLoader(dataset, batch_size=512, num_workers=workers)
     xs, ys = [], []
     for x, y in tqdm(loader, desc=desc, unit="batch", leave=False):

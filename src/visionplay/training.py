@@ -196,7 +196,9 @@ def add_training_args(
     p.add_argument("--out", type=Path, default=Path("runs"))
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="processes for the one-off preprocessing")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images per split")
+    p.add_argument(
+        "--limit", type=int, default=None, help="use only N images per split, evenly spread"
+    )
     p.add_argument("--resume", action="store_true", help="continue from <out>/<arch>/<arch>.pt")
     p.add_argument("--dry-run", action="store_true", help="one epoch on 512 images")
     return p

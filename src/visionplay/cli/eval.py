@@ -20,7 +20,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("eval", help="accuracy of an exported model on its test set")
     parser.add_argument("model", help="exported model name, e.g. mnist")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    parser.add_argument("--limit", type=int, default=None, help="only N test images, evenly spread")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--confusion", type=Path, default=None, help="write a confusion-matrix PNG")
     parser.add_argument(
@@ -38,17 +38,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load_dataset  # torchvision reads the dataset files
+    from ..data import load_dataset, spread  # torchvision reads the dataset files
 
     model = load(args.model)
     dataset = load_dataset(model.cfg, args.data_dir, train=False, preprocess=False)
-    count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    indices = spread(len(dataset), args.limit)
+    count = len(indices)
     n = len(model.labels)
     confusion = np.zeros((n, n), dtype=np.int64)
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
     for first in range(0, count, args.batch_size):
-        samples = [dataset[i] for i in range(first, min(first + args.batch_size, count))]
+        samples = [dataset[i] for i in indices[first : first + args.batch_size]]
         if args.as_drawn:
             samples = [(redraw_on_canvas(image, rng), target) for image, target in samples]
         predictions = model.predict_batch([image for image, _ in samples], top_k=1)
