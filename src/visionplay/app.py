@@ -136,6 +136,9 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
                 choice = gr.Radio(
                     list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
                 )
+                missing = [problem for model, problem in loaded.values() if model is None]
+                if missing:
+                    gr.Markdown("\n\n".join(missing))
                 examples = sorted(EXAMPLES.glob("*.png"))
                 example_rows = [[str(p), p.stem.split("-")[0]] for p in examples]
                 example_rows = [row for row in example_rows if row[1] in models]
