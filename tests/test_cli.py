@@ -63,11 +63,13 @@ def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, mo
     assert recorded["accuracy"] == report["accuracy"]
 
 
-def test_eval_as_drawn(data_dir, capsys, monkeypatch):
+def test_eval_as_drawn(data_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("VISIONPLAY_DATA", str(data_dir))
+    monkeypatch.chdir(tmp_path)  # the confusion matrix goes to runs/eval/ by default
     assert main(["eval", "mnist", "--as-drawn", "--limit", "200"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"].startswith("test, redrawn") and report["accuracy"] > 0.9
+    assert (tmp_path / "runs/eval/mnist-as-drawn-confusion.png").is_file()
 
 
 def test_permutation_experiment_table(data_dir, tmp_path, capsys):

@@ -22,7 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
     parser.add_argument("--limit", type=int, default=None, help="only N test images, evenly spread")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--confusion", type=Path, default=None, help="write a confusion-matrix PNG")
+    parser.add_argument(
+        "--confusion", type=Path, default=None,
+        help="where to write the confusion-matrix PNG (default: runs/eval/NAME-confusion.png)",
+    )  # fmt: skip
     parser.add_argument(
         "--as-drawn", action="store_true",
         help="redraw each test image as black strokes on a transparent 400x400 canvas, at a "
@@ -67,11 +70,10 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 2),
         "images_per_s": round(count / seconds, 1) if seconds else None,
     }
-    if args.confusion:
-        plot_confusion(
-            confusion, model.labels, args.confusion, f"{model.name}: {report['accuracy']:.2%}"
-        )
-        report["confusion_png"] = str(args.confusion)
+    suffix = "-as-drawn" if args.as_drawn else ""
+    png = args.confusion or Path("runs/eval") / f"{model.name}{suffix}-confusion.png"
+    plot_confusion(confusion, model.labels, png, f"{model.name}: {report['accuracy']:.2%}")
+    report["confusion_png"] = str(png)
     if args.record:
         command = shlex.join(["visionplay", "eval", *sys.argv[2:]])
         key = "eval_as_drawn" if args.as_drawn else "eval"
