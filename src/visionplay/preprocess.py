@@ -115,6 +115,13 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     return np.clip(ink / peak, 0.0, 1.0)
 
 
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest box holding all the ink (``ink_map`` output always has some)."""
+    rows = np.flatnonzero(ink.max(axis=1) > _INK_LEVEL)
+    cols = np.flatnonzero(ink.max(axis=0) > _INK_LEVEL)
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width in pixels: area over half the boundary length."""
     padded = np.pad(mask, 1)  # ink touching the edge of the crop has a boundary there too
@@ -140,12 +147,7 @@ def prepare_digit(image: ImageLike) -> np.ndarray:
     fit into 20x20 keeping the aspect ratio, centre by centre of mass in 28x28, white
     on black. Raises :class:`EmptyInputError` for a blank picture.
     """
-    ink = ink_map(to_gray(open_image(image)))
-    rows = np.flatnonzero(ink.max(axis=1) > _INK_LEVEL)
-    cols = np.flatnonzero(ink.max(axis=0) > _INK_LEVEL)
-    if rows.size == 0:
-        raise EmptyInputError("the image is blank: no ink to read")
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = crop_to_ink(ink_map(to_gray(open_image(image))))
     work = _fit(Image.fromarray(np.uint8(crop * 255)), _WORK_SIDE)
 
     width = stroke_width(np.asarray(work) > 127) / _WORK_SIDE
@@ -187,10 +189,7 @@ def prepare_garment(image: ImageLike) -> np.ndarray:
     to 28 pixels, centred it and inverted it: a bright item on black. The same here, so a
     dark shirt on a white sheet reads like the training images.
     """
-    item = ink_map(to_gray(open_image(image)))
-    rows = np.flatnonzero(item.max(axis=1) > _INK_LEVEL)
-    cols = np.flatnonzero(item.max(axis=0) > _INK_LEVEL)
-    crop = item[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = crop_to_ink(ink_map(to_gray(open_image(image))))
     if not GARMENT_SIDE - 2 <= max(crop.shape) <= GARMENT_SIDE:  # already at scale: no resampling
         crop = np.asarray(_fit(Image.fromarray(np.uint8(crop * 255)), GARMENT_SIDE)) / 255
     height, width = crop.shape
