@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> dict:
     train_set, test_set = load_splits(get_config(args.arch), args)
 
     # Model and optimisation; channels-last convolutions train about a quarter faster on CPU.
-    model = build_model(args.arch).to(device, memory_format=torch.channels_last)
+    model = build_model(args.arch, **args.model_kwargs)
+    model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = one_cycle(optimizer, args, len(train_set))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shlex
@@ -185,6 +186,10 @@ def add_training_args(
     """The flags every trainer has; the keyword arguments are its recipe (the defaults)."""
     p = parser
     p.add_argument("--arch", default=arch, choices=list_models(dataset))
+    p.add_argument(
+        "--model-kwargs", type=json.loads, default={}, metavar="JSON",
+        help='keyword arguments for the architecture, e.g. \'{"widths": [32, 128, 128]}\'',
+    )  # fmt: skip
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size)
     p.add_argument("--lr", type=float, default=lr, help="peak of the one-cycle schedule")
@@ -294,7 +299,8 @@ def fit(
         )
         save_checkpoint(
             checkpoint_path, name=args.arch, model=model, cfg=cfg, args=vars(args),
-            model_kwargs={}, history=history, optimizer=optimizer, scheduler=scheduler,
+            model_kwargs=args.model_kwargs, history=history, optimizer=optimizer,
+            scheduler=scheduler,
         )  # fmt: skip
         save_history(out_dir, args.arch, history)
     print(f"saved {checkpoint_path}")
