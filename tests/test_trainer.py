@@ -77,13 +77,14 @@ def test_resume_after_a_crash_reaches_the_same_result(data_dir, tmp_path, monkey
 
 
 def test_export_and_predict_from_the_command_line(data_dir, tmp_path, capsys):
-    run(data_dir, tmp_path / "runs")
+    run(data_dir, tmp_path / "runs", "--model-kwargs", '{"n_features": 4}')
     exported = tmp_path / "exported"
     assert cli(["export", "--onnx", "--runs", str(tmp_path / "runs"), "--out", str(exported)]) == 0
     assert "max |onnxruntime - torch|" in capsys.readouterr().out
 
     manifest = json.loads((exported / "manifest.json").read_text())["models"]["cnn_small"]
     assert manifest["training"]["epochs"] == 2
+    assert manifest["parameters"] == 4268  # CNN-small with 4 feature maps, rebuilt by export
     assert manifest["parity_max_abs_diff"] < 1e-4
     model = visionplay.load("cnn_small", exported)
     assert model.metadata["model_name"] == "cnn_small"
