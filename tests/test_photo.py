@@ -41,10 +41,10 @@ def as_modes(picture: Image.Image) -> dict[str, Image.Image | bytes]:
     }
 
 
-def test_reads_the_examples(garments):
-    for path in sorted(EXAMPLES.glob("fashion_mnist-*.png")):
-        expected = path.stem.split("-")[1].replace("_", " ")
-        assert garments.predict(path)[0].label.lower() == expected, path.name
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.png")), ids=lambda p: p.stem)
+def test_reads_the_examples(path):
+    name, label = path.stem.split("-")
+    assert visionplay.load(name).predict(path)[0].label.lower() == label.replace("_", " ")
 
 
 def test_any_mode_gives_the_same_answer(garments):
@@ -81,3 +81,10 @@ def test_photo_tab_over_http(app_url, tmp_path):
         handle_file(str(blank)), "fashion_mnist", api_name="/photo"
     )
     assert not label and seen is None and message == PHOTO_HINT
+
+
+def test_photo_tab_offers_both_models(app_url, tmp_path):
+    client = Client(app_url, verbose=False)
+    ship = EXAMPLES / "cifar10-ship.png"
+    label, _, message = client.predict(handle_file(str(ship)), "cifar10", api_name="/photo")
+    assert label["label"] == "ship" and message == ""
