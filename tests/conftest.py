@@ -46,11 +46,6 @@ def find_free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def free_port() -> int:
-    return find_free_port()
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app over the shipped models ($VISIONPLAY_MODELS or exported/), served in-process."""
