@@ -9,7 +9,7 @@ import torch
 from visionplay import load
 from visionplay.config import MNIST
 from visionplay.errors import ModelNotFoundError
-from visionplay.export import export_checkpoint
+from visionplay.export import export_checkpoint, servable
 from visionplay.registry import create_model, get_config, list_models, register_model
 from visionplay.training import build_model, count_parameters, save_checkpoint
 
@@ -18,6 +18,12 @@ ALL = list_models()
 
 def test_mnist_zoo_is_registered():
     assert {"lenet5", "fc2", "cnn_small", "mnist"} <= set(list_models("mnist"))
+
+
+def test_face_zoo_is_registered():
+    assert set(list_models("youtube_faces")) == {
+        "face_keypoints", "keypoint_cnn", "keypoint_resnet18"
+    }  # fmt: skip
 
 
 def test_duplicate_name_raises():
@@ -50,7 +56,7 @@ def test_forward_shape_and_finite(name):
     model = build_model(name).eval()
     with torch.no_grad():
         out = model(torch.rand(3, *cfg.input_size))
-    assert out.shape == (3, cfg.num_classes)
+    assert out.shape == (3, *cfg.output_shape)
     assert torch.isfinite(out).all()
 
 
@@ -69,5 +75,7 @@ def test_onnx_round_trip(name, tmp_path):
     assert served.cfg == cfg
     batch = np.random.default_rng(1).random((5, *cfg.input_size), dtype=np.float32)
     with torch.no_grad():
-        expected = torch.softmax(model(torch.from_numpy(batch)), dim=1).numpy()
+        expected = servable(model, cfg)(torch.from_numpy(batch)).numpy()
     np.testing.assert_allclose(served.run(batch), expected, atol=1e-5)
+    if cfg.task == "classification":
+        np.testing.assert_allclose(served.run(batch).sum(1), 1.0, atol=1e-5)

@@ -8,12 +8,14 @@
 
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
-from .inference import Model, Prediction, list_exported, load
+from .inference import Face, KeypointModel, Model, Prediction, list_exported, load
 
 __all__ = [
     "DataConfig",
     "EmptyInputError",
+    "Face",
     "InvalidInputError",
+    "KeypointModel",
     "Model",
     "ModelNotFoundError",
     "Prediction",

@@ -14,10 +14,17 @@ import gradio as gr
 import numpy as np
 
 from .errors import EmptyInputError, VisionplayError
-from .inference import Model, load
+from .faces import draw_faces
+from .inference import KeypointModel, Model, load
+from .preprocess import open_image
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
 PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
+FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
+NO_FACE = (
+    "**No face found.** The detector finds upright, roughly frontal faces at least a "
+    "twelfth of the picture's shorter side across."
+)
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
 EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
@@ -161,6 +168,55 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
         choice.change(read, [photo, choice], outputs, show_progress="hidden", api_name=False)
 
 
+def mark_faces(model: KeypointModel, value: Any, lines: bool) -> tuple[Any, str]:
+    """The picture with every face's box and points drawn, and a count (or why not)."""
+    if value is None:
+        return None, FACE_HINT
+    try:
+        picture = open_image(value)
+        found = model.predict(picture)
+    except VisionplayError as err:
+        return None, f"**Could not read that picture:** {err}"
+    if not found:
+        return picture.convert("RGB"), NO_FACE
+    count = f"**{len(found)} faces found**" if len(found) > 1 else "**1 face found**"
+    return draw_faces(picture, found, lines=lines), count
+
+
+def face_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("face_keypoints", directory)
+    with gr.Tab("Face", id="face_keypoints"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        with gr.Row():
+            with gr.Column():
+                photo = gr.Image(
+                    label="Picture", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard", "webcam"], elem_id="face-input",
+                )  # fmt: skip
+                lines = gr.Checkbox(
+                    value=True, label="Join the points (jaw, brows, nose, eyes, lips)",
+                    elem_id="face-lines",
+                )  # fmt: skip
+                examples = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))
+                if examples:
+                    gr.Examples([[str(p)] for p in examples], [photo], label="Examples")
+            with gr.Column():
+                marked = gr.Image(
+                    label="Faces and their 68 points", type="pil", interactive=False,
+                    buttons=["download"], elem_id="face-output",
+                )  # fmt: skip
+                message = gr.Markdown(FACE_HINT, elem_id="face-message")
+
+        def read(value: Any, join: bool) -> tuple[Any, str]:
+            return mark_faces(model, value, join)
+
+        outputs = [marked, message]
+        photo.change(read, [photo, lines], outputs, show_progress="hidden", api_name="faces")
+        lines.change(read, [photo, lines], outputs, show_progress="hidden", api_name=False)
+
+
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
     """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
     with gr.Blocks(title="visionplay") as demo:
@@ -168,5 +224,6 @@ def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
         with gr.Tabs():
             draw_tab(directory)
             photo_tab(directory)
+            face_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo

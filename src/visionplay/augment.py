@@ -59,16 +59,17 @@ class DigitAugment(nn.Module):
 
 
 class FlipAndShift(nn.Module):
-    """Random horizontal flip and random crop after zero padding by ``pad`` (a shift of up to
-    ``pad`` pixels): the usual recipe for photos of objects (seed 002's CIFAR recipe)."""
+    """Random horizontal flip and random crop after padding by ``pad`` (a shift of up to
+    ``pad`` pixels): the usual recipe for photos of objects (seed 002's CIFAR recipe).
+    ``padding_mode`` is F.pad's: "constant" (zeros) or "reflect"."""
 
-    def __init__(self, pad: int = 2, flip: bool = True) -> None:
+    def __init__(self, pad: int = 2, flip: bool = True, padding_mode: str = "constant") -> None:
         super().__init__()
-        self.pad, self.flip = pad, flip
+        self.pad, self.flip, self.padding_mode = pad, flip, padding_mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, channels, height, width = x.shape
-        padded = F.pad(x, (self.pad,) * 4)
+        padded = F.pad(x, (self.pad,) * 4, mode=self.padding_mode)
         # Each sample's window in its padded image, by broadcast indexing (n, c, h, w).
         dy = torch.randint(0, 2 * self.pad + 1, (n, 1, 1, 1), device=x.device)
         dx = torch.randint(0, 2 * self.pad + 1, (n, 1, 1, 1), device=x.device)
@@ -82,3 +83,93 @@ class FlipAndShift(nn.Module):
             mirrored = torch.rand(n, device=x.device) < 0.5
             x = torch.where(mirrored.view(n, 1, 1, 1), x.flip(3), x)
         return x
+
+
+class AlternatingFlip(nn.Module):
+    """airbench's flip: a fixed random half of the images is stored mirrored
+    (``mirror_half``) and every other epoch mirrors them all, so each image is seen both
+    ways in any two epochs in a row; independent random flips repeat one way half the time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mirror = False
+
+    def set_epoch(self, epoch: int) -> None:
+        self.mirror = epoch % 2 == 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flip(-1) if self.mirror else x
+
+    @staticmethod
+    def mirror_half(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        chosen = torch.rand(len(images), generator=generator) < 0.5
+        return torch.where(chosen.view(-1, 1, 1, 1), images.flip(-1), images)
+
+
+class KeypointAugment(nn.Module):
+    """Face crops with their points, moved together: random scale, rotation and shift of
+    the crop window, horizontal flip (left/right point indices swapped), and brightness,
+    contrast and gamma jitter.
+
+    Takes context crops ``context`` times wider than the output, framed like the serving
+    crop (:func:`visionplay.data.face_crops`), and (N, K, 2) points in their [0, 1]
+    coordinates. With no jitter it returns exactly the serving crop: the window is the
+    context's centre, sampled at pixel centres.
+    """
+
+    moves_targets = True
+
+    def __init__(
+        self,
+        flip_index: torch.Tensor,
+        context: float = 2.0,
+        scale: tuple[float, float] = (0.88, 1.14),
+        degrees: float = 15.0,
+        shift: float = 0.08,
+        flip: bool = True,
+        light: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("flip_index", torch.as_tensor(flip_index, dtype=torch.long))
+        self.context, self.scale, self.degrees, self.shift = context, scale, degrees, shift
+        self.flip, self.light = flip, light
+
+    def forward(self, x: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n, _, side, _ = x.shape
+        out_side = round(side / self.context)
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return torch.rand(n, device=x.device) * (high - low) + low
+
+        # Output grid (in [-1, 1]) -> context grid: A @ g + t, A = zoom * rotation * mirror.
+        zoom = uniform(*self.scale) / self.context
+        angle = uniform(-self.degrees, self.degrees) * math.pi / 180
+        mirror = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if self.flip else torch.ones(n)
+        mirror = mirror.to(x.device)
+        cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
+        a = torch.stack(
+            [torch.stack([cos * mirror, -sin], 1), torch.stack([sin * mirror, cos], 1)], 1
+        )
+        t = torch.stack([uniform(-self.shift, self.shift), uniform(-self.shift, self.shift)], 1) * 2
+        theta = torch.cat([a, t[:, :, None]], 2)
+        grid = F.affine_grid(theta, [n, 1, out_side, out_side], align_corners=False)
+        crops = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+        # The points go the other way: g = A^-1 (p - t), in the same [-1, 1] units.
+        p = points * 2 - 1
+        p = torch.linalg.solve(a, (p - t[:, None, :]).transpose(1, 2)).transpose(1, 2)
+        p = (p + 1) / 2
+        flipped = mirror < 0
+        p[flipped] = p[flipped][:, self.flip_index]
+
+        # Light: brightness, contrast around the mean, and gamma.
+        shape = (n, 1, 1, 1)
+        gamma = torch.exp(uniform(-self.light, self.light)).view(shape)
+        crops = crops.clamp(0, 1) ** gamma
+        mean = crops.mean((1, 2, 3), keepdim=True)
+        contrast = (1 + uniform(-self.light, self.light)).view(shape)
+        brightness = uniform(-self.light, self.light).view(shape) / 3
+        crops = ((crops - mean) * contrast + mean + brightness).clamp(0, 1)
+        return crops, p

@@ -38,6 +38,13 @@ class DataConfig:
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's output: class scores, or (points, 2) coordinates."""
+        if self.task == "keypoints":
+            return (self.extra["num_points"], 2)
+        return (self.num_classes,)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -109,4 +116,19 @@ CIFAR10 = DataConfig(
         "truck",
     ),  # fmt: skip
     preprocess="resize",
+)
+
+
+FACE_KEYPOINTS = DataConfig(
+    task="keypoints",
+    dataset="youtube_faces",
+    input_size=(1, 96, 96),  # a grayscale face crop; the model returns 68 (x, y) in [0, 1]
+    mean=(0.5,),
+    std=(0.25,),
+    labels=(),
+    preprocess="face",
+    # margin: crop side / longer side of the points' box. detector_framing (dx, dy, size)
+    # maps a detector box onto the same crop; the face trainer measures it on the training
+    # frames and stores it in the checkpoint, from where export writes it into the file.
+    extra={"margin": 1.3, "num_points": 68},
 )

@@ -7,19 +7,24 @@ function serving uses, wrapped as a torchvision-style transform.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tarfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets
 from tqdm import tqdm
 
+from . import faces
 from .config import DataConfig
 from .errors import VisionplayError
-from .preprocess import prepare
+from .preprocess import open_image, prepare, to_gray
 
 DATA_ENV = "VISIONPLAY_DATA"
 CACHE_DIR = Path.home() / ".cache" / "visionplay"
@@ -144,3 +149,89 @@ def batches(dataset: TensorDataset, batch_size: int, shuffle: bool, seed: int = 
     )
     sampler = torch.utils.data.BatchSampler(order, batch_size, drop_last=False)
     return DataLoader(dataset, sampler=sampler, batch_size=None)
+
+
+# Face keypoints: frames with 68 points each, from a CSV + images layout.
+
+FACE_FOLDER = "youtube-faces-keypoints"
+
+
+@dataclass
+class FaceFrames:
+    """Grayscale frames in [0, 1] with their 68 points (image pixels) and person names."""
+
+    names: list[str]
+    grays: list[np.ndarray]
+    points: np.ndarray  # (N, 68, 2)
+
+    @property
+    def people(self) -> list[str]:
+        return [person_of(name) for name in self.names]
+
+    def subset(self, keep: list[int]) -> FaceFrames:
+        return FaceFrames(
+            [self.names[i] for i in keep], [self.grays[i] for i in keep], self.points[keep]
+        )
+
+
+def person_of(name: str) -> str:
+    """Frames are named <First_Last>_<NN>.jpg; the person is the part before the number."""
+    return Path(name).stem.rsplit("_", 1)[0]
+
+
+def is_held_out(person: str, fraction: float = 0.1) -> bool:
+    """Whether ``person`` belongs to the validation people: a fixed hash, so the trainer
+    and ``visionplay eval`` hold out the same people on every machine."""
+    return zlib.crc32(person.encode()) % 1000 < fraction * 1000
+
+
+def find_face_folder(data_dir: str | os.PathLike | None) -> Path:
+    """The folder with ``training/``, ``test/`` and the two keypoint CSVs: in the data
+    directory, or unpacked once from ``youtube-faces-keypoints*.tar.gz`` there."""
+    root = resolve_data_dir(data_dir)
+    for folder in (root, root / FACE_FOLDER):
+        if (folder / "training_frames_keypoints.csv").is_file():
+            return folder
+    archives = sorted(root.glob(f"{FACE_FOLDER}*.tar.gz")) if root.is_dir() else []
+    if root.is_file() and root.name.endswith(".tar.gz"):
+        archives = [root]
+    if archives:
+        unpacked = unpack_once(archives[0])
+        for folder in (unpacked, unpacked / FACE_FOLDER):
+            if (folder / "training_frames_keypoints.csv").is_file():
+                return folder
+    raise VisionplayError(
+        f"no face keypoint data under {root}: expected {FACE_FOLDER}/ with "
+        "training_frames_keypoints.csv, or a .tar.gz of it; pass --data-dir or set "
+        f"{DATA_ENV}"
+    )
+
+
+def load_face_frames(
+    data_dir: str | os.PathLike | None, train: bool, limit: int | None = None
+) -> FaceFrames:
+    """The training or test frames (``limit``: that many, evenly spread)."""
+    folder = find_face_folder(data_dir)
+    split = "training" if train else "test"
+    with open(folder / f"{split}_frames_keypoints.csv", newline="") as f:
+        rows = [row for row in csv.reader(f)][1:]  # the header row numbers the columns
+    rows = [rows[i] for i in spread(len(rows), limit)]
+    names = [row[0] for row in rows]
+    points = np.array([row[1:] for row in rows], dtype=np.float32).reshape(-1, 68, 2)
+    grays = [to_gray(open_image(folder / split / name)) for name in tqdm(names, desc=split)]
+    return FaceFrames(names, grays, points)
+
+
+def face_crops(frames: FaceFrames, cfg: DataConfig, context: float = 1.0) -> TensorDataset:
+    """Crops framed on the true points (as :func:`faces.square_from_points` frames them),
+    ``context`` times wider than the model's input (training crops further from these),
+    with the points in the crop's [0, 1] coordinates: tensors (N, 1, S, S), (N, 68, 2)."""
+    side = round(cfg.input_size[-1] * context)
+    xs, ys = [], []
+    for gray, points in zip(frames.grays, frames.points, strict=True):
+        square = faces.square_from_points(points, cfg.extra["margin"]).scaled(context)
+        xs.append(faces.crop(gray, square, side)[None])
+        ys.append(faces.to_crop(points, square, side))
+    return TensorDataset(
+        torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys).astype(np.float32))
+    )

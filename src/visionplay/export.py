@@ -17,7 +17,7 @@ from torch import nn
 from .config import DataConfig
 from .errors import VisionplayError
 from .files import atomic_write
-from .inference import CONFIG_KEY, Model
+from .inference import CONFIG_KEY, Model, open_model
 from .manifest import update_entry
 from .training import count_parameters, load_checkpoint, model_from_checkpoint, save_history
 
@@ -42,7 +42,7 @@ def servable(model: nn.Module, cfg: DataConfig) -> nn.Module:
 
 
 def output_name(cfg: DataConfig) -> str:
-    return "probabilities" if cfg.task == "classification" else "output"
+    return {"classification": "probabilities", "keypoints": "points"}.get(cfg.task, "output")
 
 
 def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
@@ -65,12 +65,13 @@ def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
 def training_summary(checkpoint: dict) -> dict:
     history = checkpoint.get("history") or []
     last = history[-1] if history else {}
+    held_out = {k: v for k, v in last.items() if not k.startswith("train_") and "_" in k}
+    held_out.pop("images_per_s", None)
     return {
         "command": checkpoint.get("command", ""),
         "epochs": len(history),
         "wall_seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
-        "test_acc": last.get("test_acc"),
-        "test_loss": last.get("test_loss"),
+        **held_out,  # test_acc/test_loss, or val_nme/val_loss: the last epoch's held-out figures
         "torch_version": checkpoint.get("torch_version"),
     }
 
@@ -108,7 +109,7 @@ def export_checkpoint(
     # Checked through onnxruntime from a staged copy; only a file that passes replaces out_path.
     staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"), lambda t: onnx.save(proto, t))
     try:
-        diff = parity(model, Model(staged), samples)
+        diff = parity(model, open_model(staged), samples)
         if diff > TOLERANCE:
             raise VisionplayError(
                 f"{name}: onnxruntime differs from PyTorch by {diff:.2e} (> {TOLERANCE:.0e}); "

@@ -6,6 +6,7 @@ preprocess) is read from the ONNX file's metadata, written there by export.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import faces
 from .config import DataConfig
 from .errors import InvalidInputError, ModelNotFoundError, VisionplayError
-from .preprocess import ImageLike, prepare
+from .preprocess import ImageLike, open_image, prepare, to_gray
 
 MODELS_ENV = "VISIONPLAY_MODELS"
 CONFIG_KEY = "visionplay.config"
@@ -43,22 +45,13 @@ class Prediction:
 
 
 class Model:
-    """An exported model: preprocessing + an onnxruntime session + reading the answer."""
+    """An exported model: preprocessing + an onnxruntime session + reading the answer.
+    Open one with :func:`load` (or :func:`open_model` for a path)."""
 
-    def __init__(self, path: Path, providers: Sequence[str] | None = None) -> None:
-        import onnxruntime as ort
-
+    def __init__(self, path: Path, session) -> None:
         self.path = path
         self.name = path.stem
-        try:
-            self.session = ort.InferenceSession(
-                str(path), sess_options=_session_options(), providers=_providers(providers)
-            )
-        except Exception as err:  # onnxruntime raises its own untyped errors for bad files
-            raise VisionplayError(
-                f"{path} is not a usable ONNX model ({str(err).splitlines()[0]}); "
-                "re-create it with `visionplay export --onnx`"
-            ) from None
+        self.session = session
         meta = self.session.get_modelmeta().custom_metadata_map
         if CONFIG_KEY not in meta:
             raise VisionplayError(f"{path} carries no visionplay config; export it with visionplay")
@@ -104,6 +97,85 @@ class Model:
     def _top(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
         order = np.argsort(probabilities)[::-1][: max(1, top_k)]
         return [Prediction(self.labels[i], float(probabilities[i]), int(i)) for i in order]
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: its detector box (x0, y0, x1, y1), 68 (x, y) points in the standard
+    order, both in the picture's pixels, and the detector's confidence."""
+
+    box: tuple[float, float, float, float]
+    points: np.ndarray
+    score: float
+
+
+class KeypointModel(Model):
+    """A face keypoint model behind a face detector: ``predict(picture)`` finds every face
+    and returns each with its 68 points, largest face first ([] when there is none)."""
+
+    def __init__(self, path: Path, session) -> None:
+        super().__init__(path, session)
+        self.detector = faces.HaarDetector()
+        self.side = self.cfg.input_size[-1]
+        self.margin = self.cfg.extra["margin"]
+        self.framing = self.cfg.extra.get("detector_framing")
+
+    def predict(self, image: ImageLike, top_k: int = 0) -> list[Face]:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Iterable[ImageLike], top_k: int = 0) -> list[list[Face]]:
+        """Faces in each picture; all the crops go through the network in one pass."""
+        if self.framing is None:
+            raise VisionplayError(
+                f"{self.path} has no detector framing (trainers/face_keypoints.py measures "
+                "it); without it faces cannot be cropped the way the model was trained"
+            )
+        grays = [to_gray(open_image(image)) for image in images]
+        found = [self.detector(gray) for gray in grays]
+        squares = [
+            [faces.square_from_detection(d.box, self.framing, self.margin) for d in detections]
+            for detections in found
+        ]
+        crops = [
+            faces.crop(g, sq, self.side)
+            for g, row in zip(grays, squares, strict=True)
+            for sq in row
+        ]
+        coords = iter(self.run(np.stack(crops)[:, None]) if crops else [])
+        return [
+            [
+                Face(d.box, faces.from_crop(next(coords), sq, self.side), d.score)
+                for d, sq in zip(detections, row, strict=True)
+            ]
+            for detections, row in zip(found, squares, strict=True)
+        ]
+
+    def points_in(self, gray: np.ndarray, squares: Sequence[faces.Square]) -> np.ndarray:
+        """(n, 68, 2) points, in picture pixels, for faces framed by known ``squares``."""
+        crops = np.stack([faces.crop(gray, square, self.side) for square in squares])[:, None]
+        coords = self.run(crops)
+        return np.stack(
+            [faces.from_crop(c, sq, self.side) for c, sq in zip(coords, squares, strict=True)]
+        )
+
+
+def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) -> Model:
+    """An onnxruntime session on ``path``, wrapped in the class its task needs."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    try:
+        session = ort.InferenceSession(
+            str(path), sess_options=_session_options(), providers=_providers(providers)
+        )
+    except Exception as err:  # onnxruntime raises its own untyped errors for bad files
+        raise VisionplayError(
+            f"{path} is not a usable ONNX model ({str(err).splitlines()[0]}); "
+            "re-create it with `visionplay export --onnx`"
+        ) from None
+    meta = session.get_modelmeta().custom_metadata_map
+    task = json.loads(meta.get(CONFIG_KEY, "{}")).get("task")
+    return (KeypointModel if task == "keypoints" else Model)(path, session)
 
 
 def _session_options():
@@ -176,5 +248,5 @@ def load(
     key = (str(path), path.stat().st_mtime_ns, tuple(providers or ()))
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = Model(path, providers)
+            _cache[key] = open_model(path, providers)
         return _cache[key]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
+from . import faces
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError
 
@@ -213,6 +214,18 @@ def prepare_resized(image: ImageLike, cfg: DataConfig) -> np.ndarray:
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
 
+def prepare_face(
+    image: ImageLike, cfg: DataConfig, square: faces.Square | None = None
+) -> np.ndarray:
+    """A face -> (1, S, S): the grayscale crop of ``square`` (see :mod:`visionplay.faces`);
+    without one, the picture is taken to be a face crop already (its centred square)."""
+    gray = to_gray(open_image(image))
+    if square is None:
+        height, width = gray.shape
+        square = faces.Square((width - 1) / 2, (height - 1) / 2, min(height, width))
+    return faces.crop(gray, square, cfg.input_size[-1])[None]
+
+
 def prepare(image: ImageLike, cfg: DataConfig) -> np.ndarray:
     """The one entry point: ``cfg.preprocess`` picks the recipe. Returns (C, H, W) float32."""
     if cfg.preprocess == "digit":
@@ -221,4 +234,6 @@ def prepare(image: ImageLike, cfg: DataConfig) -> np.ndarray:
         return prepare_garment(image)
     if cfg.preprocess == "resize":
         return prepare_resized(image, cfg)
+    if cfg.preprocess == "face":
+        return prepare_face(image, cfg)
     raise InvalidInputError(f"unknown preprocessing {cfg.preprocess!r}")

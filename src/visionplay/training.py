@@ -10,6 +10,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from . import faces
 from .config import DataConfig
 from .data import batches, load_dataset, materialize
 from .files import atomic_write, write_json
@@ -47,40 +49,79 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@dataclass(frozen=True)
+class Task:
+    """What a model learns: the training loss, the loss reported on held-out data, and a
+    per-sample score (averaged over a split, logged as ``<split>_<metric>``)."""
+
+    metric: str
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    eval_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def classification(label_smoothing: float = 0.0) -> Task:
+    """Cross-entropy (smoothed for training only) and accuracy."""
+    return Task(
+        metric="acc",
+        loss=lambda logits, y: F.cross_entropy(logits, y, label_smoothing=label_smoothing),
+        eval_loss=F.cross_entropy,
+        score=lambda logits, y: (logits.argmax(1) == y).float(),
+    )
+
+
+def keypoint_nme(predicted: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Per-face mean point error over the outer-eye-corner distance (see faces.nme)."""
+    error = (predicted - true).norm(dim=-1).mean(-1)
+    return error / (true[:, faces.LEFT_EYE_OUTER] - true[:, faces.RIGHT_EYE_OUTER]).norm(dim=-1)
+
+
+def keypoint_regression() -> Task:
+    """L1 on point coordinates (robust to the odd bad label), scored by NME."""
+    return Task(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=keypoint_nme)
+
+
 def train_one_epoch(
     model: nn.Module,
     loader,
     optimizer: torch.optim.Optimizer,
     device: torch.device,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    label_smoothing: float = 0.0,
+    augment: Callable | None = None,
+    task: Task | None = None,
     desc: str = "train",
 ) -> dict[str, float]:
-    """One pass over ``loader``; returns mean loss, accuracy and samples per second."""
+    """One pass over ``loader``; returns mean loss, mean score and samples per second.
+
+    ``augment(x)`` changes inputs; one with ``moves_targets = True`` is called as
+    ``augment(x, y)`` and returns both (keypoints move with their image).
+    """
+    task = task or classification()
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, total_score, seen = 0.0, 0.0, 0
     start = time.perf_counter()
     bar = tqdm(loader, desc=desc, unit="batch", leave=False)
     for x, y in bar:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if augment is not None:
-            x = augment(x)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            x, y = augment(x, y) if getattr(augment, "moves_targets", False) else (augment(x), y)
+        output = model(x)
+        loss = task.loss(output, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
         total_loss += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        total_score += task.score(output.detach(), y).sum().item()
         seen += len(y)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}")
+        bar.set_postfix(
+            loss=f"{total_loss / seen:.4f}", **{task.metric: f"{total_score / seen:.4f}"}
+        )
     seconds = time.perf_counter() - start
     return {
         "loss": total_loss / max(seen, 1),
-        "acc": correct / max(seen, 1),
+        task.metric: total_score / max(seen, 1),
         "seconds": seconds,
         "samples_per_s": seen / seconds if seconds else 0.0,
     }
@@ -88,18 +129,19 @@ def train_one_epoch(
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, loader, device: torch.device, desc: str = "eval"
+    model: nn.Module, loader, device: torch.device, task: Task | None = None, desc: str = "eval"
 ) -> dict[str, float]:
-    """Mean cross-entropy and accuracy over ``loader``."""
+    """Mean loss and mean score (accuracy by default) over ``loader``."""
+    task = task or classification()
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, total_score, seen = 0.0, 0.0, 0
     for x, y in tqdm(loader, desc=desc, unit="batch", leave=False):
         x, y = x.to(device), y.to(device)
-        logits = model(x)
-        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
+        output = model(x)
+        total_loss += task.eval_loss(output, y).item() * len(y)
+        total_score += task.score(output, y).sum().item()
         seen += len(y)
-    return {"loss": total_loss / max(seen, 1), "acc": correct / max(seen, 1)}
+    return {"loss": total_loss / max(seen, 1), task.metric: total_score / max(seen, 1)}
 
 
 def save_checkpoint(
@@ -151,6 +193,15 @@ def save_history(
     plot_curves(history, out_dir / f"{prefix}curves.png", title=name)
 
 
+def history_keys(history: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """The splits (``train`` first) and the metric a history logs, read from its keys."""
+    metric = next(
+        k.split("_", 1)[1] for k in history[0] if k.startswith("train_") and k != "train_loss"
+    )
+    splits = [k.removesuffix("_loss") for k in history[0] if k.endswith("_loss")]
+    return splits, metric
+
+
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     import matplotlib
 
@@ -158,13 +209,15 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for split in ("train", "test"):
+    splits, metric = history_keys(history)
+    metric_name = {"acc": "accuracy", "nme": "NME (lower is better)"}.get(metric, metric)
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
+    for split in splits:
         ax_loss.plot(epochs, [h[f"{split}_loss"] for h in history], marker="o", label=split)
-        ax_acc.plot(epochs, [h[f"{split}_acc"] for h in history], marker="o", label=split)
+        ax_metric.plot(epochs, [h[f"{split}_{metric}"] for h in history], marker="o", label=split)
     ax_loss.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
-    for ax in (ax_loss, ax_acc):
+    ax_metric.set(xlabel="epoch", ylabel=metric_name, title=f"{title}: {metric_name}")
+    for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -235,6 +288,54 @@ def one_cycle(
     )
 
 
+class Lookahead:
+    """Wraps an optimizer: every ``every`` steps the weights (and BatchNorm statistics) move
+    into a slow exponential average and restart from it; ``decay(progress)`` sets how slow,
+    with progress from 0 to 1 over ``total_steps``. airbench's form of Lookahead (Zhang et
+    al. 2019): it steadies the end of a short, high learning-rate run.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        model: nn.Module,
+        total_steps: int,
+        decay: Callable[[float], float] = lambda progress: 0.95**5 * progress**3,
+        every: int = 5,
+    ) -> None:
+        self.optimizer, self.model, self.total_steps = optimizer, model, total_steps
+        self.decay, self.every, self.steps = decay, every, 0
+        self.slow = {k: v.detach().clone() for k, v in self._floats().items()}
+
+    def _floats(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.model.state_dict().items() if v.is_floating_point()}
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return self.optimizer.param_groups
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.optimizer.step()
+        self.steps += 1
+        last = self.steps >= self.total_steps
+        if self.steps % self.every == 0 or last:
+            decay = 1.0 if last else self.decay(self.steps / self.total_steps)
+            for name, fast in self._floats().items():
+                self.slow[name].lerp_(fast, 1 - decay)
+                fast.copy_(self.slow[name])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "steps": self.steps, "slow": self.slow}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.steps, self.slow = state["steps"], state["slow"]
+
+
 def fit(
     model: nn.Module,
     train_set,
@@ -244,14 +345,23 @@ def fit(
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     device: torch.device,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    augment: Callable | None = None,
+    on_epoch_start: Callable[[int], None] | None = None,
+    task: Task | None = None,
+    eval_split: str = "test",
+    cfg: DataConfig | None = None,
 ) -> list[dict[str, Any]]:
     """The epoch loop: (resume,) train, evaluate, print, save checkpoint and curves each epoch.
+
+    ``on_epoch_start(epoch)`` (epochs count from 1) changes per-epoch settings. ``task``
+    defaults to classification with ``args.label_smoothing``; ``eval_split`` names the
+    held-out set in the history; ``cfg`` (default: the registry's) goes into checkpoints.
 
     Every epoch reseeds all generators from (seed, epoch), so a run resumed after a crash
     sees the same batches, augmentations and dropout as one that never stopped.
     """
-    cfg = get_config(args.arch)
+    cfg = cfg or get_config(args.arch)
+    task = task or classification(args.label_smoothing)
     out_dir = args.out / args.arch
     checkpoint_path = out_dir / f"{args.arch}.pt"
     history: list[dict[str, Any]] = []
@@ -271,6 +381,8 @@ def fit(
     for epoch in range(len(history) + 1, args.epochs + 1):
         epoch_seed = args.seed * 1000 + epoch
         seed_everything(epoch_seed)
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)
         start = time.perf_counter()
         train = train_one_epoch(
             model,
@@ -279,23 +391,23 @@ def fit(
             device,
             scheduler=scheduler,
             augment=augment if args.augment else None,
-            label_smoothing=args.label_smoothing,
+            task=task,
             desc=f"epoch {epoch}/{args.epochs}",
         )
-        test = evaluate(model, test_loader, device)
+        held_out = evaluate(model, test_loader, device, task)
+        m, e = task.metric, eval_split
         history.append({
             "epoch": epoch,
-            "train_loss": train["loss"], "train_acc": train["acc"],
-            "test_loss": test["loss"], "test_acc": test["acc"],
+            "train_loss": train["loss"], f"train_{m}": train[m],
+            f"{e}_loss": held_out["loss"], f"{e}_{m}": held_out[m],
             "seconds": time.perf_counter() - start,
             "images_per_s": train["samples_per_s"],
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         })  # fmt: skip
-        h = history[-1]
         print(
-            f"epoch {epoch:2d}  train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f}  "
-            f"test loss {h['test_loss']:.4f} acc {h['test_acc']:.4f}  "
-            f"{h['seconds']:.0f}s ({h['images_per_s']:.0f} img/s)"
+            f"epoch {epoch:2d}  train loss {train['loss']:.4f} {m} {train[m]:.4f}  "
+            f"{e} loss {held_out['loss']:.4f} {m} {held_out[m]:.4f}  "
+            f"{time.perf_counter() - start:.0f}s ({train['samples_per_s']:.0f} img/s)"
         )
         save_checkpoint(
             checkpoint_path, name=args.arch, model=model, cfg=cfg, args=vars(args),

@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset, spread  # torchvision reads the dataset files
 
     model = load(args.model)
+    if model.cfg.task == "keypoints":
+        report = evaluate_keypoints(model, args.data_dir, args.limit)
+        return finish(report, model, args)
     dataset = load_dataset(model.cfg, args.data_dir, train=False, preprocess=False)
     indices = spread(len(dataset), args.limit)
     count = len(indices)
@@ -74,12 +77,73 @@ def run(args: argparse.Namespace) -> int:
     png = args.confusion or Path("runs/eval") / f"{model.name}{suffix}-confusion.png"
     plot_confusion(confusion, model.labels, png, f"{model.name}: {report['accuracy']:.2%}")
     report["confusion_png"] = str(png)
+    return finish(report, model, args)
+
+
+def finish(report: dict, model, args: argparse.Namespace) -> int:
     if args.record:
         command = shlex.join(["visionplay", "eval", *sys.argv[2:]])
         key = "eval_as_drawn" if args.as_drawn else "eval"
         update_entry(model.path.parent, model.name, **{key: {**report, "command": command}})
     print(json.dumps(report, indent=2))
     return 0
+
+
+def evaluate_keypoints(model, data_dir: Path | None, limit: int | None) -> dict:
+    """NME (mean point error / outer-eye-corner distance) three ways: test frames cropped
+    on their true points' box; test frames end to end (detector, then regressor); and
+    training frames of the people the trainer held out (the figure for a new face)."""
+    from .. import faces
+    from ..data import is_held_out, load_face_frames
+
+    margin = model.cfg.extra["margin"]
+
+    def true_box_nme(frames) -> np.ndarray:
+        return np.array([
+            faces.nme(model.points_in(gray, [faces.square_from_points(p, margin)])[0], p)
+            for gray, p in zip(frames.grays, frames.points, strict=True)
+        ])  # fmt: skip
+
+    test = load_face_frames(data_dir, train=False, limit=limit)
+    true_box = true_box_nme(test)
+    end_to_end, seconds = [], 0.0
+    for gray, points in zip(test.grays, test.points, strict=True):
+        start = time.perf_counter()
+        detection = faces.match(model.detector(gray), points)
+        if detection is not None:
+            square = faces.square_from_detection(detection.box, model.framing, margin)
+            predicted = model.points_in(gray, [square])[0]
+            end_to_end.append(faces.nme(predicted, points))
+        seconds += time.perf_counter() - start
+    training = load_face_frames(data_dir, train=True, limit=None if limit is None else 4 * limit)
+    held_out = training.subset([i for i, p in enumerate(training.people) if is_held_out(p)])
+    validation = true_box_nme(held_out)
+
+    def summary(values: np.ndarray) -> dict:
+        return {
+            "nme": round(float(values.mean()), 5),
+            "nme_median": round(float(np.median(values)), 5),
+            "failures_over_0.1": round(float((values > 0.1).mean()), 4),
+        }
+
+    return {
+        "model": model.name,
+        "dataset": model.cfg.dataset,
+        "provider": model.provider,
+        "test_true_box": {"frames": len(test.names), **summary(true_box)},
+        "test_end_to_end": {
+            "frames": len(test.names),
+            "face_found": round(len(end_to_end) / max(len(test.names), 1), 4),
+            **summary(np.array(end_to_end) if end_to_end else np.array([np.nan])),
+            "ms_per_frame": round(1000 * seconds / max(len(test.names), 1), 2),
+        },
+        "validation_held_out_people": {
+            "frames": len(held_out.names),
+            "people": len(set(held_out.people)),
+            **summary(validation),
+        },
+        "normaliser": "distance between the outer eye corners (points 36 and 45)",
+    }
 
 
 def redraw_on_canvas(

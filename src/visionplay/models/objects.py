@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import CIFAR10
@@ -51,23 +52,85 @@ class Scale(nn.Module):
         return x * self.factor
 
 
+class DiracConv(nn.Conv2d):
+    """3x3 conv whose first ``cin`` filters start as the identity, so a fresh deep net
+    passes its input through (airbench's initialisation)."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(cin, cout, 3, padding=1, bias=False)
+        nn.init.dirac_(self.weight.data[:cin])
+
+
+def _frozen_scale_bn(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm that learns only its shift: the scale is left to the next conv's weights."""
+    bn = nn.BatchNorm2d(channels, eps=1e-12, momentum=0.4)
+    bn.weight.requires_grad_(False)
+    return bn
+
+
 def _pooled_block(cin: int, cout: int) -> nn.Sequential:
     """conv, then max-pool before BN (cheaper: BN and the second conv run at 1/4 size)."""
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2),
-        nn.BatchNorm2d(cout), nn.GELU(),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.GELU(),
+        DiracConv(cin, cout), nn.MaxPool2d(2), _frozen_scale_bn(cout), nn.GELU(),
+        DiracConv(cout, cout), _frozen_scale_bn(cout), nn.GELU(),
     )  # fmt: skip
 
 
+class FlipShiftTTA(nn.Module):
+    """Test-time augmentation in the graph: in eval mode the logits are averaged over the
+    image and its mirror (level 1), and also over both mirrored one-pixel diagonal shifts
+    (level 2), as airbench scores. Training mode runs the plain network."""
+
+    def __init__(self, net: nn.Module, level: int = 2) -> None:
+        super().__init__()
+        self.net, self.level = net, level
+
+    def _mirrored(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (self.net(x) + self.net(x.flip(-1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or self.level == 0:
+            return self.net(x)
+        logits = self._mirrored(x)
+        if self.level == 1:
+            return logits
+        h, w = x.shape[-2:]
+        padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        shifted = 0.5 * (self._mirrored(padded[..., :h, :w]) + self._mirrored(padded[..., 2:, 2:]))
+        return 0.5 * (logits + shifted)
+
+
+def init_whitening(stem: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
+    """Set the stem's filters to whiten its input patches (airbench): the eigenvectors of
+    the patch covariance of ``images`` (normalised, N x 3 x H x W), each scaled by
+    1/sqrt(eigenvalue), in + and - pairs so GELU keeps both signs."""
+    k = stem.kernel_size
+    c = images.shape[1]
+    patches = images.unfold(2, k[0], 1).unfold(3, k[1], 1).transpose(1, 3)
+    patches = patches.reshape(-1, c * k[0] * k[1]).double()
+    covariance = patches.T @ patches / len(patches)
+    eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+    filters = (eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]).flip(0)
+    filters = filters.reshape(-1, c, *k).to(stem.weight)
+    with torch.no_grad():
+        stem.weight.copy_(torch.cat([filters, -filters]))
+
+
 @register_model(CIFAR10)
-def cifar10(widths: tuple[int, int, int] = (64, 256, 256), num_classes: int = 10) -> nn.Module:
-    """The shipped object classifier, after airbench's layout: a 2x2 stem, three pooled
-    double-conv blocks (32 -> 16 -> 8 -> 4), global max-pool, a scaled linear head."""
+def cifar10(
+    widths: tuple[int, int, int] = (64, 128, 128), tta: int = 2, num_classes: int = 10
+) -> nn.Module:
+    """The shipped object classifier, after airbench93's design: a frozen 2x2 whitening
+    stem (set from data by ``init_whitening``), three pooled double-conv blocks
+    (31 -> 15 -> 7 -> 3), global max-pool, a scaled linear head, and flip/shift
+    test-time augmentation in eval mode."""
     a, b, c = widths
-    return nn.Sequential(
-        nn.Conv2d(3, 24, kernel_size=2, padding=1, bias=False), nn.GELU(),
+    stem = nn.Conv2d(3, 24, kernel_size=2, padding=0, bias=True)
+    stem.weight.requires_grad_(False)
+    net = nn.Sequential(
+        stem, nn.GELU(),
         _pooled_block(24, a), _pooled_block(a, b), _pooled_block(b, c),
         nn.AdaptiveMaxPool2d(1), nn.Flatten(),
         nn.Linear(c, num_classes, bias=False), Scale(1 / 9),
     )  # fmt: skip
+    return FlipShiftTTA(net, level=tta)

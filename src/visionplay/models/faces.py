@@ -1,0 +1,63 @@
+"""Face keypoint regressors (a 1x96x96 face crop in, 68 (x, y) in crop units [0, 1] out)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import FACE_KEYPOINTS
+from ..registry import register_model
+from .common import conv_bn_relu
+
+
+class Points(nn.Module):
+    """(N, 2K) regression output -> (N, K, 2) points."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], -1, 2)
+
+
+@register_model(FACE_KEYPOINTS)
+def keypoint_cnn(num_points: int = 68, dropout: float = 0.2) -> nn.Module:
+    """Four conv layers and two fully connected ones (seed 004, task 11)."""
+    return nn.Sequential(
+        conv_bn_relu(1, 32, 5), nn.MaxPool2d(2),  # 48
+        conv_bn_relu(32, 64), nn.MaxPool2d(2),  # 24
+        conv_bn_relu(64, 128), nn.MaxPool2d(2),  # 12
+        conv_bn_relu(128, 256), nn.MaxPool2d(2),  # 6
+        nn.Flatten(),
+        nn.Linear(256 * 6 * 6, 512), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(512, 2 * num_points), Points(),
+    )  # fmt: skip
+
+
+@register_model(FACE_KEYPOINTS)
+def keypoint_resnet18(num_points: int = 68, pretrained: bool = False) -> nn.Module:
+    """torchvision's ResNet-18 with a 136-value regression head (seed 004, task 11);
+    ``pretrained`` downloads ImageNet weights (their RGB stem summed to one gray channel)."""
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    net = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1 if pretrained else None)
+    rgb = net.conv1.weight.data
+    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    if pretrained:
+        net.conv1.weight.data.copy_(rgb.sum(1, keepdim=True))
+    net.fc = nn.Linear(net.fc.in_features, 2 * num_points)
+    return nn.Sequential(net, Points())
+
+
+@register_model(FACE_KEYPOINTS)
+def face_keypoints(width: int = 32, num_points: int = 68) -> nn.Module:
+    """The shipped regressor: a stride-2 stem and four double-conv stages (48 -> 6 px),
+    whose 6x6 map stays spatial into the head (pooling it away would lose the where)."""
+    w = width
+    return nn.Sequential(
+        nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),
+        conv_bn_relu(w, w), nn.MaxPool2d(2),  # 24
+        conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),  # 12
+        conv_bn_relu(2 * w, 4 * w), conv_bn_relu(4 * w, 4 * w), nn.MaxPool2d(2),  # 6
+        conv_bn_relu(4 * w, 8 * w), conv_bn_relu(8 * w, 4 * w, kernel_size=1),
+        nn.Flatten(),
+        nn.Linear(4 * w * 6 * 6, 256), nn.ReLU(inplace=True),
+        nn.Linear(256, 2 * num_points), Points(),
+    )  # fmt: skip
