@@ -39,6 +39,7 @@ def run(data_dir, out, *extra):
         ("mnist", "lenet5", "mnist"),
         ("fashion_mnist", "simple_cnn", "fashion_mnist"),
         ("cifar10", "cifar_net", "cifar10"),  # from the JPEG archive, unpacked once
+        ("cifar10", "cifar10", "cifar10"),  # the airbench recipe: whitening, Lookahead, TTA
     ],
 )
 def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, data_dir, tmp_path):

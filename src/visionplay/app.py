@@ -22,8 +22,8 @@ DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
 PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
 FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
 NO_FACE = (
-    "**No face found.** The detector finds upright, roughly frontal faces at least a "
-    "twelfth of the picture's shorter side across."
+    "**No face found.** The detector finds upright, roughly frontal faces at least "
+    "8 % of the picture's shorter side across."
 )
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
 EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"

@@ -1,4 +1,5 @@
-"""``visionplay eval NAME``: test-set accuracy of an exported model, through ``load()``."""
+"""``visionplay eval NAME``: test-set accuracy (classifiers) or NME (face keypoints) of an
+exported model, through ``load()``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..manifest import update_entry
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("eval", help="accuracy of an exported model on its test set")
+    parser = subparsers.add_parser("eval", help="test-set figures of an exported model: accuracy, or keypoint NME")
     parser.add_argument("model", help="exported model name, e.g. mnist")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
     parser.add_argument("--limit", type=int, default=None, help="only N test images, evenly spread")
