@@ -8,12 +8,21 @@
 
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
-from .inference import Face, KeypointModel, Model, Prediction, list_exported, load
+from .inference import (
+    Face,
+    ForecastModel,
+    KeypointModel,
+    Model,
+    Prediction,
+    list_exported,
+    load,
+)
 
 __all__ = [
     "DataConfig",
     "EmptyInputError",
     "Face",
+    "ForecastModel",
     "InvalidInputError",
     "KeypointModel",
     "Model",

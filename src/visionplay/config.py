@@ -132,3 +132,15 @@ FACE_KEYPOINTS = DataConfig(
     # frames and stores it in the checkpoint, from where export writes it into the file.
     extra={"margin": 1.3, "num_points": 68},
 )
+
+
+TIMESERIES = DataConfig(
+    task="forecast",
+    dataset="timeseries",
+    input_size=(50, 1),  # (steps, features); steps is dynamic in the exported graph
+    mean=(0.0,),  # the generator's values are already centred and within [-1, 1]
+    std=(1.0,),
+    labels=(),
+    preprocess="series",
+    extra={"horizon": 1},  # trainers store the trained model's horizon here
+)

@@ -42,18 +42,27 @@ def servable(model: nn.Module, cfg: DataConfig) -> nn.Module:
 
 
 def output_name(cfg: DataConfig) -> str:
-    return {"classification": "probabilities", "keypoints": "points"}.get(cfg.task, "output")
+    names = {"classification": "probabilities", "keypoints": "points", "forecast": "forecast"}
+    return names.get(cfg.task, "output")
+
+
+def describe_input(cfg: DataConfig) -> str:
+    if cfg.task == "forecast":
+        return "float32 [batch, steps, 1]: the series so far, any number of steps"
+    channels, height, width = cfg.input_size
+    return (
+        f"float32 [batch, {channels}, {height}, {width}], "
+        f"{'grey' if channels == 1 else 'RGB'} pixels in [0, 1], channel order NCHW"
+    )
 
 
 def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
     """Key/value strings stored in the file's ``metadata_props``."""
-    channels, height, width = cfg.input_size
     return {
         CONFIG_KEY: cfg.to_json(),
         "model_name": name,
         "task": cfg.task,
-        "input": f"float32 [batch, {channels}, {height}, {width}], "
-        f"{'grey' if channels == 1 else 'RGB'} pixels in [0, 1], channel order NCHW",
+        "input": describe_input(cfg),
         "normalization": f"folded into the graph: (x - mean) / std, mean={list(cfg.mean)}, "
         f"std={list(cfg.std)}",
         "preprocess": cfg.preprocess,
@@ -127,13 +136,17 @@ def export_checkpoint(
 
 
 def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:
-    """torch.onnx (dynamo exporter) with a dynamic batch axis, as one self-contained proto."""
+    """torch.onnx (dynamo exporter) with a dynamic batch axis (and a dynamic ``steps``
+    axis for series), as one self-contained proto."""
+    dynamic = {0: torch.export.Dim("batch", min=1, max=4096)}
+    if cfg.task == "forecast":
+        dynamic[1] = torch.export.Dim("steps", min=2, max=10_000)
     program = torch.onnx.export(
         model,
         (torch.from_numpy(example),),
-        input_names=["image"],
+        input_names=["series" if cfg.task == "forecast" else "image"],
         output_names=[output_name(cfg)],
-        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+        dynamic_shapes=(dynamic,),
         opset_version=OPSET,
         dynamo=True,
         verbose=False,

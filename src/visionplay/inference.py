@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import faces
+from . import faces, series
 from .config import DataConfig
 from .errors import InvalidInputError, ModelNotFoundError, VisionplayError
 from .preprocess import ImageLike, open_image, prepare, to_gray
@@ -159,6 +159,51 @@ class KeypointModel(Model):
         )
 
 
+class ForecastModel(Model):
+    """A forecaster: ``forecast(values, steps)`` continues a 1-D series. Up to the model's
+    horizon it answers in one pass; beyond, it rolls forward on its own forecasts."""
+
+    def __init__(self, path: Path, session) -> None:
+        super().__init__(path, session)
+        self.horizon = int(self.cfg.extra["horizon"])
+
+    def prepare(self, values) -> np.ndarray:
+        """The (steps, 1) float32 array the model reads, or a clear error."""
+        return series.check_values(values)[:, None]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 3 or batch.shape[2] != 1 or batch.shape[1] < 2:
+            raise InvalidInputError(
+                f"{self.name} takes a batch of shape (N, steps, 1); got {tuple(batch.shape)}"
+            )
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def forecast(self, values, steps: int | None = None) -> np.ndarray:
+        """The next ``steps`` values (default: the model's horizon) after ``values``."""
+        return self.forecast_batch(self.prepare(values)[None, :, 0], steps)[0]
+
+    def forecast_batch(self, inputs: np.ndarray, steps: int | None = None) -> np.ndarray:
+        """(n, steps_in) series of equal length -> (n, steps) forecasts."""
+        steps = self.horizon if steps is None else steps
+        if (
+            isinstance(steps, bool)
+            or not isinstance(steps, (int, np.integer))
+            or not 1 <= steps <= 1000
+        ):
+            raise InvalidInputError(f"steps must be a whole number from 1 to 1000; got {steps!r}")
+        window = np.asarray(inputs, dtype=np.float32)
+        made = np.empty((len(window), 0), dtype=np.float32)
+        while made.shape[1] < steps:
+            ahead = self.run(window[:, :, None])[:, : steps - made.shape[1]]
+            made = np.concatenate([made, ahead], axis=1)
+            window = np.concatenate([window, ahead], axis=1)
+        return made
+
+    def predict(self, values, top_k: int = 0) -> np.ndarray:
+        return self.forecast(values)
+
+
 def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) -> Model:
     """An onnxruntime session on ``path``, wrapped in the class its task needs."""
     import onnxruntime as ort
@@ -175,7 +220,8 @@ def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) 
         ) from None
     meta = session.get_modelmeta().custom_metadata_map
     task = json.loads(meta.get(CONFIG_KEY, "{}")).get("task")
-    return (KeypointModel if task == "keypoints" else Model)(path, session)
+    kinds = {"keypoints": KeypointModel, "forecast": ForecastModel}
+    return kinds.get(task, Model)(path, session)
 
 
 def _session_options():

@@ -81,6 +81,16 @@ def keypoint_regression() -> Task:
     return Task(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=keypoint_nme)
 
 
+def regression() -> Task:
+    """Mean squared error, reported per sample (averaged over its outputs)."""
+    return Task(
+        metric="mse",
+        loss=F.mse_loss,
+        eval_loss=F.mse_loss,
+        score=lambda predicted, y: ((predicted - y) ** 2).flatten(1).mean(1),
+    )
+
+
 def train_one_epoch(
     model: nn.Module,
     loader,

@@ -18,7 +18,9 @@ from ..manifest import update_entry
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("eval", help="test-set figures of an exported model: accuracy, or keypoint NME")
+    parser = subparsers.add_parser(
+        "eval", help="test-set figures of an exported model: accuracy, or keypoint NME"
+    )
     parser.add_argument("model", help="exported model name, e.g. mnist")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
     parser.add_argument("--limit", type=int, default=None, help="only N test images, evenly spread")
@@ -34,6 +36,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="for --as-drawn")
     parser.add_argument(
+        "--compare", type=Path, default=None, metavar="DIR",
+        help="forecasters: also score every forecaster exported in DIR, in the same table",
+    )  # fmt: skip
+    parser.add_argument(
         "--record", action="store_true",
         help="also store the result in the manifest.json beside the model",
     )  # fmt: skip
@@ -47,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.model)
     if model.cfg.task == "keypoints":
         report = evaluate_keypoints(model, args.data_dir, args.limit)
+        return finish(report, model, args)
+    if model.cfg.task == "forecast":
+        report = evaluate_forecasts(model, args.compare, args.limit)
+        print(forecast_table(report["table"]), file=sys.stderr)
         return finish(report, model, args)
     dataset = load_dataset(model.cfg, args.data_dir, train=False, preprocess=False)
     indices = spread(len(dataset), args.limit)
@@ -193,3 +203,72 @@ def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> Non
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def evaluate_forecasts(model, compare: Path | None, limit: int | None) -> dict:
+    """Test MSE of ``model`` (and of every forecaster exported in ``compare``) beside the
+    naive and least-squares linear baselines: next value (51-step series) and the next 10
+    (60-step series; direct for 10-output models, a rolled-out forecast for 1-output ones)."""
+    from .. import series
+    from ..manifest import read_manifest
+
+    next_one = series.make_splits(1)
+    next_ten = series.make_splits(10)
+    one, ten = next_one["test"], next_ten["test"]
+    if limit is not None:
+        one = series.Split(one.inputs[:limit], one.targets[:limit])
+        ten = series.Split(ten.inputs[:limit], ten.targets[:limit])
+
+    def mse(predicted: np.ndarray, true: np.ndarray) -> float:
+        return round(float(((predicted - true) ** 2).mean()), 6)
+
+    weights_one = series.fit_linear(next_one["train"].inputs, next_one["train"].targets)
+    weights_ten = series.fit_linear(next_ten["train"].inputs, next_ten["train"].targets)
+    table = [
+        {"model": "naive (last value)", "parameters": 0, "train_seconds": 0.0,
+         "next_mse": mse(series.naive(one.inputs, 1), one.targets),
+         "ten_mse": mse(series.naive(ten.inputs, 10), ten.targets), "ten_how": "repeated"},
+        {"model": "linear (least squares)", "parameters": 51 + 51 * 10, "train_seconds": 0.0,
+         "next_mse": mse(series.linear(one.inputs, weights_one), one.targets),
+         "ten_mse": mse(series.linear(ten.inputs, weights_ten), ten.targets),
+         "ten_how": "direct"},
+    ]  # fmt: skip
+    others = sorted(compare.glob("*.onnx")) if compare is not None else []
+    forecasters = [model] + [m for m in map(load, others) if m.cfg.task == "forecast"]
+    seen = set()
+    for forecaster in forecasters:
+        if forecaster.path in seen:
+            continue
+        seen.add(forecaster.path)
+        entry = read_manifest(forecaster.path.parent)["models"].get(forecaster.name, {})
+        table.append({
+            "model": forecaster.name,
+            "parameters": entry.get("parameters"),
+            "train_seconds": entry.get("training", {}).get("wall_seconds"),
+            "next_mse": mse(forecaster.forecast_batch(one.inputs, 1), one.targets),
+            "ten_mse": mse(forecaster.forecast_batch(ten.inputs, 10), ten.targets),
+            "ten_how": "direct" if forecaster.horizon >= 10 else "rolled out",
+        })  # fmt: skip
+    return {
+        "model": model.name,
+        "dataset": "seed 003 generator, test split (seed 0)",
+        "series": len(one.inputs),
+        "provider": model.provider,
+        "next_mse": table[2]["next_mse"],
+        "ten_mse": table[2]["ten_mse"],
+        "table": table,
+    }
+
+
+def forecast_table(rows: list[dict]) -> str:
+    lines = [
+        "| model | parameters | training s | next value MSE | next 10 MSE | 10 steps |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['parameters'] if r['parameters'] is not None else '?'} | "
+            f"{r['train_seconds'] if r['train_seconds'] is not None else '?'} | "
+            f"{r['next_mse']:.5f} | {r['ten_mse']:.5f} | {r['ten_how']} |"
+        )
+    return "\n".join(lines)

@@ -13,7 +13,9 @@ from ..inference import list_exported, load
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("predict", help="classify image files, or find faces and their 68 points")
+    parser = subparsers.add_parser(
+        "predict", help="classify image files, or find faces and their 68 points"
+    )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     parser.add_argument(
         "--model",

@@ -21,8 +21,10 @@ class Normalize(nn.Module):
 
 
 def with_normalization(net: nn.Module, cfg: DataConfig) -> nn.Sequential:
-    """The model as trained, checkpointed and exported: pixels in [0, 1] go in."""
-    return nn.Sequential(Normalize(cfg.mean, cfg.std), net)
+    """The model as trained, checkpointed and exported: pixels in [0, 1] go in. Series
+    go in as they are (the generator's are centred, within [-1, 1])."""
+    front = nn.Identity() if cfg.task == "forecast" else Normalize(cfg.mean, cfg.std)
+    return nn.Sequential(front, net)
 
 
 def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3) -> nn.Sequential:

@@ -1,0 +1,132 @@
+"""Time series: seed 003's generator, the split, the baselines and input checking.
+numpy only, so serving needs no torch.
+
+A series is a sum of two sines with random frequencies and phases plus uniform noise,
+sampled at ``steps`` points of t in [0, 1]; models read the first ``history`` values and
+forecast what follows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import EmptyInputError, InvalidInputError
+
+HISTORY = 50  # input steps in the seed's setting
+SPLIT = (7000, 2000, 1000)  # train, validation, test
+MIN_LENGTH, MAX_LENGTH = 10, 10_000
+
+
+def generate(count: int, steps: int, seed: int = 0) -> np.ndarray:
+    """``count`` series of ``steps`` values, float32 (count, steps), as seed 003 makes them:
+    0.5 sin((t - o1)(10 f1 + 10)) + 0.2 sin((t - o2)(20 f2 + 20)) + 0.1 (U[0,1) - 0.5)."""
+    rng = np.random.default_rng(seed)
+    freq1, freq2, offset1, offset2 = rng.random((4, count, 1))
+    t = np.linspace(0, 1, steps)
+    series = 0.5 * np.sin((t - offset1) * (freq1 * 10 + 10))
+    series += 0.2 * np.sin((t - offset2) * (freq2 * 20 + 20))
+    series += 0.1 * (rng.random((count, steps)) - 0.5)
+    return series.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs (n, history) and targets (n, horizon) of one split."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+
+
+def make_splits(horizon: int, seed: int = 0, count: int = sum(SPLIT)) -> dict[str, Split]:
+    """The seed's data for a ``horizon``-step job: ``count`` series of 50 + horizon steps,
+    split 70/20/10 % into train, validation and test."""
+    series = generate(count, HISTORY + horizon, seed)
+    ends = np.cumsum(SPLIT) * count // sum(SPLIT)
+    parts = np.split(series, ends[:-1])
+    return {
+        name: Split(part[:, :HISTORY], part[:, HISTORY:])
+        for name, part in zip(("train", "val", "test"), parts, strict=True)
+    }
+
+
+def naive(inputs: np.ndarray, steps: int) -> np.ndarray:
+    """The last value, repeated: what any forecaster must beat."""
+    return np.repeat(inputs[:, -1:], steps, axis=1)
+
+
+def fit_linear(inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Least squares from the last ``history`` values (and a bias) to the targets:
+    weights (history + 1, horizon)."""
+    design = np.hstack([inputs, np.ones((len(inputs), 1), inputs.dtype)])
+    weights, *_ = np.linalg.lstsq(design, targets, rcond=None)
+    return weights.astype(np.float32)
+
+
+def linear(inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    history = weights.shape[0] - 1
+    window = inputs[:, -history:]
+    return window @ weights[:-1] + weights[-1]
+
+
+def check_values(values, min_length: int = MIN_LENGTH, max_length: int = MAX_LENGTH) -> np.ndarray:
+    """A 1-D float32 series of a length a model can read, or a clear error."""
+    if isinstance(values, str):
+        values = parse_numbers(values)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInputError("a series must be a list of numbers") from None
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise InvalidInputError(f"a series must be one-dimensional; got shape {array.shape}")
+    if array.size == 0:
+        raise EmptyInputError("the series is empty")
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise InvalidInputError(f"value {bad + 1} of the series is not a finite number")
+    if array.size < min_length:
+        raise InvalidInputError(
+            f"the series has {array.size} values; at least {min_length} are needed"
+        )
+    if array.size > max_length:
+        raise InvalidInputError(f"the series has {array.size} values; at most {max_length}")
+    return array.astype(np.float32)
+
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_numbers(text: str) -> np.ndarray:
+    """Numbers separated by commas, semicolons, spaces or new lines."""
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
+    if not tokens:
+        raise EmptyInputError("no numbers given")
+    values = []
+    for position, token in enumerate(tokens, start=1):
+        try:
+            values.append(float(token))
+        except ValueError:
+            raise InvalidInputError(f"item {position}, {token[:20]!r}, is not a number") from None
+    return np.array(values)
+
+
+def read_csv_column(data: bytes | str) -> np.ndarray:
+    """The numbers of a one-column CSV (a header line is skipped)."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise EmptyInputError("the CSV file is empty")
+    if any(len([c for c in row if c.strip()]) > 1 for row in rows):
+        raise InvalidInputError("the CSV file must have one column of numbers")
+    cells = [next(c for c in row if c.strip()).strip() for row in rows]
+    try:
+        float(cells[0])
+    except ValueError:
+        cells = cells[1:]  # a header
+    return parse_numbers("\n".join(cells)) if cells else parse_numbers("")
