@@ -13,9 +13,10 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from . import series
 from .errors import EmptyInputError, VisionplayError
 from .faces import draw_faces
-from .inference import KeypointModel, Model, load
+from .inference import ForecastModel, KeypointModel, Model, load
 from .preprocess import open_image
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
@@ -24,6 +25,10 @@ FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
 NO_FACE = (
     "**No face found.** The detector finds upright, roughly frontal faces at least "
     "8 % of the picture's shorter side across."
+)
+SERIES_HINT = (
+    "Press **New series** for one from the generator, or paste numbers (commas, spaces or "
+    "new lines), or upload a one-column CSV."
 )
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
 EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
@@ -217,6 +222,100 @@ def face_tab(directory: str | os.PathLike | None) -> None:
         lines.change(read, [photo, lines], outputs, show_progress="hidden", api_name=False)
 
 
+def series_text(values: np.ndarray) -> str:
+    return ", ".join(f"{v:.4f}" for v in values)
+
+
+def new_series(seed: float | None) -> tuple[str, list[float], int]:
+    """A series from the seed's generator: 50 values shown, the next 10 kept as truth."""
+    seed = int(seed or 0)
+    values = series.generate(1, series.HISTORY + 10, seed=seed)[0]
+    return series_text(values[: series.HISTORY]), values.tolist(), seed + 1
+
+
+def load_csv(path: str) -> tuple[str, list[float]]:
+    """The uploaded CSV's numbers into the series box (its problem as a pop-up error)."""
+    try:
+        values = series.read_csv_column(Path(path).read_bytes())
+    except VisionplayError as err:
+        raise gr.Error(f"Could not read that CSV: {err}") from None
+    return series_text(values), []
+
+
+def forecast_view(
+    model: ForecastModel, text: str | None, steps: int, generated: list[float]
+) -> tuple[Any, str]:
+    """A plot of the history, the model's forecast, both baselines and (for a generated
+    series) the truth; or a message saying what is wrong with the input."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not text or not text.strip():
+        return None, SERIES_HINT
+    try:
+        values = model.prepare(text)[:, 0]
+        forecast = model.forecast(values, int(steps))
+    except VisionplayError as err:
+        return None, f"**Cannot forecast that:** {err}"
+    steps = len(forecast)
+    ahead = np.arange(len(values), len(values) + steps)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.plot(np.arange(len(values)), values, color="0.3", label="history")
+    history = np.asarray(generated[: len(values)], np.float32)
+    if len(generated) >= len(values) + steps and np.allclose(history, values, atol=1e-3):
+        truth = generated[len(values) : len(values) + steps]
+        ax.plot(ahead, truth, "o-", color="green", label="truth", markersize=4)
+    ax.plot(ahead, series.naive(values[None], steps)[0], "--", color="0.6", label="naive")
+    ax.plot(ahead, series.linear_baseline(values, steps), ":", color="tab:orange", label="linear")
+    ax.plot(ahead, forecast, "o-", color="tab:blue", label=model.name, markersize=4)
+    ax.axvline(len(values) - 0.5, color="0.8", linewidth=1)
+    ax.set(xlabel="step", ylabel="value")
+    ax.legend(loc="upper left", fontsize=8, ncols=5)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, ", ".join(f"{v:.3f}" for v in forecast)
+
+
+def forecast_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("timeseries", directory)
+    with gr.Tab("Forecast", id="timeseries"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        generated = gr.State([])
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Series", lines=4, elem_id="series-input",
+                                  placeholder="0.1, 0.25, 0.31, ...")  # fmt: skip
+                with gr.Row():
+                    fresh = gr.Button("New series", elem_id="series-new")
+                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                upload = gr.File(label="One-column CSV", file_types=[".csv", ".txt"],
+                                 type="filepath")  # fmt: skip
+                steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
+                go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
+            with gr.Column():
+                plot = gr.Plot(label="Forecast", elem_id="series-plot")
+                message = gr.Markdown(SERIES_HINT, elem_id="series-message")
+
+        def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:
+            return forecast_view(model, values, horizon, truth)
+
+        inputs, outputs = [text, steps, generated], [plot, message]
+        fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").then(
+            read, inputs, outputs, api_name=False
+        )
+        upload.upload(load_csv, upload, [text, generated], api_name=False).success(
+            read, inputs, outputs, api_name=False
+        )
+        go.click(read, inputs, outputs, api_name="forecast")
+        text.submit(read, inputs, outputs, api_name=False)
+        steps.release(read, inputs, outputs, api_name=False)
+
+
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
     """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
     with gr.Blocks(title="visionplay") as demo:
@@ -225,5 +324,6 @@ def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
             draw_tab(directory)
             photo_tab(directory)
             face_tab(directory)
+            forecast_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +141,31 @@ def export_checkpoint(
 def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:
     """torch.onnx (dynamo exporter) with a dynamic batch axis (and a dynamic ``steps``
     axis for series), as one self-contained proto."""
+    if cfg.task != "forecast":
+        return onnx.load_from_string(_export_bytes(model, cfg, example))
+    # torch 2.14's exporter fixes a recurrent layer's steps axis to the example's length on
+    # the second export in a process; a fresh interpreter per export keeps it dynamic.
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "job.pt"
+        torch.save({"model": model, "cfg": cfg.to_dict(), "example": example}, job)
+        child = subprocess.run(
+            [sys.executable, "-c", "import sys, visionplay.export as e; e._export_job(sys.argv[1])",
+             str(job)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if child.returncode != 0:
+            raise VisionplayError(f"ONNX export failed: {child.stderr.strip().splitlines()[-1]}")
+        return onnx.load(job.with_suffix(".onnx"))
+
+
+def _export_job(job: str) -> None:
+    """The child side of :func:`to_onnx`: job.pt in, job.onnx out."""
+    state = torch.load(job, weights_only=False)
+    proto = _export_bytes(state["model"], DataConfig.from_dict(state["cfg"]), state["example"])
+    Path(job).with_suffix(".onnx").write_bytes(proto)
+
+
+def _export_bytes(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> bytes:
     dynamic = {0: torch.export.Dim("batch", min=1, max=4096)}
     if cfg.task == "forecast":
         dynamic[1] = torch.export.Dim("steps", min=2, max=10_000)
@@ -152,7 +180,7 @@ def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.Mode
         verbose=False,
         external_data=False,
     )
-    return program.model_proto
+    return program.model_proto.SerializeToString()
 
 
 @torch.no_grad()

@@ -130,3 +130,16 @@ def read_csv_column(data: bytes | str) -> np.ndarray:
     except ValueError:
         cells = cells[1:]  # a header
     return parse_numbers("\n".join(cells)) if cells else parse_numbers("")
+
+
+_linear_cache: dict[tuple[int, int], np.ndarray] = {}
+
+
+def linear_baseline(values: np.ndarray, steps: int) -> np.ndarray:
+    """The least-squares linear forecaster of the generator's training split, on the last
+    min(50, len) values of one series; fitted once per window and horizon (milliseconds)."""
+    window = min(HISTORY, len(values))
+    if (window, steps) not in _linear_cache:
+        train = make_splits(steps)["train"]
+        _linear_cache[window, steps] = fit_linear(train.inputs[:, -window:], train.targets)
+    return linear(np.asarray(values, np.float32)[None, -window:], _linear_cache[window, steps])[0]

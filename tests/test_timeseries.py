@@ -1,0 +1,144 @@
+"""The series generator, input checks, forecasters end to end, and the Forecast tab."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client
+from test_trainer import trainer
+
+import visionplay
+from visionplay import series
+from visionplay.app import SERIES_HINT
+from visionplay.cli.main import main as cli
+from visionplay.errors import EmptyInputError, InvalidInputError
+
+
+def test_generator_follows_the_seed_formula():
+    values = series.generate(5, 51, seed=3)
+    assert values.shape == (5, 51) and values.dtype == np.float32
+    rng = np.random.default_rng(3)
+    f1, f2, o1, o2 = rng.random((4, 5, 1))
+    t = np.linspace(0, 1, 51)
+    smooth = 0.5 * np.sin((t - o1) * (f1 * 10 + 10)) + 0.2 * np.sin((t - o2) * (f2 * 20 + 20))
+    noise = values - smooth
+    assert np.abs(noise).max() <= 0.05 + 1e-6  # 0.1 * (U[0, 1) - 0.5)
+    np.testing.assert_array_equal(values, series.generate(5, 51, seed=3))
+    assert not np.array_equal(values, series.generate(5, 51, seed=4))
+
+
+def test_splits_are_seven_two_one_thousand():
+    splits = series.make_splits(10)
+    assert [len(splits[k].inputs) for k in ("train", "val", "test")] == [7000, 2000, 1000]
+    assert splits["test"].inputs.shape == (1000, 50) and splits["test"].targets.shape == (1000, 10)
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        ("", EmptyInputError, "no numbers"),
+        ("1, 2, banana", InvalidInputError, "item 3, 'banana'"),
+        ([0.1] * 5, InvalidInputError, "5 values; at least 10"),
+        ([0.1] * 20 + [float("nan")], InvalidInputError, "value 21 .* not a finite"),
+        ([[1, 2], [3, 4]], InvalidInputError, "one-dimensional"),
+        (np.zeros(20_000), InvalidInputError, "at most 10000"),
+        ([], EmptyInputError, "empty"),
+    ],
+)
+def test_bad_series_get_clear_messages(given, error, message):
+    with pytest.raises(error, match=message):
+        series.check_values(given)
+
+
+def test_csv_column_with_header_and_mistakes():
+    np.testing.assert_allclose(series.read_csv_column(b"value\n1\n2.5\n-3\n"), [1, 2.5, -3])
+    with pytest.raises(InvalidInputError, match="one column"):
+        series.read_csv_column("1,2\n3,4\n")
+    with pytest.raises(EmptyInputError):
+        series.read_csv_column(b"")
+
+
+def test_baselines():
+    inputs = np.arange(100, dtype=np.float32).reshape(2, 50)
+    np.testing.assert_array_equal(series.naive(inputs, 3), [[49, 49, 49], [99, 99, 99]])
+    weights = series.fit_linear(inputs, inputs[:, -1:] + 1)
+    np.testing.assert_allclose(series.linear(inputs, weights), [[50], [100]], atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def exported_forecasters(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    for arch in (["--arch", "lstm", "--horizon", "1"], ["--arch", "timeseries"]):
+        trainer("timeseries").main([*arch, "--dry-run", "--out", str(runs)])
+    out = tmp_path_factory.mktemp("exported")
+    assert cli(["export", "--onnx", "--runs", str(runs), "--out", str(out)]) == 0
+    return runs, out
+
+
+def test_any_length_in_and_the_asked_steps_out(exported_forecasters):
+    runs, out = exported_forecasters
+    model = visionplay.load("timeseries", out)
+    assert isinstance(model, visionplay.ForecastModel) and model.horizon == 10
+    checkpoint = torch.load(runs / "timeseries" / "timeseries.pt", weights_only=False)
+    from visionplay.training import model_from_checkpoint
+
+    net = model_from_checkpoint(checkpoint)
+    for length in (10, 50, 333):
+        values = series.generate(1, length, seed=length)[0]
+        with torch.no_grad():
+            expected = net(torch.from_numpy(values)[None, :, None])[0].numpy()
+        np.testing.assert_allclose(model.forecast(values), expected, atol=1e-5)
+        assert model.forecast(list(values), steps=3).shape == (3,)
+
+
+def test_longer_horizons_roll_out_on_their_own_forecasts(exported_forecasters):
+    _, out = exported_forecasters
+    one_step = visionplay.load("lstm", out)
+    values = series.generate(1, 50, seed=1)[0]
+    rolled = one_step.forecast(values, steps=4)
+    window = list(values)
+    for step in range(4):
+        next_value = one_step.forecast(window, steps=1)[0]
+        assert rolled[step] == pytest.approx(next_value, abs=1e-6)
+        window.append(next_value)
+    with pytest.raises(InvalidInputError, match="steps must be"):
+        one_step.forecast(values, steps=0)
+
+
+def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
+    _, out = exported_forecasters
+    assert cli(["eval", str(out / "timeseries.onnx"), "--compare", str(out), "--limit", "50"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    names = [row["model"] for row in report["table"]]
+    assert names == ["naive (last value)", "linear (least squares)", "timeseries", "lstm"]
+    naive, linear = report["table"][:2]
+    assert linear["next_mse"] < naive["next_mse"]
+    assert "| model | parameters |" in captured.err
+
+
+# The shipped forecaster and its tab.
+
+
+def test_shipped_forecaster_beats_the_baselines():
+    model = visionplay.load("timeseries")
+    test = series.make_splits(1)["test"]
+    predicted = model.forecast_batch(test.inputs[:300], 1)
+    mse = float(((predicted - test.targets[:300]) ** 2).mean())
+    naive = float(((series.naive(test.inputs[:300], 1) - test.targets[:300]) ** 2).mean())
+    assert mse < naive / 4
+
+
+def test_forecast_tab_over_http(app_url):
+    client = Client(app_url, verbose=False)
+    text, _, seed = client.predict(7, api_name="/new_series")
+    assert len(series.parse_numbers(text)) == 50 and seed == 8
+    plot, message = client.predict(text, 5, [], api_name="/forecast")
+    assert plot is not None and len(message.split(",")) == 5
+    plot, message = client.predict("1, 2, three", 5, [], api_name="/forecast")
+    assert plot is None and "item 3, 'three'" in message
+    plot, message = client.predict("", 5, [], api_name="/forecast")
+    assert plot is None and message == SERIES_HINT
