@@ -8,7 +8,7 @@ there, so serving never needs torch or the registry.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 MNIST_LABELS = tuple(str(d) for d in range(10))
 
@@ -43,6 +43,8 @@ class DataConfig:
         """Shape of one sample's output: class scores, or (points, 2) coordinates."""
         if self.task == "keypoints":
             return (self.extra["num_points"], 2)
+        if self.task == "forecast":
+            return (self.extra["horizon"],)
         return (self.num_classes,)
 
     def to_dict(self) -> dict:
@@ -142,5 +144,6 @@ TIMESERIES = DataConfig(
     std=(1.0,),
     labels=(),
     preprocess="series",
-    extra={"horizon": 1},  # trainers store the trained model's horizon here
+    extra={"horizon": 1},  # values forecast at once; trainers store the trained model's
 )
+TIMESERIES_10 = replace(TIMESERIES, extra={"horizon": 10})

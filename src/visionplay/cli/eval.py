@@ -36,8 +36,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="for --as-drawn")
     parser.add_argument(
-        "--compare", type=Path, default=None, metavar="DIR",
-        help="forecasters: also score every forecaster exported in DIR, in the same table",
+        "--compare", type=Path, nargs="+", default=(), metavar="DIR",
+        help="forecasters: also score every forecaster exported in these folders",
     )  # fmt: skip
     parser.add_argument(
         "--record", action="store_true",
@@ -205,7 +205,7 @@ def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> Non
     plt.close(fig)
 
 
-def evaluate_forecasts(model, compare: Path | None, limit: int | None) -> dict:
+def evaluate_forecasts(model, compare: list[Path], limit: int | None) -> dict:
     """Test MSE of ``model`` (and of every forecaster exported in ``compare``) beside the
     naive and least-squares linear baselines: next value (51-step series) and the next 10
     (60-step series; direct for 10-output models, a rolled-out forecast for 1-output ones)."""
@@ -225,15 +225,16 @@ def evaluate_forecasts(model, compare: Path | None, limit: int | None) -> dict:
     weights_one = series.fit_linear(next_one["train"].inputs, next_one["train"].targets)
     weights_ten = series.fit_linear(next_ten["train"].inputs, next_ten["train"].targets)
     table = [
-        {"model": "naive (last value)", "parameters": 0, "train_seconds": 0.0,
+        {"model": "naive (last value)", "horizon": 1, "parameters": 0, "train_seconds": 0.0,
          "next_mse": mse(series.naive(one.inputs, 1), one.targets),
          "ten_mse": mse(series.naive(ten.inputs, 10), ten.targets), "ten_how": "repeated"},
-        {"model": "linear (least squares)", "parameters": 51 + 51 * 10, "train_seconds": 0.0,
+        {"model": "linear (least squares)", "horizon": "1 / 10", "parameters": 51 + 51 * 10,
+         "train_seconds": 0.0,
          "next_mse": mse(series.linear(one.inputs, weights_one), one.targets),
          "ten_mse": mse(series.linear(ten.inputs, weights_ten), ten.targets),
          "ten_how": "direct"},
     ]  # fmt: skip
-    others = sorted(compare.glob("*.onnx")) if compare is not None else []
+    others = [path for folder in compare for path in sorted(folder.glob("*.onnx"))]
     forecasters = [model] + [m for m in map(load, others) if m.cfg.task == "forecast"]
     seen = set()
     for forecaster in forecasters:
@@ -243,6 +244,7 @@ def evaluate_forecasts(model, compare: Path | None, limit: int | None) -> dict:
         entry = read_manifest(forecaster.path.parent)["models"].get(forecaster.name, {})
         table.append({
             "model": forecaster.name,
+            "horizon": forecaster.horizon,
             "parameters": entry.get("parameters"),
             "train_seconds": entry.get("training", {}).get("wall_seconds"),
             "next_mse": mse(forecaster.forecast_batch(one.inputs, 1), one.targets),
@@ -262,12 +264,13 @@ def evaluate_forecasts(model, compare: Path | None, limit: int | None) -> dict:
 
 def forecast_table(rows: list[dict]) -> str:
     lines = [
-        "| model | parameters | training s | next value MSE | next 10 MSE | 10 steps |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| model | outputs | parameters | training s | next value MSE | next 10 MSE | 10 steps |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['parameters'] if r['parameters'] is not None else '?'} | "
+            f"| {r['model']} | {r['horizon']} | "
+            f"{r['parameters'] if r['parameters'] is not None else '?'} | "
             f"{r['train_seconds'] if r['train_seconds'] is not None else '?'} | "
             f"{r['next_mse']:.5f} | {r['ten_mse']:.5f} | {r['ten_how']} |"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import TIMESERIES
+from ..config import TIMESERIES, TIMESERIES_10
 from ..registry import register_model
 
 
@@ -78,7 +78,7 @@ def gru(horizon: int = 1, hidden: int = 20, layers: int = 2) -> nn.Module:
     return Recurrent("gru", hidden, layers, horizon)
 
 
-@register_model(TIMESERIES)
+@register_model(TIMESERIES_10)
 def timeseries(horizon: int = 10, hidden: int = 64, layers: int = 2) -> nn.Module:
     """The shipped forecaster: a two-layer LSTM of 64 answering the next 10 values at once
     (longer horizons roll it forward on its own forecasts)."""
