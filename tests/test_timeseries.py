@@ -71,7 +71,11 @@ def test_baselines():
 @pytest.fixture(scope="module")
 def exported_forecasters(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for arch in (["--arch", "lstm", "--horizon", "1"], ["--arch", "timeseries"]):
+    for arch in (
+        ["--arch", "lstm", "--horizon", "1"],
+        ["--arch", "timeseries"],
+        ["--arch", "linear"],
+    ):
         trainer("timeseries").main([*arch, "--dry-run", "--out", str(runs)])
     out = tmp_path_factory.mktemp("exported")
     assert cli(["export", "--onnx", "--runs", str(runs), "--out", str(out)]) == 0
@@ -108,13 +112,26 @@ def test_longer_horizons_roll_out_on_their_own_forecasts(exported_forecasters):
         one_step.forecast(values, steps=0)
 
 
+def test_a_window_model_reads_the_latest_values(exported_forecasters):
+    _, out = exported_forecasters
+    window = visionplay.load("linear", out)  # its graph takes exactly 50 steps
+    assert window.window == 50
+    values = series.generate(1, 80, seed=2)[0]
+    np.testing.assert_allclose(window.forecast(values, 1), window.forecast(values[-50:], 1))
+    assert window.forecast(values, steps=4).shape == (4,)
+    with pytest.raises(InvalidInputError, match="at least 50"):
+        window.forecast(values[:20])
+
+
 def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
     _, out = exported_forecasters
     assert cli(["eval", str(out / "timeseries.onnx"), "--compare", str(out), "--limit", "50"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     names = [row["model"] for row in report["table"]]
-    assert names == ["naive (last value)", "linear (least squares)", "timeseries", "lstm"]
+    assert names == [
+        "naive (last value)", "linear (least squares)", "timeseries", "linear", "lstm"
+    ]  # fmt: skip
     naive, linear = report["table"][:2]
     assert linear["next_mse"] < naive["next_mse"]
     assert "| model | parameters |" in captured.err

@@ -34,7 +34,7 @@ from visionplay.training import (
     seed_everything,
 )
 
-RECIPE = dict(arch="face_keypoints", epochs=60, batch_size=64, lr=2e-3, weight_decay=1e-4)
+RECIPE = dict(arch="face_keypoints", epochs=100, batch_size=64, lr=2e-3, weight_decay=1e-4)
 CONTEXT = 2.0  # training crops are cut, jittered, from crops this many times wider
 
 

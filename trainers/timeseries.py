@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.no_grad():
         horizon = model(torch.zeros(1, series.HISTORY, 1, device=device)).shape[1]
     cfg = get_config(args.arch)
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "horizon": horizon})
+    window = model[1].window  # the latest values a window model reads (None: all of them)
+    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "horizon": horizon, "window": window})
 
     # Data: the generator is seeded, so every run sees the same series.
     splits = series.make_splits(horizon, seed=args.seed)

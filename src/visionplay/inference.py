@@ -79,7 +79,16 @@ class Model:
             raise InvalidInputError(
                 f"{self.name} takes a batch of shape (N, {shape}); got {tuple(batch.shape)}"
             )
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self._infer(batch)
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            return self.session.run(None, {self.input_name: batch})[0]
+        except Exception as err:  # onnxruntime's own error types, e.g. a wrong shape
+            raise InvalidInputError(
+                f"{self.name} could not run on a batch of shape {batch.shape}: "
+                f"{str(err).splitlines()[0]}"
+            ) from None
 
     def predict(self, image: ImageLike, top_k: int = 3) -> list[Prediction]:
         """Top-``top_k`` classes for one picture (path, bytes, PIL image or array)."""
@@ -166,10 +175,14 @@ class ForecastModel(Model):
     def __init__(self, path: Path, session) -> None:
         super().__init__(path, session)
         self.horizon = int(self.cfg.extra["horizon"])
+        steps = self.session.get_inputs()[0].shape[1]
+        # A window model (the linear baseline) reads a fixed number of the latest values.
+        self.window = self.cfg.extra.get("window") or (steps if isinstance(steps, int) else None)
+        self.min_length = max(series.MIN_LENGTH, self.window or 0)
 
     def prepare(self, values) -> np.ndarray:
         """The (steps, 1) float32 array the model reads, or a clear error."""
-        return series.check_values(values)[:, None]
+        return series.check_values(values, min_length=self.min_length)[:, None]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype=np.float32)
@@ -177,7 +190,7 @@ class ForecastModel(Model):
             raise InvalidInputError(
                 f"{self.name} takes a batch of shape (N, steps, 1); got {tuple(batch.shape)}"
             )
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self._infer(batch)
 
     def forecast(self, values, steps: int | None = None) -> np.ndarray:
         """The next ``steps`` values (default: the model's horizon) after ``values``."""
@@ -193,9 +206,15 @@ class ForecastModel(Model):
         ):
             raise InvalidInputError(f"steps must be a whole number from 1 to 1000; got {steps!r}")
         window = np.asarray(inputs, dtype=np.float32)
+        if window.ndim != 2 or window.shape[1] < self.min_length:
+            raise InvalidInputError(
+                f"{self.name} needs series of at least {self.min_length} values; "
+                f"got an array of shape {window.shape}"
+            )
         made = np.empty((len(window), 0), dtype=np.float32)
         while made.shape[1] < steps:
-            ahead = self.run(window[:, :, None])[:, : steps - made.shape[1]]
+            latest = window[:, -self.window :] if self.window else window
+            ahead = self.run(latest[:, :, None])[:, : steps - made.shape[1]]
             made = np.concatenate([made, ahead], axis=1)
             window = np.concatenate([window, ahead], axis=1)
         return made

@@ -5,9 +5,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import faces
 from ..config import FACE_KEYPOINTS
 from ..registry import register_model
 from .common import conv_bn_relu
+
+
+class MirrorAverage(nn.Module):
+    """Test-time augmentation for points: in eval mode, the points found on the crop are
+    averaged with those found on its mirror image (mirrored back, left and right names
+    swapped). Training mode runs the plain network."""
+
+    def __init__(self, net: nn.Module, num_points: int = 68) -> None:
+        super().__init__()
+        self.net = net
+        flip = faces.FLIP if num_points == faces.NUM_POINTS else range(num_points)
+        self.register_buffer("flip_index", torch.as_tensor(flip, dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        points = self.net(x)
+        if self.training:
+            return points
+        mirrored = self.net(x.flip(-1))[:, self.flip_index]
+        mirrored = torch.stack([1 - mirrored[..., 0], mirrored[..., 1]], dim=-1)
+        return 0.5 * (points + mirrored)
 
 
 class Points(nn.Module):
@@ -47,11 +68,12 @@ def keypoint_resnet18(num_points: int = 68, pretrained: bool = False) -> nn.Modu
 
 
 @register_model(FACE_KEYPOINTS)
-def face_keypoints(width: int = 32, num_points: int = 68) -> nn.Module:
+def face_keypoints(width: int = 32, num_points: int = 68, mirror: bool = True) -> nn.Module:
     """The shipped regressor: a stride-2 stem and four double-conv stages (48 -> 6 px),
-    whose 6x6 map stays spatial into the head (pooling it away would lose the where)."""
+    whose 6x6 map stays spatial into the head (pooling it away would lose the where);
+    answers averaged with its mirror image's (``mirror``)."""
     w = width
-    return nn.Sequential(
+    net = nn.Sequential(
         nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),
         conv_bn_relu(w, w), nn.MaxPool2d(2),  # 24
         conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),  # 12
@@ -61,3 +83,4 @@ def face_keypoints(width: int = 32, num_points: int = 68) -> nn.Module:
         nn.Linear(4 * w * 6 * 6, 256), nn.ReLU(inplace=True),
         nn.Linear(256, 2 * num_points), Points(),
     )  # fmt: skip
+    return MirrorAverage(net, num_points) if mirror else net

@@ -14,6 +14,7 @@ class Recurrent(nn.Module):
     length works, so the exported graph keeps a dynamic ``steps`` axis."""
 
     CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+    window = None  # reads the whole series
 
     def __init__(self, cell: str, hidden: int, layers: int, horizon: int) -> None:
         super().__init__()
@@ -28,6 +29,8 @@ class Recurrent(nn.Module):
 class Naive(nn.Module):
     """The last value, repeated ``horizon`` times: the baseline to beat (no parameters)."""
 
+    window = None
+
     def __init__(self, horizon: int) -> None:
         super().__init__()
         self.horizon = horizon
@@ -41,11 +44,11 @@ class Linear(nn.Module):
 
     def __init__(self, history: int, horizon: int) -> None:
         super().__init__()
-        self.history = history
+        self.window = history  # reads only the latest ``history`` values
         self.head = nn.Linear(history, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x[:, -self.history :, 0])
+        return self.head(x[:, -self.window :, 0])
 
 
 @register_model(TIMESERIES)
