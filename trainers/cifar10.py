@@ -36,7 +36,6 @@ from visionplay.training import (
 RECIPE = dict(
     arch="cifar10", epochs=12, batch_size=1024, lr=11.5, weight_decay=0.0153, label_smoothing=0.2
 )
-WIDTHS = [64, 256, 256]  # airbench94's; [64, 128, 128] is airbench93's
 MOMENTUM = 0.85
 BIAS_LR_SCALE = 64.0  # BatchNorm shifts learn 64x faster (their scales are frozen)
 WHITEN_BIAS_EPOCHS = 3  # the whitening stem's bias trains this long, then freezes
@@ -47,10 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_training_args(parser, "cifar10", **RECIPE)
-    args = parse_training_args(parser, argv)
-    if args.arch == "cifar10":
-        args.model_kwargs = {"widths": WIDTHS, **args.model_kwargs}
-    return args
+    return parse_training_args(parser, argv)
 
 
 def sgd(model: torch.nn.Module, args: argparse.Namespace) -> torch.optim.SGD:

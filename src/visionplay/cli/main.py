@@ -7,9 +7,9 @@ import sys
 
 from ..errors import VisionplayError
 from . import eval as eval_command
-from . import experiment, export, predict, serve
+from . import experiment, export, predict, serve, summary
 
-COMMANDS = (serve, predict, eval_command, export, experiment)
+COMMANDS = (serve, predict, eval_command, export, experiment, summary)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,7 +54,8 @@ def keypoint_cnn(num_points: int = 68, dropout: float = 0.2) -> nn.Module:
 
 @register_model(FACE_KEYPOINTS)
 def keypoint_resnet18(num_points: int = 68, pretrained: bool = False) -> nn.Module:
-    """torchvision's ResNet-18 with a 136-value regression head (seed 004, task 11);
+    """torchvision's ResNet-18 with a 136-value regression head (seed 004, task 11).
+
     ``pretrained`` downloads ImageNet weights (their RGB stem summed to one gray channel)."""
     from torchvision.models import ResNet18_Weights, resnet18
 
@@ -69,9 +70,11 @@ def keypoint_resnet18(num_points: int = 68, pretrained: bool = False) -> nn.Modu
 
 @register_model(FACE_KEYPOINTS)
 def face_keypoints(width: int = 32, num_points: int = 68, mirror: bool = True) -> nn.Module:
-    """The shipped regressor: a stride-2 stem and four double-conv stages (48 -> 6 px),
-    whose 6x6 map stays spatial into the head (pooling it away would lose the where);
-    answers averaged with its mirror image's (``mirror``)."""
+    """The shipped regressor: four double-conv stages into a spatial head, mirror-averaged.
+
+    A stride-2 stem and four double-conv stages (48 -> 6 px), whose 6x6 map stays spatial
+    into the head (pooling it away would lose the where); answers averaged with its mirror
+    image's (``mirror``)."""
     w = width
     net = nn.Sequential(
         nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),

@@ -83,6 +83,7 @@ def gru(horizon: int = 1, hidden: int = 20, layers: int = 2) -> nn.Module:
 
 @register_model(TIMESERIES_10)
 def timeseries(horizon: int = 10, hidden: int = 64, layers: int = 2) -> nn.Module:
-    """The shipped forecaster: a two-layer LSTM of 64 answering the next 10 values at once
-    (longer horizons roll it forward on its own forecasts)."""
+    """The shipped forecaster: a two-layer LSTM of 64, the next 10 values at once.
+
+    Longer horizons roll it forward on its own forecasts (``ForecastModel.forecast``)."""
     return Recurrent("lstm", hidden, layers, horizon)

@@ -1,0 +1,38 @@
+"""``visionplay summary ARCH``: each layer's output shape and parameters; ``--list``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("summary", help="layer table of a registered architecture")
+    parser.add_argument("arch", nargs="?", help="registered architecture, e.g. lenet5")
+    parser.add_argument("--list", action="store_true", help="list every registered architecture")
+    parser.add_argument(
+        "--model-kwargs", type=json.loads, default={}, metavar="JSON",
+        help='keyword arguments for the architecture, e.g. \'{"n_hidden": 8}\'',
+    )  # fmt: skip
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import VisionplayError
+    from ..summary import format_summary, list_table, summarize  # torch: only here
+
+    if args.list:
+        print(list_table())
+        return 0
+    if not args.arch:
+        raise VisionplayError("name an architecture (see `visionplay summary --list`)")
+    try:
+        layers = summarize(args.arch, **args.model_kwargs)
+    except TypeError as err:
+        raise VisionplayError(f"bad --model-kwargs for {args.arch}: {err}") from None
+    from ..registry import create_model
+
+    total = sum(p.numel() for p in create_model(args.arch, **args.model_kwargs).parameters())
+    print(format_summary(args.arch, layers, total))
+    return 0

@@ -1,0 +1,76 @@
+"""Layer tables: each layer's output shape and parameter count for an architecture's
+natural input, as the tutorials print them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .registry import create_model, get_config, get_entry, list_models
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    parameters: int
+
+
+def summarize(name: str, **kwargs: Any) -> list[Layer]:
+    """The leaf layers of the bare architecture ``name`` in the order they run, for one
+    sample of its config's input size (a 50-step series for forecasters)."""
+    model = create_model(name, **kwargs).eval()
+    cfg = get_config(name)
+    sample = torch.zeros(1, *cfg.input_size)
+    layers: dict[str, Layer] = {}
+
+    def record(module_name: str):
+        def hook(module: nn.Module, _inputs, output) -> None:
+            if module_name in layers:  # test-time augmentation runs a layer more than once
+                return
+            first = output[0] if isinstance(output, tuple) else output
+            own = sum(p.numel() for p in module.parameters(recurse=False))
+            layers[module_name] = Layer(module_name, type(module).__name__, tuple(first.shape), own)
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(record(module_name))
+        for module_name, module in model.named_modules()
+        if module_name and not list(module.children())
+    ]
+    try:
+        with torch.no_grad():
+            model(sample)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return list(layers.values())
+
+
+def format_summary(name: str, layers: list[Layer], total: int) -> str:
+    rows = [
+        (layer.name, layer.kind, str(layer.output_shape), f"{layer.parameters:,}")
+        for layer in layers
+    ]
+    header = ("layer", "type", "output shape", "parameters")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
+    out = [f"{name}: {get_entry(name).description}", line.format(*header)]
+    out += [line.format(*row) for row in rows]
+    out.append(f"total parameters: {total:,}")
+    return "\n".join(out)
+
+
+def list_table() -> str:
+    rows = [
+        (name, get_config(name).dataset, get_config(name).task, get_entry(name).description)
+        for name in list_models()
+    ]
+    width = max(len(r[0]) for r in rows)
+    data = max(len(r[1]) for r in rows)
+    return "\n".join(f"{n:<{width}}  {d:<{data}}  {t:<14}  {desc}" for n, d, t, desc in rows)
