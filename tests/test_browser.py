@@ -1,4 +1,5 @@
-"""The Draw tab in a real Chromium: strokes on the sketchpad become a prediction.
+"""The app in a real Chromium: strokes on the sketchpad become a prediction; a face upload
+is counted; a generated series gets its forecast.
 
 Needs Chromium (``/usr/bin/chromium`` or ``chromium`` on PATH) and the playwright package; without
 them the test skips, unless ``VISIONPLAY_REQUIRE_BROWSER=1`` makes their absence a failure.
@@ -75,5 +76,36 @@ def test_draw_without_picking_the_brush(chromium: str, app_url: str) -> None:
             expect(brush).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
             stroke(page, [(x + 5, y - 85), (x, y + 85)])  # a 1
             expect(top).to_have_text("1", timeout=TIMEOUT_MS)
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_face_and_forecast_tabs(chromium: str, app_url: str, tmp_path) -> None:
+    """Upload a face example and see it counted; ask for a new series and see a forecast."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from visionplay.app import EXAMPLES
+
+    example = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url)
+            page.get_by_role("tab", name="Face").click()
+            page.locator("#face-input input[type=file]").set_input_files(str(example))
+            expect(page.locator("#face-message")).to_contain_text(
+                "1 face found", timeout=TIMEOUT_MS
+            )
+            expect(page.locator("#face-output img")).to_be_visible(timeout=TIMEOUT_MS)
+
+            page.get_by_role("tab", name="Forecast").click()
+            page.locator("#series-new").click()
+            numbers = re.compile(r"(-?\d+\.\d{3}, ){9}-?\d+\.\d{3}")  # the 10 forecast values
+            expect(page.locator("#series-message")).to_contain_text(numbers, timeout=TIMEOUT_MS)
+            expect(page.locator("#series-plot img, #series-plot svg, #series-plot canvas").first
+                   ).to_be_visible(timeout=TIMEOUT_MS)  # fmt: skip
+            page.screenshot(path=str(tmp_path / "forecast.png"))
         finally:
             browser.close()

@@ -83,6 +83,15 @@ def test_photo_tab_over_http(app_url, tmp_path):
     assert not label and seen is None and message == PHOTO_HINT
 
 
+def test_photo_tab_names_a_broken_upload(app_url, tmp_path):
+    client = Client(app_url, verbose=False)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg at all")
+    label, seen, message = client.predict(handle_file(str(broken)), "cifar10", api_name="/photo")
+    assert not label and seen is None
+    assert "Could not read that picture" in message and "not a readable image" in message
+
+
 def test_photo_tab_offers_both_models(app_url, tmp_path):
     client = Client(app_url, verbose=False)
     ship = EXAMPLES / "cifar10-ship.png"

@@ -48,6 +48,23 @@ BRUSH_READY_JS = """() => {
 }"""
 
 
+def tolerant(image: gr.Image) -> gr.Image:
+    """Let an unreadable upload reach the callback as its file path, so the tab can say
+    what is wrong with the file (Gradio's own decoding fails with a bare "Error" before
+    our code runs). Patched on the instance: a gr.Image subclass would be taken for a
+    custom component with its own front end."""
+    decode = image.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return decode(payload)
+        except Exception:  # PIL's errors for a broken or non-image file
+            return getattr(payload, "path", None)
+
+    image.preprocess = preprocess
+    return image
+
+
 def as_image(value: Any) -> Any:
     """The picture inside a Gradio ImageEditor/Sketchpad value (its composite), or None."""
     if isinstance(value, dict):
@@ -141,10 +158,10 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
         with gr.Row():
             with gr.Column(scale=3):
                 # A file path keeps the upload as it is (mode, bit depth, EXIF) for our reader.
-                photo = gr.Image(
+                photo = tolerant(gr.Image(
                     label="Photo", type="filepath", image_mode=None,
                     sources=["upload", "clipboard", "webcam"], elem_id="photo-input",
-                )  # fmt: skip
+                ))  # fmt: skip
                 choice = gr.Radio(
                     list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
                 )
@@ -196,10 +213,10 @@ def face_tab(directory: str | os.PathLike | None) -> None:
             return
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(
+                photo = tolerant(gr.Image(
                     label="Picture", type="filepath", image_mode=None,
                     sources=["upload", "clipboard", "webcam"], elem_id="face-input",
-                )  # fmt: skip
+                ))  # fmt: skip
                 lines = gr.Checkbox(
                     value=True, label="Join the points (jaw, brows, nose, eyes, lips)",
                     elem_id="face-lines",
@@ -272,11 +289,11 @@ def forecast_view(
     ax.plot(ahead, forecast, "o-", color="tab:blue", label=model.name, markersize=4)
     ax.axvline(len(values) - 0.5, color="0.8", linewidth=1)
     ax.set(xlabel="step", ylabel="value")
-    ax.legend(loc="upper left", fontsize=8, ncols=5)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, ncols=5, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     plt.close(fig)
-    return fig, ", ".join(f"{v:.3f}" for v in forecast)
+    return fig, f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
 
 
 def forecast_tab(directory: str | os.PathLike | None) -> None:

@@ -38,10 +38,10 @@ def summarize(name: str, **kwargs: Any) -> list[Layer]:
 
         return hook
 
+    leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
     handles = [
         module.register_forward_hook(record(module_name))
-        for module_name, module in model.named_modules()
-        if module_name and not list(module.children())
+        for module_name, module in leaves or [(type(model).__name__, model)]
     ]
     try:
         with torch.no_grad():

@@ -1,0 +1,334 @@
+"""The Gradio app: a thin layer of tabs over :func:`visionplay.load`.
+
+Each tab loads its model when the app is built; a model that is missing or broken turns
+its tab into a message saying how to make it, and the other tabs keep working.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from . import series
+from .errors import EmptyInputError, VisionplayError
+from .faces import draw_faces
+from .inference import ForecastModel, KeypointModel, Model, load
+from .preprocess import open_image
+
+DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
+PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
+FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
+NO_FACE = (
+    "**No face found.** The detector finds upright, roughly frontal faces at least "
+    "8 % of the picture's shorter side across."
+)
+SERIES_HINT = (
+    "Press **New series** for one from the generator, or paste numbers (commas, spaces or "
+    "new lines), or upload a one-column CSV."
+)
+PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
+EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
+SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
+
+# Gradio 6.31 has no option for the Sketchpad's starting tool: whenever its value is empty (page
+# load, Clear, its own trash button) it switches to the "image" tool, shows "select the draw tool
+# to start" and ignores strokes. So click the brush (the first toolbar button) whenever that
+# hint (.empty) shows; watching the whole page also covers a tab that renders later.
+BRUSH_READY_JS = """() => {
+  const arm = () => {
+    const pad = document.querySelector("#digit-sketchpad");
+    if (pad?.querySelector(".empty")) pad.querySelector(".toolbar-wrap button")?.click();
+  };
+  new MutationObserver(arm).observe(document.body, {childList: true, subtree: true});
+  arm();
+}"""
+
+class UploadedImage(gr.Image):
+    """A gr.Image whose unreadable uploads reach the callback as their file path, so the tab
+    can say what is wrong with the file (Gradio's own decoding would fail with a bare
+    "Error" before our code runs)."""
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except Exception:  # PIL's errors for a broken or non-image file
+            return getattr(payload, "path", None)
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, Any, Literal
+
+    from gradio.blocks import Block
+
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+def as_image(value: Any) -> Any:
+    """The picture inside a Gradio ImageEditor/Sketchpad value (its composite), or None."""
+    if isinstance(value, dict):
+        value = value.get("composite")
+    return value
+
+def enlarge(array: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
+    """(C, H, W) floats in [0, 1] -> uint8 picture, each pixel a scale x scale block."""
+    pixels = np.uint8(np.round(np.clip(array, 0, 1) * 255))
+    pixels = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
+    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+def classify(
+    model: Model, value: Any, top_k: int, hint: str = DRAW_HINT
+) -> tuple[dict | None, np.ndarray | None, str]:
+    """Label scores, the input the model saw, and a message (empty when all went well)."""
+    image = as_image(value)
+    if image is None:
+        return None, None, hint
+    try:
+        seen = model.prepare(image)
+    except EmptyInputError:
+        return None, None, hint
+    except VisionplayError as err:
+        return None, None, f"**Could not read that picture:** {err}"
+    top = model.predict_prepared(seen[None], top_k)[0]
+    return {p.label: p.score for p in top}, enlarge(seen), ""
+
+def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
+    try:
+        return load(name, directory), ""
+    except VisionplayError as err:
+        return None, f"**The {name} model is not available.** {err}"
+
+def draw_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("mnist", directory)
+    with gr.Tab("Draw", id="mnist"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        with gr.Row():
+            with gr.Column(scale=3):
+                sketch = gr.Sketchpad(
+                    label="Draw a digit",
+                    type="numpy",
+                    image_mode="RGBA",
+                    canvas_size=(400, 400),
+                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                    layers=False,
+                    transforms=(),
+                    height=500,  # room for the whole 400x400 canvas at 100 %
+                    elem_id="digit-sketchpad",
+                )
+                clear = gr.Button("Clear", elem_id="digit-clear")
+            with gr.Column(scale=2):
+                label = gr.Label(num_top_classes=3, label="Prediction", elem_id="digit-label")
+                gr.Markdown("What the model sees (28x28):")
+                seen = gr.Image(
+                    show_label=False,
+                    type="numpy",
+                    interactive=False,
+                    height=224,
+                    buttons=[],
+                    elem_id="digit-seen",
+                )
+                message = gr.Markdown(DRAW_HINT, elem_id="digit-message")
+
+        def read(value: Any) -> tuple[dict | None, np.ndarray | None, str]:
+            return classify(model, value, top_k=3)
+
+        # Only the newest drawing matters: later strokes replace queued ones.
+        sketch.change(
+            read, sketch, [label, seen, message],
+            trigger_mode="always_last", show_progress="hidden", api_name="draw",
+        )  # fmt: skip
+        clear.click(lambda: (None, None, None, DRAW_HINT), None, [sketch, label, seen, message],
+                    api_name=False)  # fmt: skip
+
+def photo_tab(directory: str | os.PathLike | None) -> None:
+    loaded = {name: try_load(name, directory) for name in PHOTO_MODELS}
+    models = {name: model for name, (model, _) in loaded.items() if model is not None}
+    with gr.Tab("Photo", id="photo"):
+        if not models:
+            gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
+            return
+        with gr.Row():
+            with gr.Column(scale=3):
+                # A file path keeps the upload as it is (mode, bit depth, EXIF) for our reader.
+                photo = UploadedImage(
+                    label="Photo", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard", "webcam"], elem_id="photo-input",
+                )  # fmt: skip
+                choice = gr.Radio(
+                    list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
+                )
+                missing = [problem for model, problem in loaded.values() if model is None]
+                if missing:
+                    gr.Markdown("\n\n".join(missing))
+                examples = sorted(EXAMPLES.glob("*.png"))
+                example_rows = [[str(p), p.stem.split("-")[0]] for p in examples]
+                example_rows = [row for row in example_rows if row[1] in models]
+                if example_rows:
+                    gr.Examples(example_rows, [photo, choice], label="Examples")
+            with gr.Column(scale=2):
+                label = gr.Label(num_top_classes=5, label="Prediction", elem_id="photo-label")
+                gr.Markdown("What the model sees:")
+                seen = gr.Image(
+                    show_label=False, type="numpy", interactive=False, height=224,
+                    buttons=[], elem_id="photo-seen",
+                )  # fmt: skip
+                message = gr.Markdown(PHOTO_HINT, elem_id="photo-message")
+
+        def read(value: Any, name: str) -> tuple[dict | None, np.ndarray | None, str]:
+            return classify(models[name], value, top_k=5, hint=PHOTO_HINT)
+
+        outputs = [label, seen, message]
+        photo.change(read, [photo, choice], outputs, show_progress="hidden", api_name="photo")
+        choice.change(read, [photo, choice], outputs, show_progress="hidden", api_name=False)
+
+def mark_faces(model: KeypointModel, value: Any, lines: bool) -> tuple[Any, str]:
+    """The picture with every face's box and points drawn, and a count (or why not)."""
+    if value is None:
+        return None, FACE_HINT
+    try:
+        picture = open_image(value)
+        found = model.predict(picture)
+    except VisionplayError as err:
+        return None, f"**Could not read that picture:** {err}"
+    if not found:
+        return picture.convert("RGB"), NO_FACE
+    count = f"**{len(found)} faces found**" if len(found) > 1 else "**1 face found**"
+    return draw_faces(picture, found, lines=lines), count
+
+def face_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("face_keypoints", directory)
+    with gr.Tab("Face", id="face_keypoints"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        with gr.Row():
+            with gr.Column():
+                photo = UploadedImage(
+                    label="Picture", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard", "webcam"], elem_id="face-input",
+                )  # fmt: skip
+                lines = gr.Checkbox(
+                    value=True, label="Join the points (jaw, brows, nose, eyes, lips)",
+                    elem_id="face-lines",
+                )  # fmt: skip
+                examples = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))
+                if examples:
+                    gr.Examples([[str(p)] for p in examples], [photo], label="Examples")
+            with gr.Column():
+                marked = gr.Image(
+                    label="Faces and their 68 points", type="pil", interactive=False,
+                    buttons=["download"], elem_id="face-output",
+                )  # fmt: skip
+                message = gr.Markdown(FACE_HINT, elem_id="face-message")
+
+        def read(value: Any, join: bool) -> tuple[Any, str]:
+            return mark_faces(model, value, join)
+
+        outputs = [marked, message]
+        photo.change(read, [photo, lines], outputs, show_progress="hidden", api_name="faces")
+        lines.change(read, [photo, lines], outputs, show_progress="hidden", api_name=False)
+
+def series_text(values: np.ndarray) -> str:
+    return ", ".join(f"{v:.4f}" for v in values)
+
+def new_series(seed: float | None) -> tuple[str, list[float], int]:
+    """A series from the seed's generator: 50 values shown, the next 10 kept as truth."""
+    seed = int(seed or 0)
+    values = series.generate(1, series.HISTORY + 10, seed=seed)[0]
+    return series_text(values[: series.HISTORY]), values.tolist(), seed + 1
+
+def load_csv(path: str) -> tuple[str, list[float]]:
+    """The uploaded CSV's numbers into the series box (its problem as a pop-up error)."""
+    try:
+        values = series.read_csv_column(Path(path).read_bytes())
+    except VisionplayError as err:
+        raise gr.Error(f"Could not read that CSV: {err}") from None
+    return series_text(values), []
+
+def forecast_view(
+    model: ForecastModel, text: str | None, steps: int, generated: list[float]
+) -> tuple[Any, str]:
+    """A plot of the history, the model's forecast, both baselines and (for a generated
+    series) the truth; or a message saying what is wrong with the input."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not text or not text.strip():
+        return None, SERIES_HINT
+    try:
+        values = model.prepare(text)[:, 0]
+        forecast = model.forecast(values, int(steps))
+    except VisionplayError as err:
+        return None, f"**Cannot forecast that:** {err}"
+    steps = len(forecast)
+    ahead = np.arange(len(values), len(values) + steps)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.plot(np.arange(len(values)), values, color="0.3", label="history")
+    history = np.asarray(generated[: len(values)], np.float32)
+    if len(generated) >= len(values) + steps and np.allclose(history, values, atol=1e-3):
+        truth = generated[len(values) : len(values) + steps]
+        ax.plot(ahead, truth, "o-", color="green", label="truth", markersize=4)
+    ax.plot(ahead, series.naive(values[None], steps)[0], "--", color="0.6", label="naive")
+    ax.plot(ahead, series.linear_baseline(values, steps), ":", color="tab:orange", label="linear")
+    ax.plot(ahead, forecast, "o-", color="tab:blue", label=model.name, markersize=4)
+    ax.axvline(len(values) - 0.5, color="0.8", linewidth=1)
+    ax.set(xlabel="step", ylabel="value")
+    ax.legend(loc="upper left", fontsize=8, ncols=5)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, ", ".join(f"{v:.3f}" for v in forecast)
+
+def forecast_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("timeseries", directory)
+    with gr.Tab("Forecast", id="timeseries"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        generated = gr.State([])
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Series", lines=4, elem_id="series-input",
+                                  placeholder="0.1, 0.25, 0.31, ...")  # fmt: skip
+                with gr.Row():
+                    fresh = gr.Button("New series", elem_id="series-new")
+                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                upload = gr.File(label="One-column CSV", file_types=[".csv", ".txt"],
+                                 type="filepath")  # fmt: skip
+                steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
+                go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
+            with gr.Column():
+                plot = gr.Plot(label="Forecast", elem_id="series-plot")
+                message = gr.Markdown(SERIES_HINT, elem_id="series-message")
+
+        def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:
+            return forecast_view(model, values, horizon, truth)
+
+        inputs, outputs = [text, steps, generated], [plot, message]
+        fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").then(
+            read, inputs, outputs, api_name=False
+        )
+        upload.upload(load_csv, upload, [text, generated], api_name=False).success(
+            read, inputs, outputs, api_name=False
+        )
+        go.click(read, inputs, outputs, api_name="forecast")
+        text.submit(read, inputs, outputs, api_name=False)
+        steps.release(read, inputs, outputs, api_name=False)
+
+def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
+    """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
+    with gr.Blocks(title="visionplay") as demo:
+        gr.Markdown("# visionplay\nSmall vision models, live, through onnxruntime.")
+        with gr.Tabs():
+            draw_tab(directory)
+            photo_tab(directory)
+            face_tab(directory)
+            forecast_tab(directory)
+        demo.load(None, js=BRUSH_READY_JS)
+    return demo
