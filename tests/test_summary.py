@@ -31,3 +31,26 @@ def test_cli_lists_and_prints(capsys):
     assert "total parameters: 6,442" in capsys.readouterr().out
     assert cli(["summary", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_the_tutorials_shapes():
+    mlp = summarize("mlp_1024")
+    linear_out = [layer.output_shape for layer in mlp if layer.kind in ("Flatten", "Linear")]
+    assert linear_out == [(1, 1024), (1, 2048), (1, 512), (1, 20)]
+
+    flat = next(layer for layer in summarize("alexnet_style") if layer.kind == "Flatten")
+    assert flat.output_shape == (1, 43264)
+
+    unpool = summarize("unpool_autoencoder")
+    sides = [layer.output_shape[-1] for layer in unpool if "pool" in layer.kind.lower()]
+    assert sides == [112, 56, 28, 56, 112, 224]
+    assert (
+        sum(layer.kind == "MaxUnpool2d" for layer in unpool) == 3
+    )  # real unpooling, no transposed convs
+    assert unpool[-1].output_shape == (1, 1, 224, 224)
+
+
+def test_uniform_init_option_of_mlp_1024():
+    net = create_model("mlp_1024", uniform_init=True)
+    weights = net[1].weight
+    assert weights.min() >= 0 and weights.max() <= 1 and float(net[1].bias.abs().max()) == 0

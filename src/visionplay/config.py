@@ -45,6 +45,8 @@ class DataConfig:
             return (self.extra["num_points"], 2)
         if self.task == "forecast":
             return (self.extra["horizon"],)
+        if self.task == "reconstruction":
+            return self.input_size
         return (self.num_classes,)
 
     def to_dict(self) -> dict:
@@ -147,3 +149,29 @@ TIMESERIES = DataConfig(
     extra={"horizon": 1},  # values forecast at once; trainers store the trained model's
 )
 TIMESERIES_10 = replace(TIMESERIES, extra={"horizon": 10})
+
+
+# The tutorials' architectures that no shipped model uses: registered for the layer table
+# (`visionplay summary`) and the registry-wide tests, never trained here.
+TUTORIAL_MLP = DataConfig(
+    task="classification",
+    dataset="tutorial",
+    input_size=(1, 32, 32),
+    labels=tuple(str(i) for i in range(20)),
+    preprocess="resize",
+)
+TUTORIAL_UNPOOL = DataConfig(
+    task="reconstruction",  # image in, image of the same size out
+    dataset="tutorial",
+    input_size=(1, 224, 224),
+    preprocess="resize",
+)
+IMAGENET = DataConfig(
+    task="classification",
+    dataset="imagenet",
+    input_size=(3, 224, 224),
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    labels=tuple(f"class {i}" for i in range(1000)),  # untrained: no ImageNet weights ship
+    preprocess="resize",
+)
