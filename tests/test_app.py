@@ -47,3 +47,11 @@ def test_missing_model_turns_the_tab_into_instructions(tmp_path):
 def test_classify_names_unreadable_input(shipped_mnist):
     label, seen, message = classify(shipped_mnist, {"composite": np.zeros((5, 5, 2))}, 3)
     assert label is None and seen is None and "must be HxW" in message
+
+
+def test_learn_tab_explores_architectures(client):
+    table, info = client.predict("lenet5", api_name="/explore")
+    assert ["6", "Flatten", "(1, 400)", 0] in table["value"]["data"]
+    assert "Total parameters: **61,706**" in info and "Not exported" in info
+    _, info = client.predict("mnist", api_name="/explore")
+    assert "opset ai.onnx 18" in info and "`probabilities`" in info

@@ -333,6 +333,67 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
         steps.release(read, inputs, outputs, api_name=False)
 
 
+def explore(
+    name: str | None, directory: str | os.PathLike | None = None
+) -> tuple[list[list] | None, str]:
+    """The layer table of a registered architecture and, when it is exported, its ONNX
+    file's inputs, outputs, opset and metadata."""
+    from .registry import get_entry
+    from .summary import summarize  # torch: only when someone explores
+
+    if not name:
+        return None, "Pick an architecture."
+    try:
+        entry = get_entry(name)
+        layers = summarize(name)
+    except VisionplayError as err:
+        return None, f"**{err}**"
+    rows = [[layer.name, layer.kind, str(layer.output_shape), layer.parameters] for layer in layers]
+    total = sum(layer.parameters for layer in layers)
+    text = [f"**{name}**: {entry.description}", f"Total parameters: **{total:,}**"]
+    try:
+        model = load(name, directory)
+    except VisionplayError:
+        text.append("Not exported: no ONNX file ships for it.")
+    else:
+        import onnx
+
+        proto = onnx.load(str(model.path), load_external_data=False)
+        opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in proto.opset_import)
+
+        def shapes(values) -> str:
+            return "; ".join(f"`{v.name}` {v.type} {v.shape}" for v in values)
+
+        text += [
+            f"Exported as `{model.path.name}` (opset {opsets})",
+            f"Inputs: {shapes(model.session.get_inputs())}",
+            f"Outputs: {shapes(model.session.get_outputs())}",
+            "Metadata: " + ", ".join(f"`{k}`" for k in sorted(model.metadata)),
+            f"Training: `{model.metadata.get('training', '')}`",
+        ]
+    return gr.Dataframe(rows, headers=["layer", "type", "output shape", "parameters"]), "\n\n".join(
+        text
+    )
+
+
+def learn_tab(directory: str | os.PathLike | None) -> None:
+    from .registry import list_models
+
+    with gr.Tab("Learn", id="learn"):
+        gr.Markdown("### Model explorer\nEvery registered architecture, layer by layer.")
+        with gr.Row():
+            choice = gr.Dropdown(list_models(), value=None, label="Architecture",
+                                 elem_id="learn-arch", scale=1)  # fmt: skip
+        info = gr.Markdown("Pick an architecture.", elem_id="learn-info")
+        table = gr.Dataframe(headers=["layer", "type", "output shape", "parameters"],
+                             interactive=False, elem_id="learn-layers")  # fmt: skip
+
+        def show(name: str | None) -> tuple[Any, str]:
+            return explore(name, directory)
+
+        choice.change(show, choice, [table, info], api_name="explore")
+
+
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
     """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
     with gr.Blocks(title="visionplay") as demo:
@@ -342,5 +403,6 @@ def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
             photo_tab(directory)
             face_tab(directory)
             forecast_tab(directory)
+            learn_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo
