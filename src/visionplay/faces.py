@@ -128,12 +128,13 @@ def from_crop(coords: np.ndarray, square: Square, side: int) -> np.ndarray:
     return (coords * side - 0.5 - m[:, 2]) / m[0, 0]
 
 
-def nme(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
+def nme(predicted, true):
     """Mean point-to-point error over the 68 points, divided by the outer-eye-corner
-    distance; ``(..., 68, 2)`` arrays in the same units, one value per face."""
-    error = np.linalg.norm(predicted - true, axis=-1).mean(-1)
-    eyes = np.linalg.norm(true[..., LEFT_EYE_OUTER, :] - true[..., RIGHT_EYE_OUTER, :], axis=-1)
-    return error / eyes
+    distance; ``(..., 68, 2)`` in the same units, one value per face. Written with array
+    operators only, so numpy arrays (evaluation) and torch tensors (training) both work."""
+    error = (((predicted - true) ** 2).sum(-1) ** 0.5).mean(-1)
+    eye_gap = ((true[..., LEFT_EYE_OUTER, :] - true[..., RIGHT_EYE_OUTER, :]) ** 2).sum(-1) ** 0.5
+    return error / eye_gap
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,9 @@ def classification(label_smoothing: float = 0.0) -> Task:
     )
 
 
-def keypoint_nme(predicted: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """Per-face mean point error over the outer-eye-corner distance (see faces.nme)."""
-    error = (predicted - true).norm(dim=-1).mean(-1)
-    return error / (true[:, faces.LEFT_EYE_OUTER] - true[:, faces.RIGHT_EYE_OUTER]).norm(dim=-1)
-
-
 def keypoint_regression() -> Task:
     """L1 on point coordinates (robust to the odd bad label), scored by NME."""
-    return Task(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=keypoint_nme)
+    return Task(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=faces.nme)
 
 
 def regression() -> Task:
