@@ -109,3 +109,52 @@ def test_face_and_forecast_tabs(chromium: str, app_url: str, tmp_path) -> None:
             page.screenshot(path=str(tmp_path / "forecast.png"))
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_learn_tab_panels(chromium: str, app_url: str, tmp_path) -> None:
+    """Each Learn panel computes in the page: layer table, trained kernel and its response to
+    a drawn stroke, three line fits, and the permuted digits."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url)
+            page.get_by_role("tab", name="Learn").click()
+            page.locator("#learn-arch input").fill("lenet5")
+            page.locator("#learn-arch input").press("Enter")
+            expect(page.locator("#learn-info")).to_contain_text("61,706", timeout=TIMEOUT_MS)
+            expect(page.locator("#learn-layers")).to_contain_text("(1, 400)")
+
+            page.get_by_role("tab", name="Edge detector").click()
+            page.locator("#edge-train").click()
+            expect(page.locator("#edge-summary")).to_contain_text(
+                re.compile(r"Learned kernel \[0\.99\d+, -0\.99\d+\]"), timeout=TIMEOUT_MS
+            )
+            pad = page.locator("#edge-pad")
+            brush = pad.locator('.toolbar-wrap button[aria-label="Brush"]')
+            expect(brush).to_have_class(re.compile(r"\bhighlight\b"), timeout=TIMEOUT_MS)
+            box = pad.locator("canvas").first.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            stroke(page, [(x, y - 50), (x, y + 50)])  # a vertical line
+            expect(page.locator("#edge-message")).to_contain_text(
+                "strongest response", timeout=TIMEOUT_MS
+            )
+            page.screenshot(path=str(tmp_path / "edge.png"), full_page=True)
+
+            page.get_by_role("tab", name="Linear regression").click()
+            page.locator("#fit-run").click()
+            expect(page.locator("#fit-table")).to_contain_text(
+                "nn.Linear + SGD", timeout=TIMEOUT_MS
+            )
+            expect(page.locator("#fit-summary")).to_contain_text("steps per e-fold")
+            page.screenshot(path=str(tmp_path / "regression.png"), full_page=True)
+
+            page.get_by_role("tab", name="FC vs CNN").click()
+            expect(page.locator("#permute-table")).to_contain_text("CNN-small(6)")
+            expect(page.locator("#permute-gallery img")).to_have_count(16, timeout=TIMEOUT_MS)
+            page.screenshot(path=str(tmp_path / "permute.png"), full_page=True)
+        finally:
+            browser.close()

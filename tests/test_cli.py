@@ -7,9 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from digits import draw
+from torch.utils.data import TensorDataset
 
 from visionplay.cli.main import main
+from visionplay.experiments import permute_pixels, permuted
 
 
 @pytest.fixture
@@ -82,7 +85,15 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     result = json.loads((out / "permute.json").read_text())
     assert set(result["table"]) == {"fc2", "cnn_small"}
     assert all(0 <= acc <= 1 for row in result["table"].values() for acc in row.values())
-    plain, permuted = (np.array(result["example"][k]) for k in ("plain", "permuted"))
-    assert not np.array_equal(plain, permuted)
-    np.testing.assert_array_equal(np.sort(plain.ravel()), np.sort(permuted.ravel()))
+    assert sorted(result["permutation"]) == list(range(28 * 28))
+    images = np.array(result["examples"]["images"], np.uint8)
+    assert images.shape == (8, 28, 28) and len(result["examples"]["labels"]) == 8
+    plain = images[0]
+    shuffled = permuted(plain, result["permutation"])
+    assert not np.array_equal(plain, shuffled)
+    np.testing.assert_array_equal(np.sort(plain.ravel()), np.sort(shuffled.ravel()))
+    # the picture the panel shows is the one the models were trained on
+    as_trained = permute_pixels(TensorDataset(torch.from_numpy(images[:1, None]), torch.zeros(1)),
+                                torch.tensor(result["permutation"])).tensors[0][0, 0]  # fmt: skip
+    np.testing.assert_array_equal(as_trained.numpy(), shuffled)
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"

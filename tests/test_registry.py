@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -34,6 +38,25 @@ def test_duplicate_name_raises():
 def test_unknown_name_names_the_known_ones():
     with pytest.raises(ModelNotFoundError, match="unknown model 'nope'.*lenet5"):
         create_model("nope")
+
+
+FIRST_READERS = """
+import threading
+from visionplay import registry
+counts = []
+readers = [threading.Thread(target=lambda: counts.append(len(registry.list_models())))
+           for _ in range(4)]
+for reader in readers: reader.start()
+for reader in readers: reader.join()
+print(counts)
+"""
+
+
+def test_concurrent_first_readers_see_the_whole_registry():
+    """The app's first requests can read the registry from several threads at once."""
+    done = subprocess.run([sys.executable, "-c", FIRST_READERS], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert json.loads(done.stdout) == [len(list_models())] * 4
 
 
 @pytest.mark.parametrize(

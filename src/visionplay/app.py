@@ -17,6 +17,7 @@ from . import series
 from .errors import EmptyInputError, VisionplayError
 from .faces import draw_faces
 from .inference import ForecastModel, KeypointModel, Model, load
+from .learn import learn_tab
 from .preprocess import open_image
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
@@ -34,14 +35,16 @@ PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the t
 EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
 
-# Gradio 6.31 has no option for the Sketchpad's starting tool: whenever its value is empty (page
+# Gradio 6.31 has no option for a Sketchpad's starting tool: whenever its value is empty (page
 # load, Clear, its own trash button) it switches to the "image" tool, shows "select the draw tool
-# to start" and ignores strokes. So click the brush (the first toolbar button) whenever that
-# hint (.empty) shows; watching the whole page also covers a tab that renders later.
+# to start" and ignores strokes. So click the brush of every pad marked "brush-ready" whenever
+# that hint (.empty) shows; watching the whole page also covers tabs that render later.
 BRUSH_READY_JS = """() => {
   const arm = () => {
-    const pad = document.querySelector("#digit-sketchpad");
-    if (pad?.querySelector(".empty")) pad.querySelector(".toolbar-wrap button")?.click();
+    for (const pad of document.querySelectorAll(".brush-ready")) {
+      const brush = pad.querySelector('.toolbar-wrap button[aria-label="Brush"]');
+      if (pad.querySelector(".empty")) brush?.click();
+    }
   };
   new MutationObserver(arm).observe(document.body, {childList: true, subtree: true});
   arm();
@@ -121,6 +124,7 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
                     transforms=(),
                     height=500,  # room for the whole 400x400 canvas at 100 %
                     elem_id="digit-sketchpad",
+                    elem_classes=["brush-ready"],
                 )
                 clear = gr.Button("Clear", elem_id="digit-clear")
             with gr.Column(scale=2):
@@ -331,67 +335,6 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
         go.click(read, inputs, outputs, api_name="forecast")
         text.submit(read, inputs, outputs, api_name=False)
         steps.release(read, inputs, outputs, api_name=False)
-
-
-def explore(
-    name: str | None, directory: str | os.PathLike | None = None
-) -> tuple[list[list] | None, str]:
-    """The layer table of a registered architecture and, when it is exported, its ONNX
-    file's inputs, outputs, opset and metadata."""
-    from .registry import get_entry
-    from .summary import summarize  # torch: only when someone explores
-
-    if not name:
-        return None, "Pick an architecture."
-    try:
-        entry = get_entry(name)
-        layers = summarize(name)
-    except VisionplayError as err:
-        return None, f"**{err}**"
-    rows = [[layer.name, layer.kind, str(layer.output_shape), layer.parameters] for layer in layers]
-    total = sum(layer.parameters for layer in layers)
-    text = [f"**{name}**: {entry.description}", f"Total parameters: **{total:,}**"]
-    try:
-        model = load(name, directory)
-    except VisionplayError:
-        text.append("Not exported: no ONNX file ships for it.")
-    else:
-        import onnx
-
-        proto = onnx.load(str(model.path), load_external_data=False)
-        opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in proto.opset_import)
-
-        def shapes(values) -> str:
-            return "; ".join(f"`{v.name}` {v.type} {v.shape}" for v in values)
-
-        text += [
-            f"Exported as `{model.path.name}` (opset {opsets})",
-            f"Inputs: {shapes(model.session.get_inputs())}",
-            f"Outputs: {shapes(model.session.get_outputs())}",
-            "Metadata: " + ", ".join(f"`{k}`" for k in sorted(model.metadata)),
-            f"Training: `{model.metadata.get('training', '')}`",
-        ]
-    return gr.Dataframe(rows, headers=["layer", "type", "output shape", "parameters"]), "\n\n".join(
-        text
-    )
-
-
-def learn_tab(directory: str | os.PathLike | None) -> None:
-    from .registry import list_models
-
-    with gr.Tab("Learn", id="learn"):
-        gr.Markdown("### Model explorer\nEvery registered architecture, layer by layer.")
-        with gr.Row():
-            choice = gr.Dropdown(list_models(), value=None, label="Architecture",
-                                 elem_id="learn-arch", scale=1)  # fmt: skip
-        info = gr.Markdown("Pick an architecture.", elem_id="learn-info")
-        table = gr.Dataframe(headers=["layer", "type", "output shape", "parameters"],
-                             interactive=False, elem_id="learn-layers")  # fmt: skip
-
-        def show(name: str | None) -> tuple[Any, str]:
-            return explore(name, directory)
-
-        choice.change(show, choice, [table, info], api_name="explore")
 
 
 def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:

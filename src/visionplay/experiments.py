@@ -9,29 +9,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch.utils.data import TensorDataset
 
-from .config import MNIST
-from .data import batches
 from .files import atomic_write, write_json
-from .training import (
-    build_model,
-    count_parameters,
-    evaluate,
-    load_splits,
-    seed_everything,
-    train_one_epoch,
-)
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import TensorDataset
 
 PERMUTE_MODELS = {"fc2": "FC2(8)", "cnn_small": "CNN-small(6)"}
+EXAMPLES = 8  # test digits kept in the result, to show before and after the permutation
 
 
 def permute_pixels(dataset: TensorDataset, permutation: torch.Tensor) -> TensorDataset:
     """The same images with their pixels moved by one fixed permutation (labels unchanged)."""
+    from torch.utils.data import TensorDataset
+
     images, labels = dataset.tensors
     flat = images.flatten(1)[:, permutation]
     return TensorDataset(flat.view_as(images), labels)
@@ -39,6 +34,20 @@ def permute_pixels(dataset: TensorDataset, permutation: torch.Tensor) -> TensorD
 
 def permutation_experiment(args: argparse.Namespace) -> dict[str, Any]:
     """Train both models on plain and on permuted MNIST; return the 2x2 table and more."""
+    # torch here, not at the top: the Learn tab reads results and permutes with numpy only.
+    import torch
+
+    from .config import MNIST
+    from .data import batches
+    from .training import (
+        build_model,
+        count_parameters,
+        evaluate,
+        load_splits,
+        seed_everything,
+        train_one_epoch,
+    )
+
     seed_everything(args.seed)
     train_set, test_set = load_splits(MNIST, args)
     permutation = torch.randperm(28 * 28, generator=torch.Generator().manual_seed(args.seed))
@@ -70,11 +79,19 @@ def permutation_experiment(args: argparse.Namespace) -> dict[str, Any]:
         "test_images": len(test_set),
         "optimizer": f"SGD lr={args.lr} momentum=0.5, batch {args.batch_size}",
         "seed": args.seed,
-        "example": {
-            "plain": test_set.tensors[0][0, 0].tolist(),
-            "permuted": pixel_orders["permuted"][1].tensors[0][0, 0].tolist(),
+        # The panel in the Learn tab shows these digits both ways; the permutation is kept
+        # so that "permuted" means the very pixel order the table was measured on.
+        "permutation": permutation.tolist(),
+        "examples": {
+            "images": test_set.tensors[0][:EXAMPLES, 0].mul(255).round().byte().tolist(),
+            "labels": test_set.tensors[1][:EXAMPLES].tolist(),
         },
     }
+
+
+def permuted(image: np.ndarray, permutation: list[int]) -> np.ndarray:
+    """A 28x28 picture with its pixels moved as :func:`permute_pixels` moves them."""
+    return image.reshape(-1)[np.asarray(permutation)].reshape(image.shape)
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -97,8 +114,10 @@ def save_permutation_result(result: dict[str, Any], out_dir: Path) -> tuple[Path
 
     json_path = write_json(out_dir / "permute.json", result)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1, 2]})
+    plain = np.array(result["examples"]["images"][0], np.uint8)
     for ax, order in zip(axes[:2], ("plain", "permuted"), strict=True):
-        ax.imshow(np.array(result["example"][order]), cmap="gray")
+        image = plain if order == "plain" else permuted(plain, result["permutation"])
+        ax.imshow(image, cmap="gray")
         ax.set(title=f"{order} pixels", xticks=[], yticks=[])
     positions = np.arange(2)
     for offset, (arch, title) in zip((-0.2, 0.2), PERMUTE_MODELS.items(), strict=True):

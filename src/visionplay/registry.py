@@ -9,6 +9,7 @@ and the model modules are imported the first time the registry is read.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ class Entry:
 
 _REGISTRY: dict[str, Entry] = {}
 _loaded = False
+_loading = threading.RLock()  # re-entrant: the model modules read the registry as they load
 
 
 def register_model(cfg: DataConfig, name: str | None = None) -> Callable:
@@ -45,9 +47,10 @@ def register_model(cfg: DataConfig, name: str | None = None) -> Callable:
 
 def _ensure_loaded() -> None:
     global _loaded
-    if not _loaded:
-        _loaded = True
-        importlib.import_module("visionplay.models")
+    with _loading:  # a second thread must wait for the models, not read a half-filled registry
+        if not _loaded:
+            importlib.import_module("visionplay.models")
+            _loaded = True
 
 
 def list_models(dataset: str | None = None) -> list[str]:
