@@ -22,7 +22,13 @@ from .errors import VisionplayError
 from .files import atomic_write
 from .inference import CONFIG_KEY, Model, open_model
 from .manifest import update_entry
-from .training import count_parameters, load_checkpoint, model_from_checkpoint, save_history
+from .training import (
+    count_parameters,
+    load_checkpoint,
+    model_from_checkpoint,
+    save_history,
+    weights_only,
+)
 
 OPSET = 18
 # Probabilities are in [0, 1]; float32 kernels differ between the two runtimes by ~1e-6.
@@ -118,8 +124,13 @@ def export_checkpoint(
     onnx.checker.check_model(proto, full_check=True)
 
     out_path = Path(out_dir) / f"{name}.onnx"
+    weights_path = out_path.with_suffix(".pt")
     # Checked through onnxruntime from a staged copy; only a file that passes replaces out_path.
     staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"), lambda t: onnx.save(proto, t))
+    # The weights ship beside the graph, so that PyTorch can run the very same model
+    # (`visionplay bench` compares the two) and anyone can fine-tune or re-export it.
+    staged_weights = atomic_write(weights_path.with_name(f".{name}.staged.pt"),
+                                  lambda t: torch.save(weights_only(checkpoint), t))  # fmt: skip
     try:
         diff = parity(model, open_model(staged), samples)
         if diff > TOLERANCE:
@@ -128,8 +139,10 @@ def export_checkpoint(
                 f"{out_path} left as it was"
             )
         os.replace(staged, out_path)
+        os.replace(staged_weights, weights_path)
     finally:
         staged.unlink(missing_ok=True)
+        staged_weights.unlink(missing_ok=True)
 
     result = ExportResult(name, out_path, diff, count_parameters(model))
     if checkpoint.get("history"):  # the training record ships beside the model
@@ -197,6 +210,7 @@ def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkp
         result.name,
         replace=True,
         file=result.path.name,
+        checkpoint=result.path.with_suffix(".pt").name,
         sha256=hashlib.sha256(result.path.read_bytes()).hexdigest(),
         architecture=checkpoint["name"],
         parameters=result.parameters,

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from ..errors import VisionplayError
+from . import bench, experiment, export, predict, serve, summary
 from . import eval as eval_command
-from . import experiment, export, predict, serve, summary
 
-COMMANDS = (serve, predict, eval_command, export, experiment, summary)
+COMMANDS = (serve, predict, eval_command, export, experiment, summary, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

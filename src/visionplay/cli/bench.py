@@ -1,0 +1,48 @@
+"""``visionplay bench``: onnxruntime vs PyTorch per shipped model, and the app under load."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "bench", help="measure latency and throughput: models (onnxruntime vs PyTorch) and the app"
+    )
+    parser.add_argument("models", nargs="*", help="default: every exported model")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="default: $VISIONPLAY_MODELS or exported/")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=200, help="timed batch-1 runs per engine")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed runs first")
+    parser.add_argument("--batch", type=int, default=32, help="batch size for throughput")
+    parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32],
+                        help="concurrent app clients to try; none skips the app")  # fmt: skip
+    parser.add_argument("--requests", type=int, default=64,
+                        help="requests per tab at each concurrency level")  # fmt: skip
+    parser.add_argument("--no-app", action="store_true", help="models only")
+    parser.add_argument("--cuda", action=argparse.BooleanOptionalAction, default=None,
+                        help="also measure on the GPU (default: when one is usable)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"),
+                        help="bench.json and bench.png go here")  # fmt: skip
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench import format_report, run_bench, save_report
+    from ..errors import InvalidInputError
+
+    for flag in ("runs", "batch", "requests"):
+        if getattr(args, flag) < 1:
+            raise InvalidInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    if any(clients < 1 for clients in args.clients):
+        raise InvalidInputError(f"--clients must each be at least 1, got {args.clients}")
+    report = run_bench(
+        args.models_dir, args.models, args.runs, max(0, args.warmup), args.batch,
+        app_levels=() if args.no_app else args.clients, app_requests=args.requests, cuda=args.cuda,
+    )  # fmt: skip
+    print(format_report(report))
+    json_path, png_path = save_report(report, args.out)
+    print(f"saved {json_path} and {png_path}")
+    return 0

@@ -1,0 +1,81 @@
+"""``visionplay bench`` on a tiny exported model, and on the app over the shipped ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from visionplay.cli.main import main
+from visionplay.export import export_checkpoint
+from visionplay.registry import get_config
+from visionplay.training import build_model, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """fc2 (6,442 parameters), untrained, exported as visionplay export does it."""
+    folder = tmp_path_factory.mktemp("tiny")
+    checkpoint = save_checkpoint(
+        folder / "fc2-checkpoint.pt", name="fc2", model=build_model("fc2"),
+        cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
+    )  # fmt: skip
+    export_checkpoint(checkpoint, folder)
+    return folder
+
+
+def test_bench_compares_onnxruntime_with_pytorch(tiny_models, tmp_path, capsys):
+    argv = ["bench", "fc2", "--models-dir", str(tiny_models), "--runs", "5", "--warmup", "1",
+            "--batch", "4", "--no-app", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "fc2" in printed and "ratio" in printed
+    report = json.loads((tmp_path / "bench.json").read_text())
+    (row,) = report["models"]
+    assert row["model"] == "fc2" and row["device"] == "cpu"
+    assert row["max_abs_diff"] < 1e-5  # the same weights on both engines
+    for engine in ("onnxruntime", "torch"):
+        assert 0 < row[engine]["p50_ms"] <= row[engine]["p95_ms"]
+        assert row[engine]["batch_per_s"] > 0
+    assert row["speedup_p50"] == pytest.approx(
+        row["torch"]["p50_ms"] / row["onnxruntime"]["p50_ms"], rel=0.01
+    )
+    assert row["predict"]["p50_ms"] > 0
+    assert "app" not in report
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_without_weights_says_how_to_make_them(tiny_models, tmp_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "fc2.onnx").write_bytes((tiny_models / "fc2.onnx").read_bytes())
+    assert main(["bench", "fc2", "--models-dir", str(models), "--no-app"]) == 2
+    error = capsys.readouterr().err
+    assert "no weights at" in error and "visionplay export --onnx" in error
+    assert main(["bench", "--runs", "0", "--no-app"]) == 2
+    assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+def test_bench_drives_the_app(tmp_path, capsys):
+    argv = ["bench", "mnist", "--runs", "3", "--warmup", "1", "--batch", "2",
+            "--clients", "1", "2", "--requests", "4", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    app = json.loads((tmp_path / "bench.json").read_text())["app"]
+    assert app["startup_s"] > 0
+    for tab in ("draw", "photo"):
+        runs = app["tabs"][tab]
+        assert [run["clients"] for run in runs] == [1, 2]
+        for run in runs:
+            assert run["errors"] == 0 and run["requests"] == 4 and run["requests_per_s"] > 0
+            assert run["server"]["requests"] == 4  # Gradio's own trace saw each request
+            assert 0 < run["server"]["fn_call_p50_ms"] <= run["server"]["total_p50_ms"]
+    assert "server p50" in capsys.readouterr().out
+
+
+def test_the_app_starts_without_torch():
+    """Serving needs onnxruntime only: torch is imported when a Learn panel computes."""
+    code = "import sys, visionplay.app as a; a.build_app(); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
