@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,7 @@ import torch
 import visionplay
 from visionplay import training
 from visionplay.cli.main import main as cli
+from visionplay.files import atomic_write
 
 TRAINERS = Path(__file__).parents[1] / "trainers"
 
@@ -55,26 +61,48 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, dat
     assert checkpoint["name"] == arch and checkpoint["cfg"]["dataset"] == dataset
 
 
-def test_resume_after_a_crash_reaches_the_same_result(data_dir, tmp_path, monkeypatch):
-    straight = run(data_dir, tmp_path / "straight")
+def killed_run(data_dir, out) -> list[str]:
+    """Three epochs of the shipped digit net on 2,048 images: about 2 s an epoch here, so a
+    kill lands inside one."""
+    return tiny_run(data_dir, out, "--arch", "mnist", "--epochs", "3", "--limit", "2048")
 
-    real_epoch = training.train_one_epoch
-    calls = []
 
-    def crash_in_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("killed")
-        return real_epoch(*args, **kwargs)
+def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_path):
+    straight = trainer().main(killed_run(data_dir, tmp_path / "straight"))
 
-    monkeypatch.setattr(training, "train_one_epoch", crash_in_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        trainer().main(tiny_run(data_dir, tmp_path / "crashed"))
-    monkeypatch.undo()
-    resumed = run(data_dir, tmp_path / "crashed", "--resume")
+    out = tmp_path / "killed"
+    checkpoint = out / "mnist" / "mnist.pt"
+    command = [sys.executable, str(TRAINERS / "mnist.py"), *killed_run(data_dir, out)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # into epoch 2
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    # what the kill left: the whole checkpoint of epoch 1, nothing half-written beside it
+    assert len(training.load_checkpoint(checkpoint)["history"]) == 1
+    assert [p.name for p in checkpoint.parent.glob("*.pt")] == ["mnist.pt"]
 
-    for key in ("train_loss", "test_loss", "test_acc"):
-        assert resumed[key] == pytest.approx(straight[key], rel=1e-6)
+    resumed = trainer().main([*killed_run(data_dir, out), "--resume"])
+    assert resumed["epoch"] == 3
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert resumed[key] == pytest.approx(straight[key], rel=1e-6), key
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path):
+    path = atomic_write(tmp_path / "model.pt", lambda tmp: Path(tmp).write_bytes(b"good"))
+
+    def crash_halfway(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(path, crash_halfway)
+    assert path.read_bytes() == b"good"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temp file left behind
 
 
 def test_export_and_predict_from_the_command_line(data_dir, tmp_path, capsys):
@@ -90,3 +118,24 @@ def test_export_and_predict_from_the_command_line(data_dir, tmp_path, capsys):
     model = visionplay.load("cnn_small", exported)
     assert model.metadata["model_name"] == "cnn_small"
     assert json.loads(model.metadata["labels"]) == list("0123456789")
+
+
+def test_export_never_replaces_a_model_with_one_that_fails_parity(tmp_path, monkeypatch):
+    from visionplay import export
+    from visionplay.errors import VisionplayError
+    from visionplay.registry import get_config
+
+    def checkpoint(seed: int) -> Path:
+        torch.manual_seed(seed)
+        return training.save_checkpoint(
+            tmp_path / f"fc2-{seed}.pt", name="fc2", model=training.build_model("fc2"),
+            cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
+        )  # fmt: skip
+
+    shipped = tmp_path / "exported"
+    export.export_checkpoint(checkpoint(0), shipped)
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    monkeypatch.setattr(export, "parity", lambda *args: 0.5)  # a graph that disagrees
+    with pytest.raises(VisionplayError, match="left as it was"):
+        export.export_checkpoint(checkpoint(1), shipped)
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before

@@ -51,17 +51,20 @@ BRUSH_READY_JS = """() => {
 }"""
 
 
-def tolerant(image: gr.Image) -> gr.Image:
-    """Let an unreadable upload reach the callback as its file path, so the tab can say
-    what is wrong with the file (Gradio's own decoding fails with a bare "Error" before
-    our code runs). Patched on the instance: a gr.Image subclass would be taken for a
-    custom component with its own front end."""
+def tolerant(image: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:
+    """Let an unreadable upload reach the callback as its file path (for a Sketchpad, as
+    ``{"composite": path}``), so the tab can say what is wrong with the file: Gradio's own
+    decoding fails with a bare "Error" before our code runs. Patched on the instance: a
+    subclass would be taken for a custom component with its own front end."""
     decode = image.preprocess
 
     def preprocess(payload: Any) -> Any:
         try:
             return decode(payload)
         except Exception:  # PIL's errors for a broken or non-image file
+            composite = getattr(payload, "composite", None)
+            if composite is not None:
+                return {"composite": getattr(composite, "path", None)}
             return getattr(payload, "path", None)
 
     image.preprocess = preprocess
@@ -114,17 +117,19 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
             return
         with gr.Row():
             with gr.Column(scale=3):
-                sketch = gr.Sketchpad(
-                    label="Draw a digit",
-                    type="numpy",
-                    image_mode="RGBA",
-                    canvas_size=(400, 400),
-                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-                    layers=False,
-                    transforms=(),
-                    height=500,  # room for the whole 400x400 canvas at 100 %
-                    elem_id="digit-sketchpad",
-                    elem_classes=["brush-ready"],
+                sketch = tolerant(
+                    gr.Sketchpad(
+                        label="Draw a digit",
+                        type="numpy",
+                        image_mode="RGBA",
+                        canvas_size=(400, 400),
+                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                        layers=False,
+                        transforms=(),
+                        height=500,  # room for the whole 400x400 canvas at 100 %
+                        elem_id="digit-sketchpad",
+                        elem_classes=["brush-ready"],
+                    )
                 )
                 clear = gr.Button("Clear", elem_id="digit-clear")
             with gr.Column(scale=2):
@@ -338,9 +343,12 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
         steps.release(read, inputs, outputs, api_name=False)
 
 
-def build_app(directory: str | os.PathLike | None = None) -> gr.Blocks:
-    """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`)."""
-    with gr.Blocks(title="visionplay") as demo:
+def build_app(directory: str | os.PathLike | None = None, keep_uploads_s: int = 300) -> gr.Blocks:
+    """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`).
+    Uploads and answers written to Gradio's temp folder are deleted once older than
+    ``keep_uploads_s`` (checked as often): the browser shows an upload from there while
+    its user looks at it, so not at the end of the request."""
+    with gr.Blocks(title="visionplay", delete_cache=(keep_uploads_s, keep_uploads_s)) as demo:
         gr.Markdown("# visionplay\nSmall vision models, live, through onnxruntime.")
         with gr.Tabs():
             draw_tab(directory)

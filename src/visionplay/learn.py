@@ -144,7 +144,7 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
 
 def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
     """The learned kernel over the user's picture: grey input beside its response."""
-    from .app import as_image
+    from .app import as_image  # app imports this module: import at call time
     from .lessons import apply_kernel
 
     image = as_image(value)
@@ -178,6 +178,8 @@ def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
 
 
 def edge_panel() -> None:
+    from .app import tolerant
+
     with gr.Tab("Edge detector", id="learn-edge"):
         gr.Markdown(
             "A conv layer computes a **cross-correlation**: the kernel slides over the picture "
@@ -194,18 +196,20 @@ def edge_panel() -> None:
         summary = gr.Markdown("Press **Train the kernel**.", elem_id="edge-summary")
         learned = gr.State([])
         with gr.Row():
-            pad = gr.Sketchpad(
-                label="Your picture",
-                type="numpy",
-                image_mode="RGBA",
-                sources=("upload", "clipboard"),
-                canvas_size=(240, 160),
-                brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
-                layers=False,
-                transforms=(),
-                elem_id="edge-pad",
-                elem_classes=["brush-ready"],
-                scale=2,
+            pad = tolerant(
+                gr.Sketchpad(
+                    label="Your picture",
+                    type="numpy",
+                    image_mode="RGBA",
+                    sources=("upload", "clipboard"),
+                    canvas_size=(240, 160),
+                    brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
+                    layers=False,
+                    transforms=(),
+                    elem_id="edge-pad",
+                    elem_classes=["brush-ready"],
+                    scale=2,
+                )
             )
             response = gr.Plot(show_label=False, elem_id="edge-response", scale=3)
         message = gr.Markdown(EDGE_HINT, elem_id="edge-message")

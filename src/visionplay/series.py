@@ -102,8 +102,15 @@ def check_values(values, min_length: int = MIN_LENGTH, max_length: int = MAX_LEN
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
+MAX_TEXT = 500_000  # ample for 10,000 values written out in full
+
+
 def parse_numbers(text: str) -> np.ndarray:
     """Numbers separated by commas, semicolons, spaces or new lines."""
+    if len(text) > MAX_TEXT:  # refused before splitting: memory stays bounded
+        raise InvalidInputError(
+            f"the series text is {len(text):,} characters; at most {MAX_TEXT:,} are read"
+        )
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     if not tokens:
         raise EmptyInputError("no numbers given")
