@@ -272,12 +272,10 @@ def load_csv(path: str) -> tuple[str, list[float]]:
 def forecast_view(
     model: ForecastModel, text: str | None, steps: int, generated: list[float]
 ) -> tuple[Any, str]:
-    """A plot of the history, the model's forecast, both baselines and (for a generated
-    series) the truth; or a message saying what is wrong with the input."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The history, the model's forecast, both baselines and (for a generated series) the
+    truth, as long-form rows for the tab's LinePlot (drawn in the browser: a tenth of the
+    server's time of a matplotlib figure); or a message saying what is wrong."""
+    import pandas as pd  # Gradio's own dependency
 
     if not text or not text.strip():
         return None, SERIES_HINT
@@ -287,23 +285,22 @@ def forecast_view(
     except VisionplayError as err:
         return None, f"**Cannot forecast that:** {err}"
     steps = len(forecast)
-    ahead = np.arange(len(values), len(values) + steps)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.plot(np.arange(len(values)), values, color="0.3", label="history")
+    # The last known value starts every line ahead, so each joins the history.
+    start = np.arange(len(values) - 1, len(values) + steps)
+    last = values[-1:]
+    lines = {"history": (np.arange(len(values)), values)}
     history = np.asarray(generated[: len(values)], np.float32)
     if len(generated) >= len(values) + steps and np.allclose(history, values, atol=1e-3):
-        truth = generated[len(values) : len(values) + steps]
-        ax.plot(ahead, truth, "o-", color="green", label="truth", markersize=4)
-    ax.plot(ahead, series.naive(values[None], steps)[0], "--", color="0.6", label="naive")
-    ax.plot(ahead, series.linear_baseline(values, steps), ":", color="tab:orange", label="linear")
-    ax.plot(ahead, forecast, "o-", color="tab:blue", label=model.name, markersize=4)
-    ax.axvline(len(values) - 0.5, color="0.8", linewidth=1)
-    ax.set(xlabel="step", ylabel="value")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, ncols=5, frameon=False)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig, f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
+        truth = np.asarray(generated[len(values) : len(values) + steps])
+        lines["truth"] = (start, np.concatenate([last, truth]))
+    lines["naive"] = (start, np.concatenate([last, series.naive(values[None], steps)[0]]))
+    lines["linear"] = (start, np.concatenate([last, series.linear_baseline(values, steps)]))
+    lines[model.name] = (start, np.concatenate([last, forecast]))
+    rows = pd.concat(
+        pd.DataFrame({"step": x, "value": np.asarray(y, np.float64), "line": name})
+        for name, (x, y) in lines.items()
+    )
+    return rows, f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
 
 
 def forecast_tab(directory: str | os.PathLike | None) -> None:
@@ -325,7 +322,12 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
                 steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
                 go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
             with gr.Column():
-                plot = gr.Plot(label="Forecast", elem_id="series-plot")
+                plot = gr.LinePlot(
+                    x="step", y="value", color="line", label="Forecast", color_title="",
+                    color_map={"history": "#4d4d4d", "truth": "#2ca02c", "naive": "#aaaaaa",
+                               "linear": "#ff7f0e", model.name: "#1f77b4"},
+                    elem_id="series-plot",
+                )  # fmt: skip
                 message = gr.Markdown(SERIES_HINT, elem_id="series-message")
 
         def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:
