@@ -124,3 +124,29 @@ def test_preprocessing_gives_a_valid_input_or_the_documented_error(name, image):
         return
     assert prepared.shape == tuple(cfg.input_size) and prepared.dtype == np.float32
     assert np.isfinite(prepared).all() and prepared.min() >= 0 and prepared.max() <= 1
+
+
+def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
+    import shutil
+
+    from conftest import find_free_port
+
+    from visionplay.app import build_app
+    from visionplay.inference import models_dir
+
+    shutil.copy(models_dir() / "mnist.onnx", tmp_path)
+    (tmp_path / "face_keypoints.onnx").write_bytes(b"\x08\x07 not a protobuf")
+    with pytest.raises(VisionplayError, match="not a usable ONNX model"):
+        visionplay.load("face_keypoints", tmp_path)
+    demo = build_app(tmp_path)
+    texts = " ".join(str(getattr(block, "value", "") or "") for block in demo.blocks.values())
+    assert "not a usable ONNX model" in texts and "visionplay export --onnx" in texts
+    port = find_free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        editor = {"background": None, "layers": [], "composite": handle_file(str(pictures["cmyk"]))}
+        label, _, message = client.predict(editor, api_name="/draw")
+        assert label["label"] == "7" and message == ""
+    finally:
+        demo.close()
