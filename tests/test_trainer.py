@@ -139,3 +139,22 @@ def test_export_never_replaces_a_model_with_one_that_fails_parity(tmp_path, monk
     with pytest.raises(VisionplayError, match="left as it was"):
         export.export_checkpoint(checkpoint(1), shipped)
     assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+
+
+def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
+    """DDP over gloo: one progress bar and log, one checkpoint, and export takes it."""
+    from visionplay.export import export_checkpoint
+
+    out = tmp_path / "runs"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(TRAINERS / "mnist.py"), "--dry-run", "--arch", "cnn_small", "--workers", "0",
+               "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "x 2 processes" in done.stdout
+    assert done.stdout.count("epoch  1 ") == 1 and done.stdout.count("saved ") == 1  # rank 0
+    assert [p.name for p in (out / "cnn_small").glob("*.pt")] == ["cnn_small.pt"]
+    history = training.load_checkpoint(out / "cnn_small" / "cnn_small.pt")["history"]
+    assert len(history) == 1 and history[0]["test_acc"] > 0
+    result = export_checkpoint(out / "cnn_small" / "cnn_small.pt", tmp_path / "exported")
+    assert result.max_abs_diff < 1e-4

@@ -29,6 +29,7 @@ from visionplay.training import (
     parse_training_args,
     pick_device,
     seed_everything,
+    steps_per_epoch,
 )
 
 # airbench94's recipe. Learning rate and weight decay are per 1024 images and decoupled
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Optimisation: Nesterov SGD on a triangular schedule, with Lookahead on top.
     optimizer = sgd(model, args)
-    total_steps = args.epochs * -(-len(train_set) // args.batch_size)
+    total_steps = args.epochs * steps_per_epoch(len(train_set), args.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: triangle(s / total_steps))
     optimizer = Lookahead(optimizer, model, total_steps)
 

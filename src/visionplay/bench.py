@@ -247,6 +247,41 @@ def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
     }
 
 
+def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) -> dict[str, Any]:
+    """``POST /predict/mnist`` with the PNG's bytes, from ``clients`` threads, each with one
+    keep-alive connection, as a program calling the REST route would."""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def work(_: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            client.post("predict/mnist", content=body)  # open the connection first
+            for _ in range(requests_per_client):
+                began = time.perf_counter()
+                response = client.post("predict/mnist", content=body)
+                elapsed = time.perf_counter() - began
+                with lock:
+                    if response.status_code == 200:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(response.text[:200])
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(work, range(clients)))
+    wall = time.perf_counter() - began
+    return {
+        "clients": clients,
+        "requests": clients * requests_per_client,
+        "errors": len(errors),
+        **(percentiles(latencies) if latencies else {}),
+        "requests_per_s": round(len(latencies) / wall, 1),
+    }
+
+
 def server_times(url: str) -> dict[str, dict[str, float]]:
     """Gradio's own trace of each request since the last call (the server runs with
     GRADIO_PROFILING=1), per API name: p50/p95 of the time in its queue, in
@@ -299,10 +334,13 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
                     run = drive(url, f"/{tab}", payload, clients, max(1, requests // clients))
                     run["server"] = server_times(url).get(tab, {})
                     runs.setdefault(tab, []).append(run)
+            digit_png = (folder / "digit-0.png").read_bytes()
+            rest = [drive_rest(url, digit_png, clients, max(50, 4 * requests // clients))
+                    for clients in sorted({1, *[c for c in levels if c <= 8]})]  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return {"startup_s": round(startup, 2), "tabs": runs}
+    return {"startup_s": round(startup, 2), "tabs": runs, "rest": rest}
 
 
 # The report
@@ -344,6 +382,16 @@ def format_report(report: dict[str, Any]) -> str:
                     f"{run.get('p50_ms', nan):>12.1f}{run.get('p95_ms', nan):>8.1f}"
                     f"{run['requests_per_s']:>8.1f}{server['total_p50_ms']:>12.1f}"
                     f"{server['total_p95_ms']:>8.1f}{server['fn_call_p50_ms']:>12.1f}"
+                )
+        if app.get("rest"):
+            lines += ["", "REST: POST /predict/mnist with a 400x400 PNG drawing, keep-alive",
+                      f"{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
+                      f"{'req/s':>8}"]  # fmt: skip
+            for run in app["rest"]:
+                lines.append(
+                    f"{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
+                    f"{run.get('p50_ms', nan):>9.2f}{run.get('p95_ms', nan):>9.2f}"
+                    f"{run['requests_per_s']:>8.1f}"
                 )
     return "\n".join(lines)
 

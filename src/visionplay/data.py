@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from . import faces
 from .config import DataConfig
+from .distributed import is_main
 from .errors import VisionplayError
 from .preprocess import open_image, prepare, to_gray
 
@@ -133,20 +134,32 @@ def materialize(
         dataset = torch.utils.data.Subset(dataset, spread(len(dataset), limit))
     loader = DataLoader(dataset, batch_size=512, num_workers=workers)
     xs, ys = [], []
-    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False):
+    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not is_main()):
         xs.append(x)
         ys.append(y)
     return TensorDataset(torch.cat(xs), torch.cat(ys))
 
 
-def batches(dataset: TensorDataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """Whole batches indexed at once from in-memory tensors (no per-sample collate)."""
-    generator = torch.Generator().manual_seed(seed)
-    order = (
-        torch.utils.data.RandomSampler(dataset, generator=generator)
-        if shuffle
-        else torch.utils.data.SequentialSampler(dataset)
-    )
+def batches(
+    dataset: TensorDataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+) -> DataLoader:
+    """Whole batches indexed at once from in-memory tensors (no per-sample collate); with
+    ``world_size`` > 1, this process's share of the shuffled order (DistributedSampler)."""
+    if world_size > 1:
+        order = torch.utils.data.DistributedSampler(
+            dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
+        )
+    elif shuffle:
+        order = torch.utils.data.RandomSampler(
+            dataset, generator=torch.Generator().manual_seed(seed)
+        )
+    else:
+        order = torch.utils.data.SequentialSampler(dataset)
     sampler = torch.utils.data.BatchSampler(order, batch_size, drop_last=False)
     return DataLoader(dataset, sampler=sampler, batch_size=None)
 
@@ -218,7 +231,10 @@ def load_face_frames(
     rows = [rows[i] for i in spread(len(rows), limit)]
     names = [row[0] for row in rows]
     points = np.array([row[1:] for row in rows], dtype=np.float32).reshape(-1, 68, 2)
-    grays = [to_gray(open_image(folder / split / name)) for name in tqdm(names, desc=split)]
+    grays = [
+        to_gray(open_image(folder / split / name))
+        for name in tqdm(names, desc=split, disable=not is_main())
+    ]
     return FaceFrames(names, grays, points)
 
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from . import faces
+from . import distributed, faces
 from .config import DataConfig
 from .data import batches, load_dataset, materialize
 from .files import atomic_write, write_json
@@ -35,9 +35,18 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """The device to train on; under torchrun, this process's own (see :mod:`.distributed`)."""
+    if distributed.launched():
+        return distributed.init(name)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+def steps_per_epoch(train_size: int, batch_size: int) -> int:
+    """Optimizer steps each process takes in one epoch (its share of the data)."""
+    share = -(-train_size // distributed.world_size())
+    return -(-share // batch_size)
 
 
 def build_model(name: str, **kwargs: Any) -> nn.Module:
@@ -104,7 +113,7 @@ def train_one_epoch(
     model.train()
     total_loss, total_score, seen = 0.0, 0.0, 0
     start = time.perf_counter()
-    bar = tqdm(loader, desc=desc, unit="batch", leave=False)
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, disable=not distributed.is_main())
     for x, y in bar:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if augment is not None:
@@ -123,6 +132,7 @@ def train_one_epoch(
             loss=f"{total_loss / seen:.4f}", **{task.metric: f"{total_score / seen:.4f}"}
         )
     seconds = time.perf_counter() - start
+    total_loss, total_score, seen = distributed.sum_over_processes(total_loss, total_score, seen)
     return {
         "loss": total_loss / max(seen, 1),
         task.metric: total_score / max(seen, 1),
@@ -139,7 +149,9 @@ def evaluate(
     task = task or classification()
     model.eval()
     total_loss, total_score, seen = 0.0, 0.0, 0
-    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False):
+    for x, y in tqdm(
+        loader, desc=desc, unit="batch", leave=False, disable=not distributed.is_main()
+    ):
         x, y = x.to(device), y.to(device)
         output = model(x)
         total_loss += task.eval_loss(output, y).item() * len(y)
@@ -292,9 +304,10 @@ def load_splits(cfg: DataConfig, args: argparse.Namespace):
 def one_cycle(
     optimizer: torch.optim.Optimizer, args: argparse.Namespace, train_size: int
 ) -> torch.optim.lr_scheduler.OneCycleLR:
-    steps_per_epoch = -(-train_size // args.batch_size)
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch
+        optimizer,
+        max_lr=args.lr,
+        total_steps=args.epochs * steps_per_epoch(train_size, args.batch_size),
     )
 
 
@@ -381,12 +394,14 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history = state["history"]
-        print(f"resumed {checkpoint_path} after epoch {len(history)}")
-    print(
-        f"{args.arch}: {count_parameters(model):,} parameters, "
-        f"{len(train_set):,} train images, {device}"
+        log(f"resumed {checkpoint_path} after epoch {len(history)}")
+    processes = distributed.world_size()
+    log(
+        f"{args.arch}: {count_parameters(model):,} parameters, {len(train_set):,} train images, "
+        f"{device}" + (f" x {processes} processes" if processes > 1 else "")
     )
     test_loader = batches(test_set, 1000, shuffle=False)
+    net = distributed.wrap(model, device)  # what the training step calls; model is what is saved
 
     for epoch in range(len(history) + 1, args.epochs + 1):
         epoch_seed = args.seed * 1000 + epoch
@@ -395,8 +410,15 @@ def fit(
             on_epoch_start(epoch)
         start = time.perf_counter()
         train = train_one_epoch(
-            model,
-            batches(train_set, args.batch_size, shuffle=True, seed=epoch_seed),
+            net,
+            batches(
+                train_set,
+                args.batch_size,
+                shuffle=True,
+                seed=epoch_seed,
+                rank=distributed.rank(),
+                world_size=processes,
+            ),  # fmt: skip
             optimizer,
             device,
             scheduler=scheduler,
@@ -414,16 +436,24 @@ def fit(
             "images_per_s": train["samples_per_s"],
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         })  # fmt: skip
-        print(
+        log(
             f"epoch {epoch:2d}  train loss {train['loss']:.4f} {m} {train[m]:.4f}  "
             f"{e} loss {held_out['loss']:.4f} {m} {held_out[m]:.4f}  "
             f"{time.perf_counter() - start:.0f}s ({train['samples_per_s']:.0f} img/s)"
         )
-        save_checkpoint(
-            checkpoint_path, name=args.arch, model=model, cfg=cfg, args=vars(args),
-            model_kwargs=args.model_kwargs, history=history, optimizer=optimizer,
-            scheduler=scheduler,
-        )  # fmt: skip
-        save_history(out_dir, args.arch, history)
-    print(f"saved {checkpoint_path}")
+        if distributed.is_main():
+            save_checkpoint(
+                checkpoint_path, name=args.arch, model=model, cfg=cfg, args=vars(args),
+                model_kwargs=args.model_kwargs, history=history, optimizer=optimizer,
+                scheduler=scheduler,
+            )  # fmt: skip
+            save_history(out_dir, args.arch, history)
+    distributed.barrier()  # every process ends with the checkpoint on disk
+    log(f"saved {checkpoint_path}")
     return history
+
+
+def log(message: str) -> None:
+    """A line on stdout, from one process only under torchrun."""
+    if distributed.is_main():
+        print(message, flush=True)

@@ -31,9 +31,22 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
         raise InvalidInputError("--max-upload-mb and --keep-uploads-s must be positive")
+    max_bytes = int(args.max_upload_mb * 1024 * 1024)
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
-    demo.queue(default_concurrency_limit=2).launch(
-        server_name=args.host, server_port=args.port, share=args.share,
-        max_file_size=int(args.max_upload_mb * 1024 * 1024),
-    )  # fmt: skip
+    demo.queue(default_concurrency_limit=2)
+    if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
+        demo.launch(server_name=args.host, server_port=args.port, share=True,
+                    max_file_size=max_bytes)  # fmt: skip
+        return 0
+    import gradio as gr
+    import uvicorn
+
+    from ..rest import create_app
+
+    # One port: the REST routes first, the Gradio app mounted under them at "/".
+    app = gr.mount_gradio_app(create_app(args.models_dir, max_bytes), demo, path="/",
+                              max_file_size=max_bytes)  # fmt: skip
+    print(f"visionplay: the app on http://{args.host}:{args.port}/, "
+          f"REST at /v2/models/NAME/infer and /predict/NAME", flush=True)  # fmt: skip
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

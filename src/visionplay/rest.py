@@ -1,0 +1,266 @@
+"""Plain HTTP beside the app: the Open Inference Protocol v2 routes (what Triton, KServe and
+MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes through
+:func:`visionplay.load`, as the app does; this module only translates JSON.
+
+    GET  /v2/health/live            GET /v2/health/ready
+    GET  /v2/models/{name}          GET /v2/models/{name}/ready
+    POST /v2/models/{name}/infer    POST /predict/{name}   (body: the image file's bytes)
+
+An infer request carries either the model's own FP32 input tensor, already prepared, or
+one BYTES input per picture holding the encoded file (PNG, JPEG, ...) in base64, which is
+prepared exactly as ``load(name).predict`` prepares it. Errors answer ``{"error": "..."}``
+with 400 (bad input), 404 (unknown model) or 413 (body too large).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import uuid
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from .errors import ModelNotFoundError, VisionplayError
+from .inference import ForecastModel, KeypointModel, Model, list_exported, load
+
+DEFAULT_TOP_K = 3
+BYTES_INPUT = {  # what a BYTES input means, per task (a forecaster takes none)
+    "classification": "an encoded picture: probabilities and the top labels",
+    "keypoints": "an encoded picture: every face's box, 68 points and score",
+}
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """orjson-encoded: a probability vector of floats encodes several times faster."""
+    import orjson
+
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def error(status: int, message: str) -> Response:
+    return json_response({"error": message}, status)
+
+
+def tensor_meta(values) -> list[dict[str, Any]]:
+    """onnxruntime's input/output descriptions in the protocol's terms (-1: any size)."""
+    return [
+        {
+            "name": v.name,
+            "datatype": "FP32",
+            "shape": [d if isinstance(d, int) else -1 for d in v.shape],
+        }  # fmt: skip
+        for v in values
+    ]
+
+
+def metadata(model: Model) -> dict[str, Any]:
+    cfg = model.cfg
+    bytes_input = BYTES_INPUT.get(cfg.task)
+    return {
+        "name": model.name,
+        "versions": ["1"],
+        "platform": "onnxruntime_onnx",
+        "inputs": tensor_meta(model.session.get_inputs()),
+        "outputs": tensor_meta(model.session.get_outputs()),
+        "parameters": {
+            "task": cfg.task,
+            "labels": list(cfg.labels),
+            **({"bytes_input": bytes_input} if bytes_input else {}),
+        },
+    }
+
+
+def as_tensor(spec: dict[str, Any], model: Model) -> np.ndarray:
+    """An FP32 input of the protocol -> the model's batch, checked against its shape."""
+    shape = spec.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise HTTPError(400, f"input {spec.get('name')!r}: 'shape' must be a list of sizes")
+    try:
+        data = np.asarray(spec.get("data"), dtype=np.float32)
+    except (TypeError, ValueError):
+        raise HTTPError(400, f"input {spec.get('name')!r}: 'data' must be numbers") from None
+    if data.size != int(np.prod(shape)):
+        raise HTTPError(400, f"input {spec.get('name')!r}: shape {shape} holds "
+                        f"{int(np.prod(shape))} values, 'data' has {data.size}")  # fmt: skip
+    expected = list(model.cfg.input_size)
+    if len(shape) != len(expected) + 1 or (shape[1:] != expected and model.cfg.task != "forecast"):
+        raise HTTPError(400, f"{model.name} takes shape [N, {', '.join(map(str, expected))}]; "
+                        f"got {shape}")  # fmt: skip
+    return data.reshape(shape)
+
+
+def decode_bytes(spec: dict[str, Any]) -> list[bytes]:
+    data = spec.get("data")
+    if not isinstance(data, list) or not data or not all(isinstance(d, str) for d in data):
+        raise HTTPError(400, f"input {spec.get('name')!r}: BYTES 'data' must be a list of "
+                        "base64 strings, one encoded picture each")  # fmt: skip
+    try:
+        return [base64.b64decode(d, validate=True) for d in data]
+    except (binascii.Error, ValueError):
+        raise HTTPError(400, f"input {spec.get('name')!r}: 'data' is not valid base64") from None
+
+
+def output(name: str, values: np.ndarray | list, datatype: str = "FP32") -> dict[str, Any]:
+    array = np.asarray(values, dtype=np.float32 if datatype == "FP32" else object)
+    data = array.ravel().tolist()
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
+
+
+def classify(model: Model, batch: np.ndarray, top_k: int) -> list[dict[str, Any]]:
+    probabilities = model.run(batch)
+    order = np.argsort(-probabilities, axis=1)[:, :top_k]
+    labels = [[model.labels[i] for i in row] for row in order]
+    return [output("probabilities", probabilities), output("labels", labels, "BYTES"),
+            output("scores", np.take_along_axis(probabilities, order, axis=1))]  # fmt: skip
+
+
+def infer(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The protocol's outputs for one infer request (runs in a worker thread)."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
+        raise HTTPError(400, "'inputs' must be a list with one input")
+    spec = inputs[0]
+    top_k = (body.get("parameters") or {}).get("top_k", DEFAULT_TOP_K)
+    if not isinstance(top_k, int) or top_k < 1:
+        raise HTTPError(400, "parameters.top_k must be a whole number >= 1")
+    datatype = spec.get("datatype")
+    if datatype == "FP32":
+        batch = as_tensor(spec, model)
+        if isinstance(model, ForecastModel):
+            return [output("forecast", model.forecast_batch(batch[:, :, 0]))]
+        if isinstance(model, KeypointModel):
+            return [output("points", model.run(batch))]
+        return classify(model, batch, top_k)
+    if datatype == "BYTES":
+        pictures = decode_bytes(spec)
+        if isinstance(model, ForecastModel):
+            raise HTTPError(400, f"{model.name} takes an FP32 series, not BYTES")
+        if isinstance(model, KeypointModel):
+            if len(pictures) != 1:
+                raise HTTPError(400, f"{model.name} takes one picture per request")
+            faces = model.predict(pictures[0])
+            return [output("boxes", np.reshape([f.box for f in faces], (-1, 4))),
+                    output("points", np.reshape([f.points for f in faces], (-1, 68, 2))),
+                    output("scores", [f.score for f in faces])]  # fmt: skip
+        return classify(model, np.stack([model.prepare(p) for p in pictures]), top_k)
+    raise HTTPError(400, f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
+                    "or BYTES (an encoded picture)")  # fmt: skip
+
+
+def create_router(
+    directory: str | os.PathLike | None = None, max_body: int = 10 << 20
+) -> APIRouter:
+    """The routes, over the models in ``directory``; bodies over ``max_body`` bytes get 413."""
+    router = APIRouter()
+
+    def model_or_404(name: str) -> Model:
+        try:
+            return load(name, directory)
+        except ModelNotFoundError as err:
+            raise HTTPError(404, str(err)) from None
+
+    async def body_of(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_body:
+            raise HTTPError(413, f"the body is {int(declared):,} bytes; at most {max_body:,}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                raise HTTPError(413, f"the body is over {max_body:,} bytes")
+        return bytes(body)
+
+    async def answer(work) -> Response:
+        try:
+            return json_response(await work())
+        except HTTPError as err:
+            return error(err.status, str(err))
+        except VisionplayError as err:
+            return error(400, str(err))
+
+    @router.get("/v2/health/live")
+    async def live() -> dict:
+        return {"live": True}
+
+    @router.get("/v2/health/ready")
+    async def ready() -> Response:
+        models = list_exported(directory)
+        status = 200 if models else 503
+        return json_response({"ready": bool(models), "models": models}, status)
+
+    @router.get("/v2/models/{name}")
+    async def model_metadata(name: str) -> Response:
+        async def work():
+            return metadata(model_or_404(name))
+
+        return await answer(work)
+
+    @router.get("/v2/models/{name}/ready")
+    async def model_ready(name: str) -> Response:
+        async def work():
+            model_or_404(name)
+            return {"name": name, "ready": True}
+
+        return await answer(work)
+
+    @router.post("/v2/models/{name}/infer")
+    async def model_infer(name: str, request: Request) -> Response:
+        async def work():
+            import orjson
+
+            model = model_or_404(name)
+            try:
+                body = orjson.loads(await body_of(request))
+            except orjson.JSONDecodeError as err:
+                raise HTTPError(400, f"the body is not JSON: {err}") from None
+            if not isinstance(body, dict):
+                raise HTTPError(400, "the body must be a JSON object with 'inputs'")
+            outputs = await run_in_threadpool(infer, model, body)
+            request_id = body.get("id") or uuid.uuid4().hex
+            return {"model_name": name, "model_version": "1", "id": request_id,
+                    "outputs": outputs}  # fmt: skip
+
+        return await answer(work)
+
+    @router.post("/predict/{name}")
+    async def predict(name: str, request: Request, k: int = DEFAULT_TOP_K) -> Response:
+        async def work():
+            model = model_or_404(name)
+            data = await body_of(request)
+            if not data:
+                raise HTTPError(400, "the body is empty: send the picture's bytes")
+            if k < 1:
+                raise HTTPError(400, "k must be at least 1")
+            if isinstance(model, ForecastModel):
+                values = await run_in_threadpool(model.forecast, data.decode("utf-8", "replace"))
+                return {"model": name, "forecast": values.tolist()}
+            if isinstance(model, KeypointModel):
+                faces = await run_in_threadpool(model.predict, data)
+                return {"model": name, "faces": [
+                    {"box": list(f.box), "points": f.points.tolist(), "score": f.score}
+                    for f in faces]}  # fmt: skip
+            top = await run_in_threadpool(model.predict, data, k)
+            return {"model": name, "predictions": [
+                {"label": p.label, "score": p.score, "index": p.index} for p in top]}  # fmt: skip
+
+        return await answer(work)
+
+    return router
+
+
+def create_app(directory: str | os.PathLike | None = None, max_body: int = 10 << 20) -> FastAPI:
+    """A FastAPI app with the routes alone; ``visionplay serve`` mounts the Gradio app on it."""
+    app = FastAPI(title="visionplay", docs_url=None, redoc_url=None)
+    app.include_router(create_router(directory, max_body))
+    return app
