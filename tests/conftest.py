@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 import visionplay
+from visionplay.bench import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import the stroke digits from digits.py
 
@@ -39,19 +39,12 @@ def shipped_mnist() -> visionplay.Model:
     return visionplay.load("mnist")
 
 
-def find_free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app over the shipped models ($VISIONPLAY_MODELS or exported/), served in-process."""
     from visionplay.app import build_app  # gradio takes seconds to import: only when needed
 
-    port = find_free_port()
+    port = free_port()
     demo = build_app()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

@@ -129,9 +129,8 @@ def test_preprocessing_gives_a_valid_input_or_the_documented_error(name, image):
 def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
     import shutil
 
-    from conftest import find_free_port
-
     from visionplay.app import build_app
+    from visionplay.bench import free_port
     from visionplay.inference import models_dir
 
     shutil.copy(models_dir() / "mnist.onnx", tmp_path)
@@ -141,7 +140,7 @@ def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
     demo = build_app(tmp_path)
     texts = " ".join(str(getattr(block, "value", "") or "") for block in demo.blocks.values())
     assert "not a usable ONNX model" in texts and "visionplay export --onnx" in texts
-    port = find_free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)

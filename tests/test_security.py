@@ -7,9 +7,9 @@ import argparse
 
 import httpx
 import pytest
-from conftest import find_free_port
 
 from visionplay.app import build_app
+from visionplay.bench import free_port
 from visionplay.cli import serve
 from visionplay.cli.main import main
 
@@ -36,7 +36,7 @@ def test_serve_refuses_nonsense_limits(capsys):
 def small_upload_server():
     """The app as `visionplay serve --max-upload-mb 1 --keep-uploads-s 60` launches it."""
     demo = build_app(keep_uploads_s=60)
-    port = find_free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 max_file_size=1024 * 1024)  # fmt: skip
     try:

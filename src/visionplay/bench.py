@@ -17,6 +17,7 @@ Two parts, one report:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -183,6 +184,7 @@ def cuda_available() -> bool:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -213,22 +215,26 @@ def start_server(
     raise VisionplayError(f"the server did not answer on {url} within {timeout:.0f} s")
 
 
-def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
-          requests_per_client: int) -> dict[str, Any]:  # fmt: skip
-    """``clients`` threads, each with its own gradio_client, each sending its requests one
-    after another; per-request latency and the requests per second of the whole."""
-    from gradio_client import Client
-
-    connected = [Client(url, verbose=False) for _ in range(clients)]
+def run_clients(
+    clients: int,
+    requests_per_client: int,
+    connect: Callable[[], Any],
+    send: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """``clients`` threads, each with its own connection from ``connect()`` (closed at the
+    end), each calling ``send(connection)`` ``requests_per_client`` times one after another;
+    per-request latency and the requests per second of the whole. A request that raises
+    is counted as an error, not timed."""
+    connections = [connect() for _ in range(clients)]
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
-    def work(client) -> None:
+    def work(connection) -> None:
         for _ in range(requests_per_client):
             began = time.perf_counter()
             try:
-                client.predict(*payload(), api_name=api_name)
+                send(connection)
             except Exception as err:  # an error is a result here: counted and reported
                 with lock:
                     errors.append(str(err)[:200])
@@ -238,10 +244,10 @@ def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
 
     began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(work, connected))
+        list(pool.map(work, connections))
     wall = time.perf_counter() - began
-    for client in connected:
-        client.close()
+    for connection in connections:
+        connection.close()
     return {
         "clients": clients,
         "requests": clients * requests_per_client,
@@ -252,39 +258,32 @@ def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
     }
 
 
+def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
+          requests_per_client: int) -> dict[str, Any]:  # fmt: skip
+    """A Gradio tab through gradio_client, one client per thread."""
+    from gradio_client import Client
+
+    return run_clients(
+        clients, requests_per_client,
+        connect=lambda: Client(url, verbose=False),
+        send=lambda client: client.predict(*payload(), api_name=api_name),
+    )  # fmt: skip
+
+
 def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) -> dict[str, Any]:
-    """``POST /predict/mnist`` with the PNG's bytes, from ``clients`` threads, each with one
-    keep-alive connection, as a program calling the REST route would."""
+    """``POST /predict/mnist`` with the PNG's bytes, one keep-alive connection per thread,
+    as a program calling the REST route would."""
     import httpx
 
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
+    def connect() -> httpx.Client:
+        client = httpx.Client(base_url=url, timeout=60)
+        client.post("predict/mnist", content=body)  # open the connection first
+        return client
 
-    def work(_: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            client.post("predict/mnist", content=body)  # open the connection first
-            for _ in range(requests_per_client):
-                began = time.perf_counter()
-                response = client.post("predict/mnist", content=body)
-                elapsed = time.perf_counter() - began
-                with lock:
-                    if response.status_code == 200:
-                        latencies.append(elapsed)
-                    else:
-                        errors.append(response.text[:200])
+    def send(client: httpx.Client) -> None:
+        client.post("predict/mnist", content=body).raise_for_status()
 
-    began = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(work, range(clients)))
-    wall = time.perf_counter() - began
-    return {
-        "clients": clients,
-        "requests": clients * requests_per_client,
-        "errors": len(errors),
-        **(percentiles(latencies) if latencies else {}),
-        "requests_per_s": round(len(latencies) / wall, 1),
-    }
+    return run_clients(clients, requests_per_client, connect, send)
 
 
 def server_times(url: str) -> dict[str, dict[str, float]]:
@@ -319,7 +318,7 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
         for i, photo in enumerate(photo_variants(max(levels) * 2)):
             photo.save(folder / f"photo-{i}.png")
         digits, photos = sorted(folder.glob("digit-*")), sorted(folder.glob("photo-*"))
-        counter = iter(range(10**9))  # next() on it is atomic under the GIL
+        counter = itertools.count()  # next() on it is atomic under the GIL
 
         def draw() -> tuple:
             path = digits[next(counter) % len(digits)]

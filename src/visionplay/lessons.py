@@ -27,6 +27,23 @@ EDGE_KERNEL = np.array([[1.0, -1.0]], np.float32)  # light-to-dark left to right
 APPLY_MAX_SIDE = 96  # a user's picture is shrunk to this before the kernel runs over it
 
 
+def descend(
+    loss_of: Callable[[], torch.Tensor], parameters: tuple[torch.Tensor, ...], lr: float, steps: int
+) -> list[float]:
+    """Plain gradient descent as the tutorials write it: backward() finds the gradients,
+    each parameter moves by -lr times its own. The loss before each step's update."""
+    losses = []
+    for _ in range(steps):
+        loss = loss_of()
+        loss.backward()
+        with torch.no_grad():
+            for parameter in parameters:
+                parameter -= lr * parameter.grad
+                parameter.grad = None
+        losses.append(loss.item())
+    return losses
+
+
 def corr2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """2-D cross-correlation, what a conv layer computes: each output is the sum of the
     kernel times the window under it. (H, W) and (h, w) give (H - h + 1, W - w + 1)."""
@@ -63,15 +80,10 @@ def learn_edge_kernel(steps: int = 30, lr: float = 0.01, seed: int = 0) -> EdgeF
     weight = torch.randn(1, 1, 1, 2, generator=generator, requires_grad=True)
     bias = torch.randn(1, generator=generator, requires_grad=True)
     x, y = torch.from_numpy(image)[None, None], torch.from_numpy(target)[None, None]
-    losses = []
-    for _ in range(steps):
-        loss = ((torch.nn.functional.conv2d(x, weight, bias) - y) ** 2).sum()
-        loss.backward()
-        with torch.no_grad():
-            for parameter in (weight, bias):
-                parameter -= lr * parameter.grad
-                parameter.grad = None
-        losses.append(loss.item())
+    losses = descend(
+        lambda: ((torch.nn.functional.conv2d(x, weight, bias) - y) ** 2).sum(),
+        (weight, bias), lr, steps,
+    )  # fmt: skip
     return EdgeFit(image, target, weight.detach()[0, 0].numpy(), bias.item(), losses)
 
 
@@ -143,15 +155,7 @@ def fit_by_autograd(x, y, w, b, lr, steps) -> tuple[float, float, list[float]]:
     """The same loss in torch; backward() finds the gradients."""
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     w, b = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
-    losses = []
-    for _ in range(steps):
-        loss = ((w * x + b - y) ** 2).sum()
-        loss.backward()
-        with torch.no_grad():
-            for parameter in (w, b):
-                parameter -= lr * parameter.grad
-                parameter.grad = None
-        losses.append(loss.item())
+    losses = descend(lambda: ((w * x + b - y) ** 2).sum(), (w, b), lr, steps)
     return w.item(), b.item(), losses
 
 
