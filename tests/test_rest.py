@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import io
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 import visionplay
-from visionplay.bench import EXAMPLES, digit_drawing
+from visionplay.bench import EXAMPLES, digit_drawing, png_bytes
 from visionplay.inference import list_exported
 from visionplay.rest import create_app
 
@@ -23,13 +22,16 @@ def client():
         yield client
 
 
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    digit_drawing().save(buffer, "PNG")
-    return buffer.getvalue()
+def drawn_digit() -> bytes:
+    return png_bytes(digit_drawing())
 
 
 def test_health(client):
+    assert client.get("/v2").json() == {
+        "name": "visionplay",
+        "version": visionplay.__version__,
+        "extensions": [],
+    }
     assert client.get("/v2/health/live").json() == {"live": True}
     ready = client.get("/v2/health/ready").json()
     assert ready["ready"] and set(SHIPPED) <= set(ready["models"])
@@ -65,14 +67,14 @@ def test_metadata_and_fp32_infer_for_every_shipped_model(client, name):
 
 
 def test_bytes_infer_prepares_like_predict(client):
-    encoded = base64.b64encode(png_bytes()).decode()
+    encoded = base64.b64encode(drawn_digit()).decode()
     body = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [encoded]}],
             "parameters": {"top_k": 2}}  # fmt: skip
     outputs = {
         o["name"]: o for o in client.post("/v2/models/mnist/infer", json=body).json()["outputs"]
     }
     assert outputs["labels"]["shape"] == [1, 2] and outputs["labels"]["data"][0] == "7"
-    expected = visionplay.load("mnist").predict(png_bytes(), 2)
+    expected = visionplay.load("mnist").predict(drawn_digit(), 2)
     assert outputs["scores"]["data"][0] == pytest.approx(expected[0].score, rel=1e-5)
     assert outputs["probabilities"]["shape"] == [1, 10]
 
@@ -86,7 +88,7 @@ def test_bytes_infer_prepares_like_predict(client):
 
 
 def test_predict_route_for_curl(client):
-    answer = client.post("/predict/mnist?k=3", content=png_bytes()).json()
+    answer = client.post("/predict/mnist?k=3", content=drawn_digit()).json()
     assert answer["model"] == "mnist" and answer["predictions"][0]["label"] == "7"
     assert len(answer["predictions"]) == 3
 
@@ -94,7 +96,8 @@ def test_predict_route_for_curl(client):
 @pytest.mark.parametrize(
     ("path", "body", "status", "message"),
     [
-        ("/v2/models/nope/infer", {"inputs": []}, 404, "no exported model 'nope'"),
+        ("/v2/models/nope/infer", {"inputs": []}, 404, "no model 'nope' here; served: cifar10"),
+        ("/v2/models/mnist.onnx/infer", {"inputs": []}, 404, "no model 'mnist.onnx'"),
         ("/v2/models/mnist/infer", b"{not json", 400, "not JSON"),
         ("/v2/models/mnist/infer", [1, 2], 400, "JSON object"),
         ("/v2/models/mnist/infer", {"inputs": []}, 400, "one input"),
@@ -110,7 +113,7 @@ def test_predict_route_for_curl(client):
           "shape": [1], "data": [base64.b64encode(b"text").decode()]}]}, 400, "not a readable"),
         ("/predict/mnist", b"", 400, "empty"),
         ("/predict/mnist", b"not a picture", 400, "not a readable image"),
-        ("/predict/nope", b"x", 404, "no exported model"),
+        ("/predict/nope", b"x", 404, "no model 'nope'"),
         ("/predict/mnist", b"x" * (3 << 20), 413, "at most 2,097,152"),
     ],
 )  # fmt: skip
@@ -121,4 +124,4 @@ def test_bad_requests_get_the_protocols_error_and_the_server_goes_on(
     answer = client.post(path, **kwargs)
     assert answer.status_code == status
     assert message in answer.json()["error"]
-    assert client.post("/predict/mnist", content=png_bytes()).status_code == 200
+    assert client.post("/predict/mnist", content=drawn_digit()).status_code == 200

@@ -17,6 +17,8 @@ Two parts, one report:
 
 from __future__ import annotations
 
+import http.client
+import io
 import itertools
 import json
 import os
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +117,13 @@ def digit_drawing(size: int = 400, seed: int | None = None) -> Image.Image:
     return image
 
 
+def png_bytes(image: Image.Image) -> bytes:
+    """The picture as a PNG file's bytes, as an upload or a REST body carries it."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def photo_variants(count: int) -> list[Image.Image]:
     """The Fashion-MNIST example photos, each cropped a little differently."""
     rng = np.random.default_rng(0)
@@ -191,17 +201,23 @@ def free_port() -> int:
 
 
 def start_server(
-    directory: Path, port: int, log: Path, timeout: float = 120
+    directory: Path,
+    port: int,
+    log: Path,
+    timeout: float = 120,
+    options: Sequence[str] = (),
+    ready: str = "",
 ) -> tuple[subprocess.Popen, float]:
-    """``visionplay serve`` in a child process, its output to ``log`` (a pipe nobody reads
-    would fill up and stall it); returns it and its seconds to a ready page."""
+    """``visionplay serve [options]`` in a child process, its output to ``log`` (a pipe
+    nobody reads would fill up and stall it); returns it and its seconds until ``ready``
+    (a path under the server's root) answers 200."""
     command = [sys.executable, "-m", "visionplay.cli.main", "serve", "--port", str(port),
-               "--models-dir", str(directory)]  # fmt: skip
+               "--models-dir", str(directory), *options]  # fmt: skip
     began = time.perf_counter()
     with open(log, "wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                   env={**os.environ, "GRADIO_PROFILING": "1"})  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}/{ready}"
     while time.perf_counter() - began < timeout:
         if server.poll() is not None:
             raise VisionplayError(f"the server exited: {log.read_text()[-500:]}")
@@ -211,8 +227,19 @@ def start_server(
                     return server, time.perf_counter() - began
         except OSError:
             time.sleep(0.05)
-    server.kill()
+    stop_server(server)
     raise VisionplayError(f"the server did not answer on {url} within {timeout:.0f} s")
+
+
+def stop_server(server: subprocess.Popen, timeout: float = 60) -> int:
+    """SIGTERM, as a service manager would (``--ray`` then shuts its Ray down); SIGKILL if
+    it has not gone within ``timeout`` seconds. Returns its exit code."""
+    server.terminate()
+    try:
+        return server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return server.wait()
 
 
 def run_clients(
@@ -272,16 +299,21 @@ def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
 
 def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) -> dict[str, Any]:
     """``POST /predict/mnist`` with the PNG's bytes, one keep-alive connection per thread,
-    as a program calling the REST route would."""
-    import httpx
+    as a program calling the REST route would. The client is the standard library's
+    http.client: httpx costs about 0.5 ms of this machine's CPU a request, which would be
+    measured as the server's."""
+    address = urllib.parse.urlsplit(url)
 
-    def connect() -> httpx.Client:
-        client = httpx.Client(base_url=url, timeout=60)
-        client.post("predict/mnist", content=body)  # open the connection first
-        return client
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(address.hostname, address.port, timeout=60)
 
-    def send(client: httpx.Client) -> None:
-        client.post("predict/mnist", content=body).raise_for_status()
+    def send(connection: http.client.HTTPConnection) -> None:
+        connection.request("POST", "/predict/mnist", body=body,
+                           headers={"Content-Type": "image/png"})  # fmt: skip
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise VisionplayError(f"HTTP {response.status}: {answer[:200]!r}")
 
     return run_clients(clients, requests_per_client, connect, send)
 
@@ -338,13 +370,37 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
                     run = drive(url, f"/{tab}", payload, clients, max(1, requests // clients))
                     run["server"] = server_times(url).get(tab, {})
                     runs.setdefault(tab, []).append(run)
-            digit_png = (folder / "digit-0.png").read_bytes()
-            rest = [drive_rest(url, digit_png, clients, max(50, 4 * requests // clients))
-                    for clients in sorted({1, *[c for c in levels if c <= 8]})]  # fmt: skip
+            rest = drive_rest_levels(url, (folder / "digit-0.png").read_bytes(), levels, requests)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
     return {"startup_s": round(startup, 2), "tabs": runs, "rest": rest}
+
+
+def drive_rest_levels(url: str, body: bytes, levels: Sequence[int], requests: int) -> list[dict]:
+    """:func:`drive_rest` at 1 client and at each level up to 8 (the targets' levels)."""
+    return [drive_rest(url, body, clients, max(50, 4 * requests // clients))
+            for clients in sorted({1, *[c for c in levels if c <= 8]})]  # fmt: skip
+
+
+def bench_ray(
+    directory: Path, replica_counts: Sequence[int], levels: Sequence[int], requests: int
+) -> list[dict[str, Any]]:
+    """``visionplay serve --ray --replicas N`` for each N, its REST route driven as in
+    :func:`bench_app`, then stopped (which shuts its local Ray down)."""
+    body = png_bytes(digit_drawing())
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for replicas in replica_counts:
+            port = free_port()
+            options = ["--ray", "--replicas", str(replicas)]
+            server, startup = start_server(directory, port, Path(tmp, "ray.log"), timeout=300,
+                                           options=options, ready="v2/health/ready")  # fmt: skip
+            try:
+                runs = drive_rest_levels(f"http://127.0.0.1:{port}/", body, levels, requests)
+            finally:
+                stop_server(server)
+            results.append({"replicas": replicas, "startup_s": round(startup, 2), "rest": runs})
+    return results
 
 
 # The report
@@ -388,16 +444,25 @@ def format_report(report: dict[str, Any]) -> str:
                     f"{server['total_p95_ms']:>8.1f}{server['fn_call_p50_ms']:>12.1f}"
                 )
         if app.get("rest"):
-            lines += ["", "REST: POST /predict/mnist with a 400x400 PNG drawing, keep-alive",
-                      f"{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
-                      f"{'req/s':>8}"]  # fmt: skip
-            for run in app["rest"]:
-                lines.append(
-                    f"{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
-                    f"{run.get('p50_ms', nan):>9.2f}{run.get('p95_ms', nan):>9.2f}"
-                    f"{run['requests_per_s']:>8.1f}"
-                )
+            lines += ["", "REST: POST /predict/mnist with a 400x400 PNG drawing, keep-alive "
+                      "(http.client)", *rest_table(app["rest"])]  # fmt: skip
+    for run in report.get("ray", []):
+        title = (f"Ray Serve, {run['replicas']} replica(s), ready in {run['startup_s']:.1f} s: "
+                 "the same REST route through Ray's proxy")  # fmt: skip
+        lines += ["", title, *rest_table(run["rest"])]
     return "\n".join(lines)
+
+
+def rest_table(runs: list[dict[str, Any]]) -> list[str]:
+    nan = float("nan")
+    lines = [f"{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}"]
+    for run in runs:
+        lines.append(
+            f"{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
+            f"{run.get('p50_ms', nan):>9.2f}{run.get('p95_ms', nan):>9.2f}"
+            f"{run['requests_per_s']:>8.1f}"
+        )
+    return lines
 
 
 def save_chart(report: dict[str, Any], path: Path) -> Path:
@@ -445,8 +510,10 @@ def run_bench(
     app_levels: Sequence[int] = (1, 8, 32),
     app_requests: int = 64,
     cuda: bool | None = None,
+    ray_replicas: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """The whole report (see the module's docstring); ``app_levels=()`` skips the app."""
+    """The whole report (see the module's docstring); ``app_levels=()`` skips the app,
+    ``ray_replicas`` adds the REST route served by Ray Serve with each number of replicas."""
     import onnxruntime as ort
     import torch
 
@@ -472,6 +539,8 @@ def run_bench(
     }
     if app_levels:
         report["app"] = bench_app(directory, app_levels, app_requests)
+    if ray_replicas:
+        report["ray"] = bench_ray(directory, ray_replicas, app_levels or (1, 8), app_requests)
     return report
 
 

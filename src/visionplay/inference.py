@@ -252,13 +252,21 @@ def _session_options():
     # onnxruntime's default, one intra-op thread per physical core, is the fastest here
     # (cifar10 9.4 ms with 2 threads, 17.5 ms with 1); many replicas on one machine may
     # want fewer each.
-    threads = os.environ.get(THREADS_ENV, "").strip()
+    threads = session_threads()
     if threads:
-        if not threads.isdigit() or int(threads) < 1:
-            raise VisionplayError(f"${THREADS_ENV} must be a whole number >= 1, got {threads!r}")
-        options.intra_op_num_threads = int(threads)
+        options.intra_op_num_threads = threads
     options.log_severity_level = 3  # a CUDA build on a machine without a GPU is not an error
     return options
+
+
+def session_threads() -> int | None:
+    """onnxruntime's threads per session from ``$VISIONPLAY_THREADS``; None: its default."""
+    threads = os.environ.get(THREADS_ENV, "").strip()
+    if not threads:
+        return None
+    if not threads.isdigit() or int(threads) < 1:
+        raise VisionplayError(f"${THREADS_ENV} must be a whole number >= 1, got {threads!r}")
+    return int(threads)
 
 
 def _providers(requested: Sequence[str] | None) -> list[str]:
@@ -309,7 +317,7 @@ def resolve(name: str | os.PathLike, directory: str | os.PathLike | None = None)
             f"no exported model {text!r} (looked for {path}; exported: {known}); "
             "train it and run `visionplay export --onnx`"
         )
-    return path.resolve()
+    return path.absolute()  # not resolve(): its realpath walk showed in per-request profiles
 
 
 def load(

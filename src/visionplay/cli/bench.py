@@ -21,6 +21,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--requests", type=int, default=64,
                         help="requests per tab at each concurrency level")  # fmt: skip
     parser.add_argument("--no-app", action="store_true", help="models only")
+    parser.add_argument("--ray", type=int, nargs="*", default=None, metavar="REPLICAS",
+                        help="also the REST route from `serve --ray` with each number of "
+                        "replicas (--ray alone: 1 2; needs visionplay[ray])")  # fmt: skip
     parser.add_argument("--cuda", action=argparse.BooleanOptionalAction, default=None,
                         help="also measure on the GPU (default: when one is usable)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("runs/bench"),
@@ -38,9 +41,13 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if any(clients < 1 for clients in args.clients):
         raise InvalidInputError(f"--clients must each be at least 1, got {args.clients}")
+    ray_replicas = [1, 2] if args.ray == [] else args.ray or []
+    if any(replicas < 1 for replicas in ray_replicas):
+        raise InvalidInputError(f"--ray replica counts must each be at least 1, got {args.ray}")
     report = run_bench(
         args.models_dir, args.models, args.runs, max(0, args.warmup), args.batch,
         app_levels=() if args.no_app else args.clients, app_requests=args.requests, cuda=args.cuda,
+        ray_replicas=ray_replicas,
     )  # fmt: skip
     print(format_report(report))
     json_path, png_path = save_report(report, args.out)

@@ -1,8 +1,11 @@
-"""``visionplay serve``: the Gradio app on the exported models."""
+"""``visionplay serve``: the Gradio app and the REST routes on one port, or with ``--ray``
+the REST routes alone from a Ray Serve deployment of N replicas."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import threading
 from pathlib import Path
 
 
@@ -18,22 +21,54 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-upload-mb", type=float, default=10.0,
                         help="largest upload accepted, in MB (default: 10)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=None,
+                        help="onnxruntime threads per request (default: $VISIONPLAY_THREADS or "
+                        "1); requests run side by side, as many as the cores hold")  # fmt: skip
     parser.add_argument("--keep-uploads-s", type=int, default=300,
                         help="uploads and answers are deleted from the server's temp folder "
                         "this many seconds after they were written (default: 300)")  # fmt: skip
+    ray = parser.add_argument_group(
+        "Ray Serve",
+        "the REST routes from N replicas (needs `pip install 'visionplay[ray]'`); "
+        "the Gradio app keeps its queue in one process, so it is not served this way",
+    )
+    ray.add_argument("--ray", action="store_true", help="serve through Ray Serve")
+    ray.add_argument("--replicas", type=int, default=1, help="how many copies of the models")
+    ray.add_argument(
+        "--cpus-per-replica",
+        type=float,
+        default=1.0,
+        help="CPUs each replica reserves; it runs that many requests at a time (default: 1)",
+    )
+    ray.add_argument("--address", default=None,
+                     help="a running Ray cluster (ray://HEAD:10001 or auto); default: a local "
+                     "Ray with this machine's CPUs")  # fmt: skip
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..app import build_app
     from ..errors import InvalidInputError
+    from ..inference import THREADS_ENV, session_threads
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
         raise InvalidInputError("--max-upload-mb and --keep-uploads-s must be positive")
+    if args.threads is not None and args.threads < 1:
+        raise InvalidInputError("--threads must be at least 1")
+    if args.ray and args.share:
+        raise InvalidInputError("--share opens the Gradio app, which --ray does not serve")
     max_bytes = int(args.max_upload_mb * 1024 * 1024)
+    if args.ray:
+        return run_ray(args, max_bytes)
+    # One thread per request, requests side by side: on 2 cores, 275 requests/s against 192
+    # with two threads each (BENCHMARKS.md). Set before any model loads.
+    threads = args.threads or session_threads() or 1
+    os.environ[THREADS_ENV] = str(threads)
+    concurrency = max(1, (os.cpu_count() or 1) // threads)
+    from ..app import build_app
+
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
-    demo.queue(default_concurrency_limit=2)
+    demo.queue(default_concurrency_limit=concurrency)
     if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
         demo.launch(server_name=args.host, server_port=args.port, share=True,
                     max_file_size=max_bytes)  # fmt: skip
@@ -44,9 +79,45 @@ def run(args: argparse.Namespace) -> int:
     from ..rest import create_app
 
     # One port: the REST routes first, the Gradio app mounted under them at "/".
-    app = gr.mount_gradio_app(create_app(args.models_dir, max_bytes), demo, path="/",
+    app = gr.mount_gradio_app(create_app(args.models_dir, max_bytes, concurrency), demo, path="/",
                               max_file_size=max_bytes)  # fmt: skip
     print(f"visionplay: the app on http://{args.host}:{args.port}/, "
           f"REST at /v2/models/NAME/infer and /predict/NAME", flush=True)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
+    from ..errors import InvalidInputError, VisionplayError
+
+    try:
+        import ray
+        from ray import serve
+
+        from ..ray_serve import deployment, runtime_env
+    except ImportError:
+        raise VisionplayError("--ray needs Ray Serve: pip install 'visionplay[ray]'") from None
+
+    app = deployment(args.replicas, None, args.cpus_per_replica, max_bytes)
+    carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
+    if args.address:
+        ray.init(address=args.address, runtime_env=carried)
+    else:
+        cpus, needed = os.cpu_count() or 1, args.replicas * args.cpus_per_replica
+        if needed > cpus:
+            raise InvalidInputError(
+                f"{args.replicas} replicas x {args.cpus_per_replica:g} CPUs need {needed:g} "
+                f"CPUs; this machine has {cpus}: lower --replicas or --cpus-per-replica, or "
+                "give --address of a Ray cluster"
+            )
+        ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried)
+    try:
+        serve.start(http_options={"host": args.host, "port": args.port})
+        serve.run(app, name="visionplay", route_prefix="/")  # returns once every replica is up
+        print(f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
+              "(REST: /v2/models/NAME/infer, /predict/NAME)", flush=True)  # fmt: skip
+        threading.Event().wait()  # until Ctrl-C or SIGTERM
+    finally:
+        serve.shutdown()
+        ray.shutdown()
     return 0

@@ -1,0 +1,124 @@
+"""The REST routes of :mod:`visionplay.rest` as a Ray Serve deployment: N replicas, each a
+process holding its own onnxruntime sessions, behind Ray's HTTP proxy (one port).
+
+    visionplay serve --ray --replicas 2                       # starts a local Ray
+    visionplay serve --ray --address ray://HEAD:10001 ...     # scales out on a cluster
+    serve run visionplay.ray_serve:build replicas=2           # Ray's own CLI, same app
+
+The models travel with the deployment (Ray's ``runtime_env`` working_dir: the ``.onnx``
+files only), so the nodes of a cluster need visionplay installed but not the models.
+Needs the ``ray`` extra: ``pip install 'visionplay[ray]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+from starlette.datastructures import MutableHeaders
+
+from .errors import InvalidInputError
+from .inference import THREADS_ENV, list_exported, load, models_dir
+
+DEFAULT_MAX_BODY = 10 << 20
+# What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
+SHIPPED = ["*.onnx"]
+
+
+@serve.deployment
+@serve.ingress()  # the app is built in each replica, after __init__ (below)
+class Models:
+    """One replica: every model in ``directory`` loaded before the first request, served
+    ``concurrency`` requests at a time, one onnxruntime thread each. ``directory`` None:
+    the replica's working directory, where Ray unpacked the job's working_dir."""
+
+    def __init__(
+        self,
+        directory: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        concurrency: int = 1,
+    ) -> None:
+        from .rest import create_app
+
+        os.environ[THREADS_ENV] = "1"  # this process is the replica's own
+        folder = Path(directory) if directory else Path.cwd()
+        self.names = list_exported(folder)
+        for name in self.names:
+            load(name, folder)
+        self.routes = create_app(folder, max_body, concurrency)
+        self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")
+
+    def __serve_build_asgi_app__(self):
+        return self.routes
+
+
+class ServedBy:
+    """Names the replica that answered in an ``x-served-by`` header (host:pid), for whoever
+    needs to see the load spread; plain ASGI, so it costs microseconds."""
+
+    def __init__(self, app, name: str) -> None:
+        self.app, self.name = app, name
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def send_named(message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("x-served-by", self.name)
+            await send(message)
+
+        await self.app(scope, receive, send_named if scope["type"] == "http" else send)
+
+
+def models_folder(directory: str | os.PathLike | None = None) -> Path:
+    """``directory`` (default :func:`visionplay.inference.models_dir`), checked to hold models."""
+    folder = Path(directory or models_dir()).resolve()
+    if not list_exported(folder):
+        raise InvalidInputError(f"no exported models in {folder}: run `visionplay export --onnx`")
+    return folder
+
+
+def runtime_env(directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The job's runtime_env for ``ray.init``: Ray zips the models folder's ``.onnx`` files
+    and unpacks them on every node that starts a replica (it uploads a local working_dir
+    only at the job level, not per deployment)."""
+    folder = models_folder(directory)
+    unshipped = [p.name for p in folder.iterdir() if not any(p.match(s) for s in SHIPPED)]
+    return {"working_dir": str(folder), "excludes": unshipped}
+
+
+def deployment(
+    replicas: int = 1,
+    directory: str | os.PathLike | None = None,
+    cpus_per_replica: float = 1.0,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> serve.Application:
+    """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
+    ``cpus_per_replica`` CPUs and running that many requests at a time. ``directory``:
+    where every replica finds the models; None: the job's working_dir (:func:`runtime_env`)."""
+    if replicas < 1 or not cpus_per_replica > 0:
+        raise InvalidInputError("replicas and CPUs per replica must be positive")
+    return Models.options(
+        num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica}
+    ).bind(
+        str(models_folder(directory)) if directory else None,
+        max_body,
+        concurrency=max(1, int(cpus_per_replica)),
+    )
+
+
+def build(args: dict[str, Any]) -> serve.Application:
+    """For Ray's own CLI, with the models either carried along or at a path every node sees:
+
+    serve run --working-dir exported visionplay.ray_serve:build replicas=2
+    serve run visionplay.ray_serve:build replicas=2 models_dir=/shared/models cpus_per_replica=1
+    """
+    try:
+        return deployment(
+            replicas=int(args.get("replicas", 1)),
+            directory=args.get("models_dir"),
+            cpus_per_replica=float(args.get("cpus_per_replica", 1)),
+        )
+    except ValueError as err:
+        raise InvalidInputError(f"serve run visionplay.ray_serve:build: {err}") from None
