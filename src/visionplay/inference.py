@@ -25,10 +25,13 @@ THREADS_ENV = "VISIONPLAY_THREADS"  # onnxruntime intra-op threads per session
 CONFIG_KEY = "visionplay.config"
 
 
+CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "exported"
+
+
 def models_dir() -> Path:
     """``$VISIONPLAY_MODELS``, else the ``exported/`` folder of this checkout."""
     env = os.environ.get(MODELS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "exported"
+    return Path(env) if env else CHECKOUT_MODELS
 
 
 def list_exported(directory: str | os.PathLike | None = None) -> list[str]:

@@ -30,7 +30,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from . import __version__
-from .errors import VisionplayError
+from .errors import ModelNotFoundError, VisionplayError
 from .inference import ForecastModel, KeypointModel, Model, list_exported, load
 
 DEFAULT_TOP_K = 3
@@ -179,12 +179,15 @@ def create_router(
         return await to_thread.run_sync(functools.partial(function, *args), limiter=limiter)
 
     def model_or_404(name: str) -> Model:
-        # Only the folder's own models: load() would also open a path, and a 404 should not
-        # tell a caller where the server keeps its files.
-        served = list_exported(directory)
-        if name not in served:
-            raise HTTPError(404, f"no model {name!r} here; served: {', '.join(served) or 'none'}")
-        return load(name, directory)
+        # Only the folder's own models (load() would also open a path), and a 404 that does
+        # not tell a caller where the server keeps its files.
+        try:
+            if name.replace("_", "").replace("-", "").isalnum():
+                return load(name, directory)
+        except ModelNotFoundError:
+            pass
+        served = ", ".join(list_exported(directory)) or "none"
+        raise HTTPError(404, f"no model {name!r} here; served: {served}")
 
     async def body_of(request: Request) -> bytes:
         declared = request.headers.get("content-length")
