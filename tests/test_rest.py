@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 import visionplay
-from visionplay.bench import EXAMPLES, digit_drawing, png_bytes
+from visionplay.bench import EXAMPLES, digit_drawing, free_port, png_bytes
 from visionplay.inference import list_exported
 from visionplay.rest import create_app
 
@@ -111,6 +113,9 @@ def test_predict_route_for_curl(client):
           "shape": [1], "data": ["%%%"]}]}, 400, "not valid base64"),
         ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "BYTES",
           "shape": [1], "data": [base64.b64encode(b"text").decode()]}]}, 400, "not a readable"),
+        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
+          "shape": [1, 1, 28, 28], "data": [0.0] * 784}], "outputs": [{"name": ["x"]}]}, 400,
+         "'outputs' must be a list"),
         ("/predict/mnist", b"", 400, "empty"),
         ("/predict/mnist", b"not a picture", 400, "not a readable image"),
         ("/predict/nope", b"x", 404, "no model 'nope'"),
@@ -125,3 +130,64 @@ def test_bad_requests_get_the_protocols_error_and_the_server_goes_on(
     assert answer.status_code == status
     assert message in answer.json()["error"]
     assert client.post("/predict/mnist", content=drawn_digit()).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def triton_client():
+    """Triton's own HTTP client against the routes on a real socket (uvicorn in a thread)."""
+    tritonclient = pytest.importorskip("tritonclient.http")
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(), port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.02)
+    client = tritonclient.InferenceServerClient(f"127.0.0.1:{server.config.port}")
+    try:
+        yield tritonclient, client
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_tritons_client_calls_every_shipped_model(triton_client):
+    tritonclient, client = triton_client
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.get_server_metadata()["name"] == "visionplay"
+    rng = np.random.default_rng(1)
+    for name in SHIPPED:
+        model = visionplay.load(name)
+        assert client.is_model_ready(name)
+        spec = client.get_model_metadata(name)["inputs"][0]
+        batch = rng.random((2, *model.cfg.input_size), dtype=np.float32)
+        tensor = tritonclient.InferInput(spec["name"], list(batch.shape), spec["datatype"])
+        tensor.set_data_from_numpy(batch, binary_data=False)
+        first = {"forecast": "forecast", "keypoints": "points"}.get(model.cfg.task, "probabilities")
+        result = client.infer(name, [tensor], outputs=[
+            tritonclient.InferRequestedOutput(first, binary_data=False)])  # fmt: skip
+        expected = model.forecast_batch(batch[:, :, 0]) if first == "forecast" else model.run(batch)
+        np.testing.assert_allclose(result.as_numpy(first), expected, atol=1e-5)
+
+    digit = tritonclient.InferInput("image", [1], "BYTES")
+    # In JSON, Triton's client sends BYTES as text: the picture in base64, as documented
+    digit.set_data_from_numpy(
+        np.array([base64.b64encode(drawn_digit())], dtype=object), binary_data=False
+    )
+    result = client.infer("mnist", [digit], outputs=[
+        tritonclient.InferRequestedOutput("labels", binary_data=False)])  # fmt: skip
+    assert result.as_numpy("labels")[0][0] in ("7", b"7")
+    assert [o["name"] for o in result.get_response()["outputs"]] == ["labels"]
+
+
+def test_tritons_binary_extension_and_unknown_outputs_are_refused_clearly(triton_client):
+    tritonclient, client = triton_client
+    tensor = tritonclient.InferInput("image", [1, 1, 28, 28], "FP32")
+    tensor.set_data_from_numpy(np.zeros((1, 1, 28, 28), np.float32))  # binary by default
+    with pytest.raises(tritonclient.InferenceServerException, match="binary_data=False"):
+        client.infer("mnist", [tensor])
+    tensor.set_data_from_numpy(np.zeros((1, 1, 28, 28), np.float32), binary_data=False)
+    with pytest.raises(tritonclient.InferenceServerException, match="no output 'logits'"):
+        client.infer("mnist", [tensor], outputs=[tritonclient.InferRequestedOutput("logits")])
+    assert client.infer("mnist", [tensor]).as_numpy("probabilities").shape == (1, 10)

@@ -40,6 +40,14 @@ BYTES_INPUT = {  # what a BYTES input means, per task (a forecaster takes none)
 }
 
 
+# Triton's binary tensor extension: raw bytes after the JSON, sized by a header.
+BINARY_HEADER = "inference-header-content-length"
+BINARY_REFUSED = (
+    "binary tensor data (Triton's extension) is not taken: send the tensor "
+    "as JSON 'data' (tritonclient: set_data_from_numpy(..., binary_data=False))"
+)
+
+
 class HTTPError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -129,14 +137,35 @@ def classify(model: Model, batch: np.ndarray, top_k: int) -> list[dict[str, Any]
 
 
 def infer(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The protocol's outputs for one infer request (runs in a worker thread)."""
+    """The protocol's outputs for one infer request (runs in a worker thread): all that
+    the model gives, or those named in the request's ``outputs``, in that order."""
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
         raise HTTPError(400, "'inputs' must be a list with one input")
-    spec = inputs[0]
+    if "binary_data_size" in (inputs[0].get("parameters") or {}):
+        raise HTTPError(400, BINARY_REFUSED)
+    requested = body.get("outputs")
+    if requested is not None and not (
+        isinstance(requested, list)
+        and all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in requested)
+    ):
+        raise HTTPError(400, "'outputs' must be a list of {\"name\": ...} objects")
     top_k = (body.get("parameters") or {}).get("top_k", DEFAULT_TOP_K)
     if not isinstance(top_k, int) or top_k < 1:
         raise HTTPError(400, "parameters.top_k must be a whole number >= 1")
+    outputs = compute(model, inputs[0], top_k)
+    if requested is None:
+        return outputs
+    produced = {o["name"]: o for o in outputs}
+    unknown = [o["name"] for o in requested if o["name"] not in produced]
+    if unknown:
+        raise HTTPError(400, f"{model.name} has no output {unknown[0]!r} for this input; "
+                        f"it gives {', '.join(produced)}")  # fmt: skip
+    return [produced[o["name"]] for o in requested]
+
+
+def compute(model: Model, spec: dict[str, Any], top_k: int) -> list[dict[str, Any]]:
+    """Every output the model gives for the input ``spec``."""
     datatype = spec.get("datatype")
     if datatype == "FP32":
         batch = as_tensor(spec, model)
@@ -241,6 +270,8 @@ def create_router(
     async def model_infer(name: str, request: Request) -> Response:
         async def work():
             model = model_or_404(name)
+            if BINARY_HEADER in request.headers:
+                raise HTTPError(400, BINARY_REFUSED)
             try:
                 body = orjson.loads(await body_of(request))
             except orjson.JSONDecodeError as err:
