@@ -158,3 +158,33 @@ def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     assert len(history) == 1 and history[0]["test_acc"] > 0
     result = export_checkpoint(out / "cnn_small" / "cnn_small.pt", tmp_path / "exported")
     assert result.max_abs_diff < 1e-4
+
+
+def test_torchrun_killed_after_epoch_one_resumes(data_dir, tmp_path):
+    """Both processes pick epoch 1's checkpoint up; rank 0 says so once and writes epoch 2.
+    Resuming with another schedule is refused with a message, not a traceback."""
+    out = tmp_path / "runs"
+    checkpoint = out / "cnn_small" / "cnn_small.pt"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(TRAINERS / "mnist.py"), "--arch", "cnn_small", "--workers", "0", "--epochs",
+               "2", "--limit", "4096", "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not checkpoint.exists() and child.poll() is None:
+            time.sleep(0.05)
+    finally:
+        child.terminate()  # torchrun passes it on to both processes
+        child.wait(timeout=60)
+    assert [h["epoch"] for h in training.load_checkpoint(checkpoint)["history"]] == [1]
+
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("resumed ") == 1 and done.stdout.count("epoch  2 ") == 1
+    assert [h["epoch"] for h in training.load_checkpoint(checkpoint)["history"]] == [1, 2]
+
+    longer = [*command, "--epochs", "3", "--resume"]  # the last --epochs wins
+    done = subprocess.run(longer, capture_output=True, text=True, timeout=600)
+    # Each process says why and exits 2; torchrun then reports the failed children.
+    assert done.returncode != 0 and "exitcode  : 2" in done.stderr
+    assert "mnist.py: error:" in done.stderr and "learning-rate schedule" in done.stderr
+    assert "InvalidInputError" not in done.stderr  # no traceback of ours

@@ -24,6 +24,7 @@ from visionplay.training import (
     Lookahead,
     add_training_args,
     build_model,
+    exit_on_error,
     fit,
     load_splits,
     parse_training_args,
@@ -132,4 +133,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main)

@@ -26,6 +26,7 @@ from visionplay.registry import get_config
 from visionplay.training import (
     add_training_args,
     build_model,
+    exit_on_error,
     fit,
     keypoint_regression,
     one_cycle,
@@ -104,4 +105,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main)

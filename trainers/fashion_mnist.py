@@ -20,6 +20,7 @@ from visionplay.registry import get_config
 from visionplay.training import (
     add_training_args,
     build_model,
+    exit_on_error,
     fit,
     load_splits,
     one_cycle,
@@ -63,4 +64,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main)

@@ -25,6 +25,7 @@ from visionplay.training import (
     add_training_args,
     build_model,
     evaluate,
+    exit_on_error,
     fit,
     one_cycle,
     parse_training_args,
@@ -96,4 +97,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main)

@@ -1,12 +1,12 @@
 """The REST routes of :mod:`visionplay.rest` as a Ray Serve deployment: N replicas, each a
 process holding its own onnxruntime sessions, behind Ray's HTTP proxy (one port).
 
-    visionplay serve --ray --replicas 2                       # starts a local Ray
-    visionplay serve --ray --address ray://HEAD:10001 ...     # scales out on a cluster
-    serve run visionplay.ray_serve:build replicas=2           # Ray's own CLI, same app
+    visionplay serve --ray --replicas 2                            # starts a local Ray
+    visionplay serve --ray --address auto --replicas 16 ...        # on a running cluster
+    serve run --working-dir exported visionplay.ray_serve:build replicas=2   # Ray's CLI
 
-The models travel with the deployment (Ray's ``runtime_env`` working_dir: the ``.onnx``
-files only), so the nodes of a cluster need visionplay installed but not the models.
+The models travel with the job (Ray's ``runtime_env`` working_dir: the ``.onnx`` files
+only), so the nodes of a cluster need visionplay installed but not the models.
 Needs the ``ray`` extra: ``pip install 'visionplay[ray]'``.
 """
 
@@ -22,8 +22,8 @@ from starlette.datastructures import MutableHeaders
 
 from .errors import InvalidInputError
 from .inference import THREADS_ENV, list_exported, load, models_dir
+from .rest import MAX_BODY, create_app
 
-DEFAULT_MAX_BODY = 10 << 20
 # What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
 SHIPPED = ["*.onnx"]
 
@@ -38,11 +38,9 @@ class Models:
     def __init__(
         self,
         directory: str | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int = MAX_BODY,
         concurrency: int = 1,
     ) -> None:
-        from .rest import create_app
-
         os.environ[THREADS_ENV] = "1"  # this process is the replica's own
         folder = Path(directory) if directory else Path.cwd()
         self.names = list_exported(folder)
@@ -92,7 +90,7 @@ def deployment(
     replicas: int = 1,
     directory: str | os.PathLike | None = None,
     cpus_per_replica: float = 1.0,
-    max_body: int = DEFAULT_MAX_BODY,
+    max_body: int = MAX_BODY,
 ) -> serve.Application:
     """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
     ``cpus_per_replica`` CPUs and running that many requests at a time. ``directory``:

@@ -34,6 +34,7 @@ from .errors import ModelNotFoundError, VisionplayError
 from .inference import ForecastModel, KeypointModel, Model, list_exported, load
 
 DEFAULT_TOP_K = 3
+MAX_BODY = 10 << 20  # bytes; `visionplay serve --max-upload-mb` sets it
 BYTES_INPUT = {  # what a BYTES input means, per task (a forecaster takes none)
     "classification": "an encoded picture: probabilities and the top labels",
     "keypoints": "an encoded picture: every face's box, 68 points and score",
@@ -192,7 +193,7 @@ def compute(model: Model, spec: dict[str, Any], top_k: int) -> list[dict[str, An
 
 def create_router(
     directory: str | os.PathLike | None = None,
-    max_body: int = 10 << 20,
+    max_body: int = MAX_BODY,
     concurrency: int | None = None,
 ) -> APIRouter:
     """The routes, over the models in ``directory``; bodies over ``max_body`` bytes get 413.
@@ -313,7 +314,7 @@ def create_router(
 
 def create_app(
     directory: str | os.PathLike | None = None,
-    max_body: int = 10 << 20,
+    max_body: int = MAX_BODY,
     concurrency: int | None = None,
 ) -> FastAPI:
     """A FastAPI app with the routes alone; ``visionplay serve`` mounts the Gradio app on it."""

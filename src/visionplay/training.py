@@ -23,6 +23,7 @@ from tqdm import tqdm
 from . import distributed, faces
 from .config import DataConfig
 from .data import batches, load_dataset, materialize
+from .errors import InvalidInputError, VisionplayError
 from .files import atomic_write, write_json
 from .models import with_normalization
 from .registry import create_model, get_config, list_models
@@ -390,9 +391,18 @@ def fit(
     history: list[dict[str, Any]] = []
     if args.resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path)
+        planned = getattr(scheduler, "total_steps", None)  # one-cycle: fixed at the start
+        scheduler.load_state_dict(state["scheduler"])
+        if planned is not None and scheduler.total_steps != planned:
+            raise InvalidInputError(
+                f"{checkpoint_path} follows a learning-rate schedule of "
+                f"{scheduler.total_steps} steps per process; these settings make "
+                f"{planned} (--epochs, --batch-size, --limit or the number of processes "
+                "changed): resume with the checkpoint's settings, or start afresh without "
+                "--resume"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         history = state["history"]
         log(f"resumed {checkpoint_path} after epoch {len(history)}")
     processes = distributed.world_size()
@@ -451,6 +461,17 @@ def fit(
     distributed.barrier()  # every process ends with the checkpoint on disk
     log(f"saved {checkpoint_path}")
     return history
+
+
+def exit_on_error(main: Callable[[], Any]) -> None:
+    """Run a trainer's ``main``. A :class:`VisionplayError` (no data where it was looked
+    for, a checkpoint that does not fit the settings, ...) ends it with its one-line message
+    and exit status 2, as the ``visionplay`` command does, not with a traceback."""
+    try:
+        main()
+    except VisionplayError as err:
+        print(f"{Path(sys.argv[0]).name}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def log(message: str) -> None:
