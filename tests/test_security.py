@@ -4,6 +4,7 @@ and no path from a request outside Gradio's temp area."""
 from __future__ import annotations
 
 import argparse
+import socket
 
 import httpx
 import pytest
@@ -30,6 +31,19 @@ def test_serve_binds_this_machine_only_by_default():
 def test_serve_refuses_nonsense_limits(capsys):
     assert main(["serve", "--max-upload-mb", "0"]) == 2
     assert "--max-upload-mb" in capsys.readouterr().err
+    assert main(["serve", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
+    assert main(["serve", "--ray", "--share"]) == 2
+    assert "--ray does not serve" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ray", [[], ["--ray"]])
+def test_serve_says_when_its_port_is_taken(capsys, ray):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1]), *ray]) == 2
+    assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

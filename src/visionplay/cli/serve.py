@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ray and args.share:
         raise InvalidInputError("--share opens the Gradio app, which --ray does not serve")
     max_bytes = int(args.max_upload_mb * 1024 * 1024)
+    if not (args.ray and (args.address or "").startswith("ray://")):  # it listens here
+        check_port_free(args.host, args.port)
     if args.ray:
         return run_ray(args, max_bytes)
     # One thread per request, requests side by side: on 2 cores, 275 requests/s against 192
@@ -113,7 +115,10 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
         ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
-        serve.run(app, name="visionplay", route_prefix="/")  # returns once every replica is up
+        try:  # returns once every replica is up
+            serve.run(app, name="visionplay", route_prefix="/")
+        except RuntimeError as err:  # Ray has logged the details above
+            raise VisionplayError(f"Ray Serve did not start: {str(err).splitlines()[0]}") from None
         print(f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
               "(REST: /v2/models/NAME/infer, /predict/NAME)", flush=True)  # fmt: skip
         threading.Event().wait()  # until Ctrl-C or SIGTERM
@@ -121,3 +126,17 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
         serve.shutdown()
         ray.shutdown()
     return 0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Say so before the minutes of start-up, and before Ray's proxy fails with a traceback."""
+    import socket
+
+    from ..errors import InvalidInputError
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise InvalidInputError(f"cannot listen on {host}:{port} ({err.strerror}): "
+                                    "is another server there? Pass --port") from None  # fmt: skip
