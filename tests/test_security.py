@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 
 import httpx
 import pytest
@@ -77,3 +78,9 @@ def test_no_file_outside_the_temp_area(small_upload_server, path):
     response = httpx.get(f"{url}gradio_api/file={path}", timeout=30)
     assert response.status_code in (403, 404)
     assert "root:" not in response.text
+
+
+def test_serve_ray_without_ray_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    assert main(["serve", "--ray", "--port", str(free_port())]) == 2
+    assert "pip install 'visionplay[ray]'" in capsys.readouterr().err
