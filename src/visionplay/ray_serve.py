@@ -43,8 +43,7 @@ class Models:
     ) -> None:
         os.environ[THREADS_ENV] = "1"  # this process is the replica's own
         folder = Path(directory) if directory else Path.cwd()
-        self.names = list_exported(folder)
-        for name in self.names:
+        for name in list_exported(folder):
             load(name, folder)
         self.routes = create_app(folder, max_body, concurrency)
         self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")

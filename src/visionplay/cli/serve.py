@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import threading
 from pathlib import Path
+
+from ..errors import InvalidInputError, VisionplayError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -48,7 +51,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InvalidInputError
     from ..inference import THREADS_ENV, session_threads
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
@@ -90,8 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
-    from ..errors import InvalidInputError, VisionplayError
-
     try:
         import ray
         from ray import serve
@@ -130,10 +130,6 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
 
 def check_port_free(host: str, port: int) -> None:
     """Say so before the minutes of start-up, and before Ray's proxy fails with a traceback."""
-    import socket
-
-    from ..errors import InvalidInputError
-
     with socket.socket() as probe:
         try:
             probe.bind((host, port))
