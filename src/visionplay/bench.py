@@ -466,7 +466,8 @@ def rest_table(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def save_chart(report: dict[str, Any], path: Path) -> Path:
-    """Bars: batch-1 p50 per model, onnxruntime beside PyTorch; and the app's req/s."""
+    """Bars: batch-1 p50 per model, onnxruntime beside PyTorch; and requests per second
+    by concurrent clients for each path measured (the tabs, REST, Ray Serve)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -487,13 +488,19 @@ def save_chart(report: dict[str, Any], path: Path) -> Path:
     ax.set_xticklabels(names, fontsize=8)
     ax.legend()
     if app:
+        # Every path a request can take, on one log axis: the tabs (9-13/s) and REST (300/s).
+        paths = {f"{tab} tab (gradio_client)": runs for tab, runs in app["tabs"].items()}
+        paths["REST /predict/mnist"] = app.get("rest", [])
+        paths.update({f"REST via Ray Serve, {run['replicas']} replica(s)": run["rest"]
+                      for run in report.get("ray", [])})  # fmt: skip
         ax = axes[0, 1]
-        for tab, runs in app["tabs"].items():
-            ax.plot([r["clients"] for r in runs], [r["requests_per_s"] for r in runs], "o-",
-                    label=f"{tab} tab")  # fmt: skip
-        ax.set(xscale="log", xlabel="concurrent clients", ylabel="requests per second",
-               title="the app through gradio_client")  # fmt: skip
-        ax.legend()
+        for label, runs in paths.items():
+            if runs:
+                ax.plot([r["clients"] for r in runs], [r["requests_per_s"] for r in runs],
+                        "o-", label=label)  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="concurrent clients",
+               ylabel="requests per second", title="the server, by the path taken")  # fmt: skip
+        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
