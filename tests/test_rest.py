@@ -119,6 +119,8 @@ def test_predict_route_for_curl(client):
         ("/predict/mnist", b"", 400, "empty"),
         ("/predict/mnist", b"not a picture", 400, "not a readable image"),
         ("/predict/nope", b"x", 404, "no model 'nope'"),
+        ("/predict/mnist?k=abc", b"x", 400, "query k: Input should be a valid integer"),
+        ("/predict/mnist?k=0", drawn_digit(), 400, "k must be at least 1"),
         ("/predict/mnist", b"x" * (3 << 20), 413, "at most 2,097,152"),
     ],
 )  # fmt: skip

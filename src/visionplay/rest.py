@@ -27,6 +27,7 @@ import numpy as np
 import orjson  # Gradio's own dependency
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from . import __version__
@@ -320,4 +321,13 @@ def create_app(
     """A FastAPI app with the routes alone; ``visionplay serve`` mounts the Gradio app on it."""
     app = FastAPI(title="visionplay", docs_url=None, redoc_url=None)
     app.include_router(create_router(directory, max_body, concurrency))
+    app.add_exception_handler(RequestValidationError, invalid_parameter)
     return app
+
+
+async def invalid_parameter(request: Request, err: RequestValidationError) -> Response:
+    """FastAPI's own check of a route's parameters (``?k=abc``), in the protocol's error body
+    with 400 instead of FastAPI's 422 ``detail`` list."""
+    first = err.errors()[0]
+    where = " ".join(str(part) for part in first.get("loc", ()))
+    return error(400, f"{where}: {first.get('msg', 'invalid')}")
