@@ -1,5 +1,7 @@
 """``visionplay serve --ray --replicas 2``: a local Ray, two replicas behind Ray's proxy, the
-same REST routes; requests reach both; SIGTERM shuts it all down."""
+same REST routes; requests reach both; SIGTERM shuts it all down. And ``--address`` of a
+running cluster (two Ray nodes on this machine): the replicas spread over the nodes, and
+SIGTERM takes down our application but leaves the cluster's Serve running."""
 
 from __future__ import annotations
 
@@ -61,6 +63,45 @@ def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
         assert post(port, "/predict/mnist", digit)[0] == 200
     finally:
         code = stop_server(server)
-    assert code != -9, "SIGTERM did not stop it: it had to be killed"
+    assert code == 0, "SIGTERM did not shut it down cleanly"
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass  # Ray's proxy is gone with it
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path):
+    import ray
+    from ray import serve
+    from ray.cluster_utils import Cluster
+    from ray.util.state import list_actors
+
+    # Two nodes of one CPU each: two replicas of one CPU fit only one on each.
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        port = free_port()
+        options = ["--ray", "--address", cluster.address, "--replicas", "2"]
+        # The replicas read the models from the job's working_dir, unpacked on each node.
+        server, _ = start_server(models_dir(), port, tmp_path / "ray.log", timeout=300,
+                                 options=options, ready="v2/health/ready")  # fmt: skip
+        try:
+            digit = png_bytes(digit_drawing())
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: post(port, "/predict/mnist", digit), range(32)))
+            assert {status for status, _, _ in answers} == {200}
+            assert len({replica for _, replica, _ in answers}) == 2
+            ray.init(address=cluster.address)
+            replicas = list_actors(filters=[("class_name", "=", "ServeReplica:visionplay:Models"),
+                                            ("state", "=", "ALIVE")])  # fmt: skip
+            assert len({actor.node_id for actor in replicas}) == 2, replicas
+        finally:
+            code = stop_server(server)
+        assert code == 0, (tmp_path / "ray.log").read_text()[-2000:]
+        assert "visionplay" not in serve.status().applications
+        assert any(a.class_name == "ServeController" for a in list_actors(
+            filters=[("state", "=", "ALIVE")]))  # fmt: skip
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

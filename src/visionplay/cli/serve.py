@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import threading
 from pathlib import Path
 
 from ..errors import InvalidInputError, VisionplayError
+
+APP_NAME = "visionplay"  # the Serve application's name, on a local Ray or a cluster
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -113,19 +116,31 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
                 "give --address of a Ray cluster"
             )
         ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried)
+    # ray.init installs a SIGTERM handler that aborts the process; a service manager's
+    # SIGTERM should unwind like Ctrl-C, through the clean-up below.
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         try:  # returns once every replica is up
-            serve.run(app, name="visionplay", route_prefix="/")
+            serve.run(app, name=APP_NAME, route_prefix="/")
         except RuntimeError as err:  # Ray has logged the details above
             raise VisionplayError(f"Ray Serve did not start: {str(err).splitlines()[0]}") from None
         print(f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
               "(REST: /v2/models/NAME/infer, /predict/NAME)", flush=True)  # fmt: skip
         threading.Event().wait()  # until Ctrl-C or SIGTERM
+    except KeyboardInterrupt:
+        pass
     finally:
-        serve.shutdown()
+        if args.address:  # a cluster is shared: take down our application, not Serve itself
+            serve.delete(APP_NAME)
+        else:  # the local Ray is ours: all of it goes
+            serve.shutdown()
         ray.shutdown()
     return 0
+
+
+def interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def check_port_free(host: str, port: int) -> None:
