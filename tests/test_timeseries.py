@@ -155,6 +155,10 @@ def test_forecast_tab_over_http(app_url):
     assert len(series.parse_numbers(text)) == 50 and seed == 8
     plot, message = client.predict(text, 5, [], api_name="/forecast")
     assert plot is not None and len(message.split(",")) == 5
+    assert "Careful" not in message
+    prices = ", ".join(str(100 + v) for v in series.parse_numbers(text))
+    plot, message = client.predict(prices, 5, [], api_name="/forecast")
+    assert plot is not None and "**Careful:** these values run from 99" in message
     plot, message = client.predict("1, 2, three", 5, [], api_name="/forecast")
     assert plot is None and "item 3, 'three'" in message
     plot, message = client.predict("", 5, [], api_name="/forecast")

@@ -300,7 +300,9 @@ def forecast_view(
         pd.DataFrame({"step": x, "value": np.asarray(y, np.float64), "line": name})
         for name, (x, y) in lines.items()
     )
-    return rows, f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
+    message = f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
+    warning = series.outside_learnt_range(values)
+    return rows, message + (f"\n\n**Careful:** {warning}." if warning else "")
 
 
 def forecast_tab(directory: str | os.PathLike | None) -> None:

@@ -20,6 +20,8 @@ from .errors import EmptyInputError, InvalidInputError
 HISTORY = 50  # input steps in the seed's setting
 SPLIT = (7000, 2000, 1000)  # train, validation, test
 MIN_LENGTH, MAX_LENGTH = 10, 10_000
+# The generator's values never leave +-(0.5 + 0.2 + 0.05): the range the forecasters learnt.
+GENERATOR_BOUND = 0.75
 
 
 def generate(count: int, steps: int, seed: int = 0) -> np.ndarray:
@@ -97,6 +99,18 @@ def check_values(values, min_length: int = MIN_LENGTH, max_length: int = MAX_LEN
     if array.size > max_length:
         raise InvalidInputError(f"the series has {array.size} values; at most {max_length}")
     return array.astype(np.float32)
+
+
+def outside_learnt_range(values: np.ndarray, margin: float = 1.5) -> str | None:
+    """A warning when ``values`` go well beyond the generator's range (a price, a
+    temperature): the forecasters never saw such values, and their forecast is not to be
+    trusted there. None for a series of the generator's kind."""
+    low, high = float(np.min(values)), float(np.max(values))
+    if max(abs(low), abs(high)) <= margin * GENERATOR_BOUND:
+        return None
+    return (f"these values run from {low:.4g} to {high:.4g}; the forecaster and the linear "
+            f"baseline learnt seed 003's series, which stay within +-{GENERATOR_BOUND}, so "
+            "their forecasts here are guesses (the naive one holds on any scale)")  # fmt: skip
 
 
 _SEPARATORS = re.compile(r"[\s,;]+")
