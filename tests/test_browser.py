@@ -100,6 +100,11 @@ def test_face_and_forecast_tabs(page, tmp_path) -> None:
     page.locator("#face-input input[type=file]").set_input_files(str(example))
     expect(page.locator("#face-message")).to_contain_text("1 face found", timeout=TIMEOUT_MS)
     expect(page.locator("#face-output img")).to_be_visible(timeout=TIMEOUT_MS)
+    with_lines = page.locator("#face-output img").get_attribute("src")
+    page.locator("#face-lines input").uncheck()  # redrawn from the faces kept in the tab
+    expect(page.locator("#face-output img")).not_to_have_attribute("src", with_lines,
+                                                                   timeout=TIMEOUT_MS)  # fmt: skip
+    expect(page.locator("#face-message")).to_contain_text("1 face found")
 
     page.get_by_role("tab", name="Forecast").click()
     page.locator("#series-new").click()

@@ -14,7 +14,7 @@ from test_trainer import trainer
 
 import visionplay
 from visionplay import faces
-from visionplay.app import EXAMPLES, FACE_HINT, NO_FACE
+from visionplay.app import EXAMPLES, FACE_HINT, NO_FACE, mark_faces
 from visionplay.cli.main import main as cli
 from visionplay.data import load_face_frames
 from visionplay.errors import InvalidInputError
@@ -163,3 +163,13 @@ def test_face_tab_over_http(app_url, tmp_path):
     drawn, message = client.predict(handle_file(str(broken)), True, api_name="/faces")
     assert drawn is None and "Could not read that picture" in message
     assert client.predict(None, True, api_name="/faces") == (None, FACE_HINT)
+
+
+def test_toggling_the_lines_redraws_the_faces_found_before(monkeypatch):
+    model = visionplay.load("face_keypoints")
+    drawn, message, found = mark_faces(model, str(FACE_EXAMPLES[0]), True)
+    assert message == "**1 face found**" and len(found) == 1
+    monkeypatch.setattr(model, "predict", lambda *_: pytest.fail("detected the faces again"))
+    plain, again, kept = mark_faces(model, str(FACE_EXAMPLES[0]), False, found)
+    assert kept is found and again == message and plain.size == drawn.size
+    assert not np.array_equal(np.asarray(plain), np.asarray(drawn))  # the lines are gone

@@ -200,19 +200,22 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
         choice.change(read, [photo, choice], outputs, show_progress="hidden", api_name=False)
 
 
-def mark_faces(model: KeypointModel, value: Any, lines: bool) -> tuple[Any, str]:
-    """The picture with every face's box and points drawn, and a count (or why not)."""
+def mark_faces(
+    model: KeypointModel, value: Any, lines: bool, found: list | None = None
+) -> tuple[Any, str, list | None]:
+    """The picture with every face's box and points drawn, a count (or why not), and the
+    faces, which a later call with ``found`` draws again without detecting them again."""
     if value is None:
-        return None, FACE_HINT
+        return None, FACE_HINT, None
     try:
         picture = open_image(value)
-        found = model.predict(picture)
+        found = model.predict(picture) if found is None else found
     except VisionplayError as err:
-        return None, f"**Could not read that picture:** {err}"
+        return None, f"**Could not read that picture:** {err}", None
     if not found:
-        return picture.convert("RGB"), NO_FACE
+        return picture.convert("RGB"), NO_FACE, found
     count = f"**{len(found)} faces found**" if len(found) > 1 else "**1 face found**"
-    return draw_faces(picture, found, lines=lines), count
+    return draw_faces(picture, found, lines=lines), count, found
 
 
 def face_tab(directory: str | os.PathLike | None) -> None:
@@ -241,12 +244,18 @@ def face_tab(directory: str | os.PathLike | None) -> None:
                 )  # fmt: skip
                 message = gr.Markdown(FACE_HINT, elem_id="face-message")
 
-        def read(value: Any, join: bool) -> tuple[Any, str]:
-            return mark_faces(model, value, join)
+        # The picture on show and its faces: toggling the lines only redraws them (the
+        # Haar detection is most of a request's 50 ms).
+        faces = gr.State(None)
 
-        outputs = [marked, message]
+        def read(value: Any, join: bool, seen: tuple | None = None) -> tuple[Any, str, tuple]:
+            known = seen[1] if seen and seen[0] == value else None  # None: detect them
+            drawn, text, found = mark_faces(model, value, join, known)
+            return drawn, text, (value, found)
+
+        outputs = [marked, message, faces]
         photo.change(read, [photo, lines], outputs, show_progress="hidden", api_name="faces")
-        lines.change(read, [photo, lines], outputs, show_progress="hidden", api_name=False)
+        lines.change(read, [photo, lines, faces], outputs, show_progress="hidden", api_name=False)
 
 
 def series_text(values: np.ndarray) -> str:
