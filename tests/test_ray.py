@@ -15,6 +15,7 @@ import pytest
 
 import visionplay
 from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
+from visionplay.cli.serve import APP_NAME
 from visionplay.inference import list_exported, models_dir
 
 pytest.importorskip("ray.serve", reason="Ray Serve is the optional extra visionplay[ray]")
@@ -93,13 +94,13 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path):
             assert {status for status, _, _ in answers} == {200}
             assert len({replica for _, replica, _ in answers}) == 2
             ray.init(address=cluster.address)
-            replicas = list_actors(filters=[("class_name", "=", "ServeReplica:visionplay:Models"),
+            replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{APP_NAME}:Models"),
                                             ("state", "=", "ALIVE")])  # fmt: skip
             assert len({actor.node_id for actor in replicas}) == 2, replicas
         finally:
             code = stop_server(server)
         assert code == 0, (tmp_path / "ray.log").read_text()[-2000:]
-        assert "visionplay" not in serve.status().applications
+        assert APP_NAME not in serve.status().applications
         assert any(a.class_name == "ServeController" for a in list_actors(
             filters=[("state", "=", "ALIVE")]))  # fmt: skip
     finally:
