@@ -18,7 +18,7 @@ from .errors import EmptyInputError, VisionplayError
 from .faces import draw_faces
 from .inference import ForecastModel, KeypointModel, Model, load
 from .learn import learn_tab
-from .preprocess import open_image
+from .preprocess import open_image, open_unloaded
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
 PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
@@ -52,16 +52,19 @@ BRUSH_READY_JS = """() => {
 
 
 def tolerant(image: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:
-    """Let an unreadable upload reach the callback as its file path (for a Sketchpad, as
-    ``{"composite": path}``), so the tab can say what is wrong with the file: Gradio's own
-    decoding fails with a bare "Error" before our code runs. Patched on the instance: a
-    subclass would be taken for a custom component with its own front end."""
+    """Let an unreadable or oversized upload reach the callback as its file path (for a
+    Sketchpad, as ``{"composite": path}``), so the tab can say what is wrong with the file:
+    Gradio's own decoding fails with a bare "Error" before our code runs, and would decode
+    a picture of any size. Patched on the instance: a subclass would be taken for a custom
+    component with its own front end."""
     decode = image.preprocess
 
     def preprocess(payload: Any) -> Any:
         try:
+            for path in uploaded_paths(payload):  # headers only: too many pixels raises
+                open_unloaded(path).close()
             return decode(payload)
-        except Exception:  # PIL's errors for a broken or non-image file
+        except Exception:  # ours for too many pixels, PIL's for a broken or non-image file
             composite = getattr(payload, "composite", None)
             if composite is not None:
                 return {"composite": getattr(composite, "path", None)}
@@ -69,6 +72,13 @@ def tolerant(image: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:
 
     image.preprocess = preprocess
     return image
+
+
+def uploaded_paths(payload: Any) -> list[str]:
+    """The files of an Image's value, or of a Sketchpad's (background, layers, composite)."""
+    parts = [payload, getattr(payload, "background", None), getattr(payload, "composite", None)]
+    parts += getattr(payload, "layers", None) or []
+    return [part.path for part in parts if isinstance(getattr(part, "path", None), str)]
 
 
 def as_image(value: Any) -> Any:

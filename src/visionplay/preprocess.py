@@ -36,19 +36,43 @@ _INK_LEVEL = 0.1  # contrast-normalised value above which a pixel counts as ink
 _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # more than 8 bits a pixel
 
 
+MAX_PIXELS_ENV = "VISIONPLAY_MAX_PIXELS"
+# Far under PIL's own bomb limit (about 89 megapixels): a picture is decoded whole, in a
+# few bytes a pixel, so this bounds what one request can make the server hold. Photos are
+# JPEGs, read reduced (below), so the limit meets only other formats: screenshots, scans.
+DEFAULT_MAX_PIXELS = 16_000_000
+# JPEGs can be decoded at 1/2, 1/4 or 1/8 scale for a fraction of the work (Image.draft);
+# every recipe reads far fewer pixels than this, the face detector included.
+DRAFT_SIDE = 1024
+
+
+def max_pixels() -> int:
+    """The most pixels a picture may have: ``$VISIONPLAY_MAX_PIXELS`` or the default."""
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidInputError(f"${MAX_PIXELS_ENV} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def open_image(source: ImageLike) -> Image.Image:
-    """Read a path, encoded bytes, numpy array or PIL image into an upright PIL image."""
+    """Read a path, encoded bytes, numpy array or PIL image into an upright PIL image.
+
+    Encoded pictures are checked against :func:`max_pixels` from their header, before any
+    pixel is decoded; large JPEGs are decoded reduced. Errors name a file by its name
+    only: the app shows them to whoever sent the picture.
+    """
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
         return _image_from_array(source)
     elif isinstance(source, (bytes, bytearray)):
-        image = _decode(io.BytesIO(source), "the given bytes")
+        image = _decode(io.BytesIO(source), "the picture")
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"no such image file: {path}")
-        image = _decode(path, str(path))
+        _check_readable_file(path)
+        image = _decode(path, path.name)
     else:
         raise InvalidInputError(
             f"cannot read an image from {type(source).__name__}; "
@@ -60,14 +84,56 @@ def open_image(source: ImageLike) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def _decode(file, name: str) -> Image.Image:
+def _check_readable_file(path: Path) -> None:
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise InvalidInputError(f"cannot open {path.name[:40]!r}...: {err.strerror}") from None
+    if is_file:
+        return
+    if not exists:
+        raise InvalidInputError(f"no such image file: {path.name}")
+    kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
+    raise InvalidInputError(f"{path.name} is {kind}, not an image file")
+
+
+def open_unloaded(file, name: str = "the picture") -> Image.Image:
+    """The picture's header only, with a large JPEG set to decode reduced; refused when
+    it has more pixels than :func:`max_pixels`. Nothing is decoded yet."""
     try:
         image = Image.open(file)
+    except Image.DecompressionBombError:
+        raise InvalidInputError(f"{name} is too large to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InvalidInputError(f"{name} is not a readable image (PNG, JPEG, ...)") from None
+    if image.format == "JPEG":
+        image.draft(image.mode, (DRAFT_SIDE, DRAFT_SIDE))
+    width, height = image.size
+    limit = max_pixels()
+    if width * height > limit:
+        raise InvalidInputError(
+            f"{name} is too large to decode safely: {width:,} x {height:,} pixels, and at most "
+            f"{limit / 1e6:g} megapixels are read (--max-pixels)"
+        )
+    return image
+
+
+def picture_pixels(data: bytes) -> int:
+    """How many pixels decoding ``data`` would make (0 when it is not a picture)."""
+    try:
+        width, height = open_unloaded(io.BytesIO(data)).size
+    except InvalidInputError:
+        return 0
+    return width * height
+
+
+def _decode(file, name: str) -> Image.Image:
+    image = open_unloaded(file, name)
+    try:
         image.load()
-    except Image.DecompressionBombError as err:
-        raise InvalidInputError(f"{name} is too large to decode safely: {err}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise InvalidInputError(f"{name} is not a readable image ({err})") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        # PIL's own messages name the file object or its path: say it in our words
+        raise InvalidInputError(f"{name} is not a readable image: damaged or cut short") from None
     return image
 
 
