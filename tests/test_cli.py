@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -48,6 +49,56 @@ def test_errors_are_one_line_and_non_zero(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+LONG = "a" * 300  # longer than a file name may be (255 bytes on Linux)
+
+
+def bad_argv(case: str, tmp_path, seven) -> list[str]:
+    """The command line for each kind of bad input the CLI must answer in one line."""
+    if case == "fifo":
+        os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "a-file").touch()
+    overlay_on_a_file = ["--overlay", str(tmp_path / "a-file")]
+    cases = {
+        "long model name": ["predict", str(seven), "-m", LONG],
+        "long eval name": ["eval", LONG],
+        "long image name": ["predict", str(tmp_path / f"{LONG}.png"), "-m", "mnist"],
+        "directory": ["predict", str(tmp_path), "-m", "mnist"],
+        "device": ["predict", "/dev/zero", "-m", "mnist"],
+        "fifo": ["predict", str(tmp_path / "pipe.png"), "-m", "mnist"],
+        "top-k 0": ["predict", str(seven), "-m", "mnist", "-k", "0"],
+        "top-k -5": ["predict", str(seven), "-m", "mnist", "-k", "-5"],
+        "eval limit 0": ["eval", "mnist", "--limit", "0"],
+        "eval batch size 0": ["eval", "mnist", "--batch-size", "0"],
+        # an OSError no check foresaw: the overlay folder is a file
+        "overlay is a file": ["predict", str(seven), "-m", "face_keypoints", *overlay_on_a_file],
+    }
+    return cases[case]
+
+
+EXPECTED = {
+    "long model name": "no exported model",
+    "long eval name": "no exported model",
+    "long image name": "File name too long",
+    "directory": "is a directory",
+    "device": "zero is not a regular file",
+    "fifo": "pipe.png is not a regular file",
+    "top-k 0": "--top-k must be at least 1; got 0",
+    "top-k -5": "--top-k must be at least 1; got -5",
+    "eval limit 0": "--limit must be at least 1",
+    "eval batch size 0": "--batch-size must be at least 1",
+    "overlay is a file": "a-file: File exists",
+}
+
+
+@pytest.mark.parametrize("case", EXPECTED)
+def test_bad_input_is_one_line_and_exit_2(case, tmp_path, seven, capsys):
+    assert main(bad_argv(case, tmp_path, seven)) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err, captured.err
+    assert EXPECTED[case] in captured.err and "no such image file" not in captured.err
+    assert captured.out == ""  # nothing answered for a refused command
 
 
 def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, monkeypatch):

@@ -21,6 +21,7 @@ from .config import DataConfig
 from .errors import VisionplayError
 from .files import atomic_write
 from .inference import CONFIG_KEY, Model, open_model
+from .integrity import WEIGHTS_KEY, onnx_weights_sha256
 from .manifest import update_entry
 from .training import (
     count_parameters,
@@ -122,11 +123,14 @@ def export_checkpoint(
         for k, v in metadata(name, cfg, checkpoint).items()
     )
     onnx.checker.check_model(proto, full_check=True)
+    model_bytes = with_weights_checksum(proto)
 
     out_path = Path(out_dir) / f"{name}.onnx"
     weights_path = out_path.with_suffix(".pt")
-    # Checked through onnxruntime from a staged copy; only a file that passes replaces out_path.
-    staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"), lambda t: onnx.save(proto, t))
+    # Checked through onnxruntime from a staged copy (open_model also checks the weights'
+    # checksum); only a file that passes replaces out_path.
+    staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"),
+                          lambda t: Path(t).write_bytes(model_bytes))  # fmt: skip
     # The weights ship beside the graph, so that PyTorch can run the very same model
     # (`visionplay bench` compares the two) and anyone can fine-tune or re-export it.
     staged_weights = atomic_write(weights_path.with_name(f".{name}.staged.pt"),
@@ -149,6 +153,14 @@ def export_checkpoint(
         save_history(Path(out_dir), name, checkpoint["history"], prefix=f"{name}.")
     update_manifest(Path(out_dir), result, cfg, checkpoint)
     return result
+
+
+def with_weights_checksum(proto: onnx.ModelProto) -> bytes:
+    """The file's bytes, its metadata holding the sha256 of its graph (the layers and
+    weights; metadata_props lie outside the graph, so adding the key leaves it unchanged)."""
+    digest = onnx_weights_sha256(proto.SerializeToString())
+    proto.metadata_props.add(key=WEIGHTS_KEY, value=digest)
+    return proto.SerializeToString()
 
 
 def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:

@@ -228,10 +228,17 @@ class ForecastModel(Model):
 
 
 def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) -> Model:
-    """An onnxruntime session on ``path``, wrapped in the class its task needs."""
+    """An onnxruntime session on ``path``, wrapped in the class its task needs.
+
+    A file whose weights fail the checksum export wrote into it raises
+    :class:`~visionplay.integrity.DamagedModelError`; one without a checksum (exported
+    before checksums) is opened as it is."""
     import onnxruntime as ort
 
+    from .integrity import check_model_file
+
     path = Path(path)
+    check_model_file(path)
     try:
         session = ort.InferenceSession(
             str(path), sess_options=_session_options(), providers=_providers(providers)

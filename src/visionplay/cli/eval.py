@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from ..errors import InvalidInputError
 from ..inference import load
 from ..manifest import update_entry
 
@@ -50,6 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset, spread  # torchvision reads the dataset files
 
+    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise InvalidInputError(f"{flag} must be at least 1; got {value}")
     model = load(args.model)
     if model.cfg.task == "keypoints":
         report = evaluate_keypoints(model, args.data_dir, args.limit)

@@ -27,10 +27,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except VisionplayError as err:
-        print(f"visionplay {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return fail(args.command, str(err))
+    except OSError as err:  # a last resort: the system refused a file or name the command got
+        return fail(args.command, os_error_text(err))
     except KeyboardInterrupt:
         return 130
+
+
+def fail(command: str, message: str) -> int:
+    """The error as one line on stderr (a file name may hold a newline), and exit status 2."""
+    print(f"visionplay {command}: error: {' '.join(message.splitlines())}", file=sys.stderr)
+    return 2
+
+
+def os_error_text(err: OSError) -> str:
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{err.filename}: {reason}" if err.filename is not None else reason
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ..errors import InvalidInputError
 from ..inference import list_exported, load
 
 
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         required=True,
         help=f"exported model ({', '.join(list_exported()) or 'none yet'})",
     )
-    parser.add_argument("--top-k", "-k", type=int, default=3)
+    parser.add_argument("--top-k", "-k", type=int, default=3, help="classes per image (>= 1)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--overlay", type=Path, default=None, metavar="DIR",
@@ -34,6 +35,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.top_k < 1:  # checked here, not by argparse, so the error is one line
+        raise InvalidInputError(f"--top-k must be at least 1; got {args.top_k}")
     model = load(args.model)
     if model.cfg.task == "keypoints":
         return run_faces(model, args)
