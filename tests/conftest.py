@@ -43,10 +43,12 @@ def shipped_mnist() -> visionplay.Model:
 def app_url() -> Iterator[str]:
     """The app over the shipped models ($VISIONPLAY_MODELS or exported/), served in-process."""
     from visionplay.app import build_app  # gradio takes seconds to import: only when needed
+    from visionplay.uploads import gradio_app_kwargs
 
     port = free_port()
     demo = build_app()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                app_kwargs=gradio_app_kwargs(demo, 10 << 20))  # as `visionplay serve` guards it
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

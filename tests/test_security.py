@@ -5,6 +5,7 @@ and series, one-line 4xx answers for bad requests, and messages that name no ser
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,14 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 
+import visionplay
 from visionplay.app import build_app
-from visionplay.bench import digit_drawing, free_port, png_bytes, stop_server
+from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
 from visionplay.cli import serve
 from visionplay.cli.main import main
+from visionplay.errors import InvalidInputError
 from visionplay.rest import create_app
-from visionplay.uploads import UploadedFilesOnly, gradio_app_kwargs
+from visionplay.uploads import UploadedFilesOnly
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -230,24 +234,12 @@ def test_the_guard_reads_every_file_in_a_body(tmp_path, body, refused):
     assert (guard.refusal(text.encode()) is not None) == refused
 
 
-def test_a_refusal_names_no_server_path(app_url_guarded):
+def test_a_refusal_names_no_server_path(app_url):
     passwd = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
-    response = httpx.post(f"{app_url_guarded}gradio_api/call/photo", timeout=30,
+    response = httpx.post(f"{app_url}gradio_api/call/photo", timeout=30,
                           json={"data": [passwd, "cifar10"]})  # fmt: skip
     assert response.status_code == 400
     assert "/etc" not in response.text and "uploaded to this app" in response.json()["detail"]
-
-
-@pytest.fixture(scope="module")
-def app_url_guarded() -> Iterator[str]:
-    demo = build_app()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                app_kwargs=gradio_app_kwargs(demo, 1 << 20))  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
 
 
 @pytest.mark.parametrize(
@@ -270,3 +262,182 @@ def test_messages_name_no_server_path_nor_object(app_url, tmp_path, content):
         for name in ("mnist", "face_keypoints"):
             answer = rest.post(f"/predict/{name}", content=content or b"x").json()["error"]
             assert "not a readable image" in answer and " object at 0x" not in answer, answer
+
+
+# --- 2. What one request may make the server do ------------------------------------------
+
+
+def fp32(shape: list[int], value: float = 0, name: str = "input") -> bytes:
+    count = 1
+    for size in shape:
+        count *= size
+    inputs = [{"name": name, "datatype": "FP32", "shape": shape, "data": [value] * count}]
+    return json.dumps({"inputs": inputs}, separators=(",", ":")).encode()  # 2 bytes a zero
+
+
+def png_of(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def attacks() -> dict[str, tuple[str, bytes]]:
+    """The requests of issue 16 that cost gigabytes: (route, body)."""
+    bomb = png_of(Image.new("1", (13_000, 13_000), 1))  # about 20 KB, under PIL's own limit
+    big_rgb = png_of(Image.new("RGB", (9_400, 9_400), (200, 40, 40)))
+    return {
+        "1-bit 13,000 px PNG, mnist": ("/predict/mnist", bomb),
+        "1-bit 13,000 px PNG, face_keypoints": ("/predict/face_keypoints", bomb),
+        "RGB 9,400 px PNG, mnist": ("/predict/mnist", big_rgb),
+        "FP32 [6000, 1, 28, 28], mnist": ("/v2/models/mnist/infer", fp32([6000, 1, 28, 28])),
+        "FP32 [1500, 3, 32, 32], cifar10": ("/v2/models/cifar10/infer", fp32([1500, 3, 32, 32])),
+        "FP32 [1, 1000000, 1], timeseries": (
+            "/v2/models/timeseries/infer", fp32([1, 1_000_000, 1], 0.1)),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def measured_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """`visionplay serve` in its own process, every model warmed up: (url, its pid)."""
+    port, log = free_port(), tmp_path_factory.mktemp("log") / "server.log"
+    server, _ = start_server(ROOT / "exported", port, log, ready="v2/health/ready")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for name in visionplay.inference.list_exported():
+            httpx.get(f"{url}/v2/models/{name}", timeout=60).raise_for_status()
+        httpx.post(f"{url}/predict/mnist", content=png_bytes(digit_drawing()), timeout=60)
+        yield url, server.pid
+    finally:
+        stop_server(server)
+
+
+def memory_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def post_all(url: str, route: str, body: bytes, times: int) -> list[httpx.Response]:
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(lambda _: httpx.post(url + route, content=body, timeout=120),
+                             range(times)))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["1-bit 13,000 px PNG, mnist", "1-bit 13,000 px PNG, face_keypoints",
+     "RGB 9,400 px PNG, mnist", "FP32 [6000, 1, 28, 28], mnist",
+     "FP32 [1500, 3, 32, 32], cifar10", "FP32 [1, 1000000, 1], timeseries"],
+)  # fmt: skip
+def test_an_attack_costs_the_server_little_memory(measured_server, attacks, attack):
+    """Four at once, each refused with 400 and a reason; the server's peak resident memory
+    (VmHWM, reset through clear_refs) grows by at most 300 MB."""
+    url, pid = measured_server
+    route, body = attacks[attack]
+    before = memory_mb(pid, "VmRSS")
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak starts again from now
+    answers = post_all(url, route, body, 4)
+    assert [a.status_code for a in answers] == [400] * 4, answers[0].text
+    assert memory_mb(pid, "VmHWM") - before <= 300
+    assert httpx.post(f"{url}/predict/mnist", content=png_bytes(digit_drawing()),
+                      timeout=30).status_code == 200  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_small_request_is_answered_while_the_largest_allowed_run(measured_server):
+    """Four of the most expensive requests the limits allow (a 16-megapixel picture to the
+    face model, a batch of 64 to cifar10 with its test-time flips), and meanwhile a drawn
+    digit is still read within a second: large requests share a lane one core narrower."""
+    url, _ = measured_server
+    face = ("/predict/face_keypoints", png_of(Image.linear_gradient("L").resize((4000, 4000))))
+    batch = ("/v2/models/cifar10/infer", fp32([64, 3, 32, 32], 0.5))
+    digit = png_bytes(digit_drawing())
+    with ThreadPoolExecutor(4) as pool:
+        large = [pool.submit(post_all, url, *request, 1) for request in (face, batch) * 2]
+        time.sleep(0.3)  # they are running or queued
+        waits = []
+        for _ in range(5):
+            began = time.perf_counter()
+            assert httpx.post(f"{url}/predict/mnist", content=digit, timeout=30).is_success
+            waits.append(time.perf_counter() - began)
+        busy = not all(f.done() for f in large)
+        assert all(f.result()[0].status_code == 200 for f in large)
+    assert busy, "the large requests ended before the small ones were timed"
+    assert max(waits) < 1.0, waits
+
+
+# --- 3. Bad requests get 400 and one line, never a 500 -----------------------------------
+
+LONG = "a" * 300
+
+
+@pytest.fixture(scope="module")
+def rest() -> Iterator[TestClient]:
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def infer_body(**changes: Any) -> dict:
+    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 1, 28, 28],
+                        "data": [0.0] * 784}]}  # fmt: skip
+    inputs = changes.pop("inputs", {})
+    body["inputs"][0].update(inputs)
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("POST", f"/predict/{LONG}", b"x", 404, "no model 'aaaa"),
+        ("GET", f"/v2/models/{LONG}", None, 404, "no model 'aaaa"),
+        ("GET", f"/v2/models/{LONG}/ready", None, 404, "no model 'aaaa"),
+        ("POST", f"/v2/models/{LONG}/infer", infer_body(), 404, "no model 'aaaa"),
+        ("POST", "/v2/models/mnist/infer", infer_body(parameters="x"), 400, "'parameters'"),
+        ("POST", "/v2/models/mnist/infer", infer_body(parameters=[1]), 400, "'parameters'"),
+        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"parameters": 5}), 400,
+         "inputs[0].'parameters'"),
+        ("POST", "/v2/models/mnist/infer",
+         infer_body(inputs={"shape": [1152921504606846976, 1, 28, 28], "data": []}), 400,
+         "a batch of 1 to 64"),
+        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"shape": [0, 1, 28, 28],
+                                                              "data": []}), 400, "a batch of"),
+        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"data": [1e39] * 784}), 400,
+         "finite numbers"),
+        ("POST", "/v2/models/timeseries/infer",
+         infer_body(inputs={"shape": [1, 20, 2], "data": [0.1] * 40}), 400, "one channel"),
+        ("POST", "/v2/models/timeseries/infer",
+         infer_body(inputs={"shape": [2, 6000, 1], "data": [0.1] * 12000}), 400,
+         "at most 10,000 values"),
+        ("POST", "/v2/models/mnist/infer",
+         infer_body(inputs={"datatype": "BYTES", "shape": [65], "data": ["AAAA"] * 65}), 400,
+         "at most 64 pictures"),
+    ],
+)  # fmt: skip
+def test_bad_requests_are_400s_with_one_line(rest, method, path, body, status, message):
+    answer = rest.request(method, path, json=body) if isinstance(body, dict) else rest.request(
+        method, path, content=body)  # fmt: skip
+    assert answer.status_code == status, answer.text
+    text = answer.json()["error"]
+    assert "\n" not in text and len(text) < 300 and (message is None or message in text), text
+    assert rest.post("/predict/mnist", content=png_bytes(digit_drawing())).status_code == 200
+
+
+def test_pictures_are_counted_before_they_are_decoded(monkeypatch):
+    """The limit reads the header: a picture over it is refused without decoding a pixel,
+    whatever its bytes, and the limit moves with $VISIONPLAY_MAX_PIXELS (serve
+    --max-pixels); a large JPEG is decoded at a reduced scale."""
+    bomb = png_of(Image.new("1", (13_000, 13_000), 1))
+    with pytest.raises(InvalidInputError, match="13,000 x 13,000 pixels"):
+        visionplay.load("mnist").predict(bomb)
+    picture = png_of(Image.new("L", (1200, 1000), 255))
+    monkeypatch.setenv("VISIONPLAY_MAX_PIXELS", "1000000")
+    with pytest.raises(InvalidInputError, match="at most 1 megapixels"):
+        visionplay.preprocess.open_image(picture)
+    monkeypatch.setenv("VISIONPLAY_MAX_PIXELS", "2000000")
+    assert visionplay.preprocess.open_image(picture).size == (1200, 1000)
+    monkeypatch.delenv("VISIONPLAY_MAX_PIXELS")
+    photo = io.BytesIO()
+    Image.new("RGB", (4800, 3600), "white").save(photo, "JPEG")
+    assert visionplay.preprocess.open_image(photo.getvalue()).size == (2400, 1800)

@@ -36,7 +36,10 @@ def models_dir() -> Path:
 
 def list_exported(directory: str | os.PathLike | None = None) -> list[str]:
     """Names of the exported models in ``directory`` (default :func:`models_dir`)."""
-    return sorted(p.stem for p in Path(directory or models_dir()).glob("*.onnx"))
+    try:
+        return sorted(p.stem for p in Path(directory or models_dir()).glob("*.onnx"))
+    except OSError:  # no such folder, or a name the file system refuses
+        return []
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class Model:
         return self._infer(batch)
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
+        if not np.isfinite(batch).all():  # inf and NaN come out as NaN "probabilities"
+            raise InvalidInputError(
+                f"{self.name} takes finite numbers; the input holds NaN or infinite values "
+                "(or values beyond float32's range)"
+            )
         try:
             return self.session.run(None, {self.input_name: batch})[0]
         except Exception as err:  # onnxruntime's own error types, e.g. a wrong shape
@@ -210,10 +218,10 @@ class ForecastModel(Model):
         ):
             raise InvalidInputError(f"steps must be a whole number from 1 to 1000; got {steps!r}")
         window = np.asarray(inputs, dtype=np.float32)
-        if window.ndim != 2 or window.shape[1] < self.min_length:
+        if window.ndim != 2 or not self.min_length <= window.shape[1] <= series.MAX_LENGTH:
             raise InvalidInputError(
-                f"{self.name} needs series of at least {self.min_length} values; "
-                f"got an array of shape {window.shape}"
+                f"{self.name} needs series of {self.min_length} to {series.MAX_LENGTH:,} "
+                f"values; got an array of shape {window.shape}"
             )
         made = np.empty((len(window), 0), dtype=np.float32)
         while made.shape[1] < steps:
@@ -321,10 +329,15 @@ def resolve(name: str | os.PathLike, directory: str | os.PathLike | None = None)
         path = Path(text)
     else:
         path = Path(directory or models_dir()) / f"{text}.onnx"
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name longer than the file system allows
+        found = False
+    if not found:
         known = ", ".join(list_exported(path.parent)) or "none"
+        shown = text if len(text) <= 60 else f"{text[:60]}..."
         raise ModelNotFoundError(
-            f"no exported model {text!r} (looked for {path}; exported: {known}); "
+            f"no exported model {shown!r} (looked in {path.parent}; exported: {known}); "
             "train it and run `visionplay export --onnx`"
         )
     return path.absolute()  # not resolve(): its realpath walk showed in per-request profiles

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +102,14 @@ def open_unloaded(file, name: str = "the picture") -> Image.Image:
     """The picture's header only, with a large JPEG set to decode reduced; refused when
     it has more pixels than :func:`max_pixels`. Nothing is decoded yet."""
     try:
-        image = Image.open(file)
+        with warnings.catch_warnings():  # PIL warns past its own limit; ours is lower
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
     except Image.DecompressionBombError:
         raise InvalidInputError(f"{name} is too large to decode safely") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InvalidInputError(f"{name} is not a readable image (PNG, JPEG, ...)") from None
-    if image.format == "JPEG":
+    if image.format == "JPEG" and min(image.size) >= 2 * DRAFT_SIDE:  # smaller: as it is
         image.draft(image.mode, (DRAFT_SIDE, DRAFT_SIDE))
     width, height = image.size
     limit = max_pixels()
