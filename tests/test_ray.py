@@ -1,24 +1,34 @@
 """``visionplay serve --ray --replicas 2``: a local Ray, two replicas behind Ray's proxy, the
 same REST routes; requests reach both; SIGTERM shuts it all down. And ``--address`` of a
 running cluster (two Ray nodes on this machine): the replicas spread over the nodes, and
-SIGTERM takes down our application but leaves the cluster's Serve running."""
+SIGTERM takes down our application but leaves the cluster's Serve running. Both Rays keep
+to 127.0.0.1: nothing they open listens or connects anywhere else."""
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
+import os
 import socket
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 import visionplay
 from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
-from visionplay.cli.serve import APP_NAME
+from visionplay.cli.serve import APP_NAME, LOCAL_RAY_ENV
 from visionplay.inference import list_exported, models_dir
 
 pytest.importorskip("ray.serve", reason="Ray Serve is the optional extra visionplay[ray]")
+ON_LINUX = sys.platform == "linux"  # the sockets are read from /proc
+LISTEN = "0A"  # the state /proc/net/tcp gives a listening socket
+LOOPBACK = "127.0.0.1"
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def post(port: int, path: str, body: bytes) -> tuple[int, str | None, dict]:
@@ -62,6 +72,8 @@ def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
         status, _, answer = post(port, "/v2/models/mnist/infer", b"{not json")
         assert status == 400 and "not JSON" in answer["error"]
         assert post(port, "/predict/mnist", digit)[0] == 200
+        if ON_LINUX:  # Ray's processes are the server's children, and theirs
+            assert not off_loopback(tcp_sockets(process_tree(server.pid)))
     finally:
         code = stop_server(server)
     assert code == 0, "SIGTERM did not shut it down cleanly"
@@ -71,16 +83,25 @@ def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path):
+def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path, monkeypatch):
     import ray
     from ray import serve
+    from ray._private import ray_constants
     from ray.cluster_utils import Cluster
     from ray.util.state import list_actors
 
+    # The cluster's nodes listen on 127.0.0.1 only. Whoever joins it must keep that address:
+    # Ray would rewrite it to this machine's interface address, where nothing listens, unless
+    # its cluster switch is off: in the server's environment, and in this process, whose Ray
+    # read that environment when it was imported.
+    for name, value in LOCAL_RAY_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
     # Two nodes of one CPU each: two replicas of one CPU fit only one on each.
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "node_ip_address": LOOPBACK})  # fmt: skip
     try:
-        cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         cluster.wait_for_nodes()
         port = free_port()
         options = ["--ray", "--address", cluster.address, "--replicas", "2"]
@@ -97,6 +118,9 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path):
             replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{APP_NAME}:Models"),
                                             ("state", "=", "ALIVE")])  # fmt: skip
             assert len({actor.node_id for actor in replicas}) == 2, replicas
+            assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}
+            if ON_LINUX:  # the nodes, the server and their workers all descend from this test
+                assert not off_loopback(tcp_sockets(process_tree(os.getpid())))
         finally:
             code = stop_server(server)
         assert code == 0, (tmp_path / "ray.log").read_text()[-2000:]
@@ -106,3 +130,71 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+class Socket(NamedTuple):
+    state: str  # as /proc/net/tcp writes it: LISTEN, or another
+    local: Address
+    remote: Address
+    process: str  # its name, as /proc/PID/comm holds it
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and every process descended from it, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the fields after the command's name, which may hold spaces
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # it ended meanwhile
+    tree: set[int] = set()
+    grown = {root}
+    while grown:
+        tree |= grown
+        grown = {pid for pid, parent in parents.items() if parent in grown} - tree
+    return tree
+
+
+def tcp_sockets(pids: set[int]) -> list[Socket]:
+    """Each TCP socket the processes hold, from /proc."""
+    owners = {}  # socket inode -> the name of a process holding it
+    for pid in pids:
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue  # it ended meanwhile
+        inodes = [link[len("socket:[") : -1] for link in links if link.startswith("socket:[")]
+        owners |= dict.fromkeys(inodes, name)
+    sockets = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[9] in owners:
+                sockets.append(Socket(fields[3], proc_address(fields[1]),
+                                      proc_address(fields[2]), owners[fields[9]]))  # fmt: skip
+    assert sockets, "found no sockets of these processes: the check would prove nothing"
+    return sockets
+
+
+def proc_address(field: str) -> Address:
+    """/proc/net/tcp's "0100007F:1F90" -> 127.0.0.1 (each 32-bit word in host byte order)."""
+    raw = bytes.fromhex(field.split(":")[0])
+    return ipaddress.ip_address(b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4)))
+
+
+def off_loopback(sockets: list[Socket]) -> list[Socket]:
+    """The sockets listening or connected anywhere but loopback (0.0.0.0 and :: included),
+    less the one listener Ray Serve opens on every interface whatever the node's address:
+    each replica's inter-deployment gRPC server (serve/_private/replica.py binds "[::]:0")."""
+
+    def loopback(address: Address) -> bool:
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+        return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+    def serve_replica_listener(socket: Socket) -> bool:
+        return socket.state == LISTEN and socket.process.startswith("ray::ServeRepli")
+
+    return [socket for socket in sockets
+            if (not loopback(socket.local) and not serve_replica_listener(socket))
+            or (socket.state != LISTEN and not loopback(socket.remote))]  # fmt: skip

@@ -7,6 +7,11 @@ process holding its own onnxruntime sessions, behind Ray's HTTP proxy (one port)
 
 The models travel with the job (Ray's ``runtime_env`` working_dir: the ``.onnx`` files
 only), so the nodes of a cluster need visionplay installed but not the models.
+The local Ray that ``visionplay serve --ray`` starts keeps to 127.0.0.1; one that Ray's own
+``serve run`` starts takes this machine's interface address and listens on every interface,
+unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` is set for it (what ``visionplay serve`` sets).
+Either way each replica's inter-deployment gRPC server listens on every interface: Ray Serve
+binds it so whatever the node's address.
 Needs the ``ray`` extra: ``pip install 'visionplay[ray]'``.
 """
 

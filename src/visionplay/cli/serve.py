@@ -9,10 +9,20 @@ import signal
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError, VisionplayError
+from ..uploads import gradio_app_kwargs
+
+if TYPE_CHECKING:
+    import asyncio
 
 APP_NAME = "visionplay"  # the Serve application's name, on a local Ray or a cluster
+GRACE_S = 3  # seconds a stopping server lets running requests finish before it cancels them
+# The Ray that `serve --ray` starts stays on loopback. With this switch off (Ray's default on
+# macOS and Windows) its node's address is 127.0.0.1 and its servers listen there only;
+# on, the node takes this machine's interface address and they listen on every interface.
+LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,6 +37,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-upload-mb", type=float, default=10.0,
                         help="largest upload accepted, in MB (default: 10)")  # fmt: skip
+    parser.add_argument("--max-pixels", type=float, default=None, metavar="MP",
+                        help="largest picture read, in megapixels, checked before decoding "
+                        "(default: $VISIONPLAY_MAX_PIXELS or 16); JPEGs are read reduced "
+                        "first")  # fmt: skip
+    parser.add_argument("--max-batch", type=int, default=64,
+                        help="most pictures or tensor rows in one REST request "
+                        "(default: 64)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
                         help="onnxruntime threads per request (default: $VISIONPLAY_THREADS or "
                         "1); requests run side by side, as many as the cores hold")  # fmt: skip
@@ -55,11 +72,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..inference import THREADS_ENV, session_threads
+    from ..preprocess import MAX_PIXELS_ENV
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
         raise InvalidInputError("--max-upload-mb and --keep-uploads-s must be positive")
     if args.threads is not None and args.threads < 1:
         raise InvalidInputError("--threads must be at least 1")
+    if args.max_batch < 1 or (args.max_pixels is not None and not args.max_pixels > 0):
+        raise InvalidInputError("--max-batch and --max-pixels must be positive")
+    if args.max_pixels is not None:  # read by every picture's decoding, in this process
+        os.environ[MAX_PIXELS_ENV] = str(round(args.max_pixels * 1e6))
     if args.ray and args.share:
         raise InvalidInputError("--share opens the Gradio app, which --ray does not serve")
     max_bytes = int(args.max_upload_mb * 1024 * 1024)
@@ -77,24 +99,77 @@ def run(args: argparse.Namespace) -> int:
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
     demo.queue(default_concurrency_limit=concurrency)
     if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
-        demo.launch(server_name=args.host, server_port=args.port, share=True,
-                    max_file_size=max_bytes)  # fmt: skip
-        return 0
+        return launch_shared(demo, args.host, args.port, max_bytes)
     import gradio as gr
-    import uvicorn
 
     from ..rest import create_app
 
-    # One port: the REST routes first, the Gradio app mounted under them at "/".
-    app = gr.mount_gradio_app(create_app(args.models_dir, max_bytes, concurrency), demo, path="/",
-                              max_file_size=max_bytes)  # fmt: skip
+    # One port: the REST routes first, the Gradio app mounted under them at "/", taking as
+    # file inputs only what was uploaded to it.
+    routes = create_app(args.models_dir, max_bytes, concurrency, args.max_batch)
+    app = gr.mount_gradio_app(routes, demo, path="/", max_file_size=max_bytes,
+                              app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
     print(f"visionplay: the app on http://{args.host}:{args.port}/, "
           f"REST at /v2/models/NAME/infer and /predict/NAME", flush=True)  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve_until_stopped(app, args.host, args.port)
+    return 0
+
+
+def serve_until_stopped(app, host: str, port: int) -> None:
+    """uvicorn until SIGTERM or Ctrl-C, then a stop that waits at most ``GRACE_S`` for the
+    requests still running. Each open browser tab holds a Gradio heartbeat stream, which
+    would hold the stop until the tab goes: it is ended as the stop begins."""
+    import uvicorn
+
+    heartbeats_end = heartbeat_stop_event(app)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            if heartbeats_end is not None:
+                heartbeats_end.set()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                            timeout_graceful_shutdown=GRACE_S)  # fmt: skip
+    # After its clean stop, uvicorn passes the SIGTERM it handled on to the handler it
+    # found; the default one kills the process (exit -15). Ignored there, the exit is 0.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    server = Server(config)
+    server.run()
+    if not server.started:  # uvicorn has logged why
+        raise VisionplayError(f"the server did not start on {host}:{port}")
+
+
+def heartbeat_stop_event(app) -> asyncio.Event | None:
+    """The event on which the mounted Gradio app ends its heartbeat streams: Gradio sets it
+    in ``Blocks.close``, which a mounted app never runs. None if Gradio no longer has it."""
+    from gradio.routes import App as GradioApp
+
+    for route in app.routes:
+        if isinstance(getattr(route, "app", None), GradioApp):
+            return getattr(route.app, "stop_event", None)
+    return None
+
+
+def launch_shared(demo, host: str, port: int, max_bytes: int) -> int:
+    """Gradio's own server and its public tunnel, stopped by SIGTERM as by Ctrl-C: unhandled,
+    SIGTERM would kill the process at once and leave the tunnel's client process running."""
+    signal.signal(signal.SIGTERM, interrupt)
+    demo.launch(server_name=host, server_port=port, share=True, max_file_size=max_bytes,
+                prevent_thread_lock=True,
+                app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
+    try:
+        threading.Event().wait()  # until Ctrl-C or SIGTERM
+    except KeyboardInterrupt:
+        pass
+    finally:  # ends the heartbeat streams, then the server; Gradio kills the tunnel at exit
+        demo.close()
     return 0
 
 
 def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
+    if not args.address:  # before Ray is imported: it reads this then
+        os.environ.update(LOCAL_RAY_ENV)
     try:
         import ray
         from ray import serve
