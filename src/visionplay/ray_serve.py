@@ -27,7 +27,8 @@ from starlette.datastructures import MutableHeaders
 
 from .errors import InvalidInputError
 from .inference import THREADS_ENV, list_exported, load, models_dir
-from .rest import MAX_BODY, create_app
+from .preprocess import MAX_PIXELS_ENV
+from .rest import MAX_BATCH, MAX_BODY, create_app
 
 # What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
 SHIPPED = ["*.onnx"]
@@ -45,12 +46,16 @@ class Models:
         directory: str | None = None,
         max_body: int = MAX_BODY,
         concurrency: int = 1,
+        max_batch: int = MAX_BATCH,
+        max_pixels: int | None = None,
     ) -> None:
         os.environ[THREADS_ENV] = "1"  # this process is the replica's own
+        if max_pixels is not None:
+            os.environ[MAX_PIXELS_ENV] = str(max_pixels)
         folder = Path(directory) if directory else Path.cwd()
         for name in list_exported(folder):
             load(name, folder)
-        self.routes = create_app(folder, max_body, concurrency)
+        self.routes = create_app(folder, max_body, concurrency, max_batch)
         self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")
 
     def __serve_build_asgi_app__(self):
@@ -95,6 +100,8 @@ def deployment(
     directory: str | os.PathLike | None = None,
     cpus_per_replica: float = 1.0,
     max_body: int = MAX_BODY,
+    max_batch: int = MAX_BATCH,
+    max_pixels: int | None = None,
 ) -> serve.Application:
     """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
     ``cpus_per_replica`` CPUs and running that many requests at a time. ``directory``:
@@ -107,6 +114,8 @@ def deployment(
         str(models_folder(directory)) if directory else None,
         max_body,
         concurrency=max(1, int(cpus_per_replica)),
+        max_batch=max_batch,
+        max_pixels=max_pixels,  # None: each replica's $VISIONPLAY_MAX_PIXELS or the default
     )
 
 
@@ -121,6 +130,8 @@ def build(args: dict[str, Any]) -> serve.Application:
             replicas=int(args.get("replicas", 1)),
             directory=args.get("models_dir"),
             cpus_per_replica=float(args.get("cpus_per_replica", 1)),
+            max_batch=int(args.get("max_batch", MAX_BATCH)),
+            max_pixels=int(args["max_pixels"]) if "max_pixels" in args else None,
         )
     except ValueError as err:
         raise InvalidInputError(f"serve run visionplay.ray_serve:build: {err}") from None

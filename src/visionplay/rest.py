@@ -38,6 +38,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
 
 from . import __version__, series
 from .errors import ModelNotFoundError, VisionplayError
@@ -310,7 +311,6 @@ def create_router(
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_body:
             raise HTTPError(413, f"the body is {int(declared):,} bytes; at most {max_body:,}")
-        from starlette.requests import ClientDisconnect
 
         body = bytearray()
         try:

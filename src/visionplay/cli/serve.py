@@ -178,7 +178,9 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
     except ImportError:
         raise VisionplayError("--ray needs Ray Serve: pip install 'visionplay[ray]'") from None
 
-    app = deployment(args.replicas, None, args.cpus_per_replica, max_bytes)
+    max_pixels = None if args.max_pixels is None else round(args.max_pixels * 1e6)
+    app = deployment(args.replicas, None, args.cpus_per_replica, max_bytes, args.max_batch,
+                     max_pixels)  # fmt: skip
     carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
     if args.address:
         ray.init(address=args.address, runtime_env=carried)
