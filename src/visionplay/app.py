@@ -18,6 +18,7 @@ from .errors import EmptyInputError, VisionplayError
 from .faces import draw_faces
 from .inference import ForecastModel, KeypointModel, Model, load
 from .learn import learn_tab
+from .locations import examples_dir
 from .preprocess import open_image, open_unloaded
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
@@ -32,7 +33,7 @@ SERIES_HINT = (
     "new lines), or upload a one-column CSV."
 )
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
-EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
+EXAMPLES = examples_dir()
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
 
 # Gradio 6.31 has no option for a Sketchpad's starting tool: whenever its value is empty (page

@@ -41,8 +41,9 @@ from PIL import Image, ImageDraw
 from .errors import VisionplayError
 from .files import atomic_write, write_json
 from .inference import list_exported, load, models_dir
+from .locations import examples_dir
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "demos" / "examples"
+EXAMPLES = examples_dir()
 IDLE_S = 0.5  # pause before timing an engine, longer than OpenMP's spin-wait (0.2 s)
 
 

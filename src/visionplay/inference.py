@@ -18,20 +18,11 @@ import numpy as np
 from . import faces, series
 from .config import DataConfig
 from .errors import InvalidInputError, ModelNotFoundError, VisionplayError
+from .locations import models_dir
 from .preprocess import ImageLike, open_image, prepare, to_gray
 
-MODELS_ENV = "VISIONPLAY_MODELS"
 THREADS_ENV = "VISIONPLAY_THREADS"  # onnxruntime intra-op threads per session
 CONFIG_KEY = "visionplay.config"
-
-
-CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "exported"
-
-
-def models_dir() -> Path:
-    """``$VISIONPLAY_MODELS``, else the ``exported/`` folder of this checkout."""
-    env = os.environ.get(MODELS_ENV)
-    return Path(env) if env else CHECKOUT_MODELS
 
 
 def list_exported(directory: str | os.PathLike | None = None) -> list[str]:

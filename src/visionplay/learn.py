@@ -9,6 +9,7 @@ panel computes something, so they cost the app's start-up nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -340,7 +341,19 @@ def permutation_panel(directory: str | os.PathLike | None) -> None:
                    "the permutation", elem_id="permute-gallery")  # fmt: skip
 
 
+TRAINING_EXTRA = ("torch", "matplotlib")  # what `pip install "visionplay[train]"` brings
+LEARN_NEEDS_TRAINING = (
+    "**The Learn tab trains small models as you watch, with PyTorch**, which this "
+    "serving-only install does not have: `pip install \"visionplay[train]\"` adds it. "
+    "The other tabs need nothing more."
+)
+
+
 def learn_tab(directory: str | os.PathLike | None) -> None:
+    if not all(importlib.util.find_spec(name) for name in TRAINING_EXTRA):
+        with gr.Tab("Learn", id="learn"):
+            gr.Markdown(LEARN_NEEDS_TRAINING, elem_id="learn-message")
+        return
     with gr.Tab("Learn", id="learn") as tab, gr.Tabs():
         choice = explorer_panel(directory)
         edge_panel()

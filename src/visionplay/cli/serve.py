@@ -33,7 +33,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument(
-        "--models-dir", type=Path, default=None, help="default: $VISIONPLAY_MODELS or exported/"
+        "--models-dir", "--models", type=Path, default=None, metavar="DIR",
+        help="the models' folder (default: $VISIONPLAY_MODELS, else the checkout's exported/, "
+        "else the copy installed with the package)",
     )
     parser.add_argument("--max-upload-mb", type=float, default=10.0,
                         help="largest upload accepted, in MB (default: 10)")  # fmt: skip

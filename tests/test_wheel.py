@@ -1,0 +1,115 @@
+"""The package as a user installs it: the wheel built from this checkout, in a virtualenv
+without torch, run from a folder that is no checkout. ``.ci/run`` builds both and names the
+venv's python in ``$VISIONPLAY_SERVING_PYTHON``; without it these tests are skipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from visionplay.bench import digit_drawing, free_port, png_bytes
+from visionplay.inference import list_exported
+
+SERVING_PYTHON = os.environ.get("VISIONPLAY_SERVING_PYTHON", "")
+pytestmark = pytest.mark.skipif(  # .ci/run sets VISIONPLAY_REQUIRE_WHEEL: there it must run
+    not SERVING_PYTHON and os.environ.get("VISIONPLAY_REQUIRE_WHEEL") != "1",
+    reason="no $VISIONPLAY_SERVING_PYTHON (a torch-free venv with the wheel)",
+)
+EXAMPLES = Path(__file__).resolve().parents[1] / "demos" / "examples"
+SHIPPED = list_exported()
+
+
+def serving_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VISIONPLAY_", "PYTHON"))}
+    return {**env, "PATH": f"{Path(SERVING_PYTHON).parent}:{env.get('PATH', '')}"}
+
+
+def run(tmp_path: Path, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=tmp_path, env=serving_env(), capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_the_venv_has_no_torch_and_finds_the_installed_models(tmp_path):
+    no_torch = run(tmp_path, SERVING_PYTHON, "-c", "import torch")
+    assert no_torch.returncode != 0 and "No module named 'torch'" in no_torch.stderr
+    found = run(tmp_path, SERVING_PYTHON, "-c", "import json, visionplay\n"
+                "from visionplay.inference import list_exported, models_dir\n"
+                "print(json.dumps([str(models_dir()), list_exported()]))")  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    folder, models = json.loads(found.stdout)
+    assert "site-packages" in folder and models == SHIPPED
+
+
+def test_predict_works_from_the_wheel(tmp_path):
+    picture = tmp_path / "seven.png"
+    picture.write_bytes(png_bytes(digit_drawing(seed=7)))
+    answer = run(tmp_path, "visionplay", "predict", str(picture), "-m", "mnist", "--json")
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)[str(picture)][0]["score"] > 0.5
+    missing = run(tmp_path, "visionplay", "predict", str(picture), "-m", "nope")
+    assert missing.returncode == 2 and "site-packages" in missing.stderr  # where it looked
+
+
+@pytest.fixture(scope="module")
+def wheel_server(tmp_path_factory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("elsewhere")
+    port = free_port()
+    log = (folder / "serve.log").open("wb")
+    server = subprocess.Popen(["visionplay", "serve", "--port", str(port)], cwd=folder,
+                              env=serving_env(), stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (folder / "serve.log").read_text()[-2000:]
+            try:
+                if httpx.get(url + "v2/health/ready", timeout=2).is_success:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def body_for(name: str) -> bytes:
+    if name == "timeseries":
+        return ", ".join(str(0.1 * (i % 7)) for i in range(50)).encode()
+    if name == "mnist":
+        return png_bytes(digit_drawing(seed=1))
+    return (sorted(EXAMPLES.glob(f"{name}-*"))[0]).read_bytes()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_serve_from_the_wheel_answers_every_model(wheel_server, name):
+    answer = httpx.post(f"{wheel_server}predict/{name}", content=body_for(name), timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert {"predictions", "faces", "forecast"} & set(answer.json())
+
+
+def test_serve_from_the_wheel_answers_every_tab(wheel_server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(wheel_server, verbose=False)
+    # The Learn tab trains with torch: here it says how to add it, and offers no endpoint.
+    served = httpx.get(f"{wheel_server}gradio_api/info", timeout=30).json()["named_endpoints"]
+    assert set(served) == {"/draw", "/photo", "/faces", "/new_series", "/forecast"}
+    assert "visionplay[train]" in httpx.get(f"{wheel_server}config", timeout=30).text
+    digit = tmp_path / "digit.png"
+    digit.write_bytes(png_bytes(digit_drawing(seed=2)))
+    sketch = {"background": None, "layers": [], "composite": handle_file(str(digit))}
+    assert client.predict(sketch, api_name="/draw")[0]["label"].isdigit()
+    photo = handle_file(str(EXAMPLES / "fashion_mnist-trouser.png"))
+    assert client.predict(photo, "fashion_mnist", api_name="/photo")[0]["label"] == "Trouser"
+    face = handle_file(str(EXAMPLES / "face_keypoints-two-faces.jpg"))
+    assert "2 faces found" in client.predict(face, True, api_name="/faces")[1]
+    text = client.predict(0, api_name="/new_series")[0]
+    assert "Next 10" in client.predict(text, 10, api_name="/forecast")[1]
