@@ -441,3 +441,15 @@ def test_pictures_are_counted_before_they_are_decoded(monkeypatch):
     photo = io.BytesIO()
     Image.new("RGB", (4800, 3600), "white").save(photo, "JPEG")
     assert visionplay.preprocess.open_image(photo.getvalue()).size == (2400, 1800)
+
+
+def test_a_missing_or_broken_model_names_no_server_folder(tmp_path, shipped_mnist, capsys):
+    """Its tab says which file and how to make it; the folder goes to the server's log."""
+    (tmp_path / "mnist.onnx").write_bytes(shipped_mnist.path.read_bytes()[:5000])  # broken
+    demo = build_app(tmp_path)  # the others are missing
+    texts = [str(getattr(block, "value", "") or "") for block in demo.blocks.values()]
+    notices = [text for text in texts if "is not available" in text]
+    assert any("`mnist.onnx` cannot be read" in text for text in notices)
+    assert any("`face_keypoints.onnx` is missing" in text for text in notices)
+    assert all(str(tmp_path) not in text for text in texts)
+    assert str(tmp_path) in capsys.readouterr().err

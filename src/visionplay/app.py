@@ -7,6 +7,7 @@ its tab into a message saying how to make it, and the other tabs keep working.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from . import series
-from .errors import EmptyInputError, VisionplayError
+from .errors import EmptyInputError, ModelNotFoundError, VisionplayError
 from .faces import draw_faces
 from .inference import ForecastModel, KeypointModel, Model, load
 from .learn import learn_tab
@@ -114,10 +115,17 @@ def classify(
 
 
 def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
+    """The model, or None and what its tab says instead. The tab's words name no folder
+    of the server; the whole error (where it looked) goes to the server's log."""
     try:
         return load(name, directory), ""
     except VisionplayError as err:
-        return None, f"**The {name} model is not available.** {err}"
+        print(f"visionplay: the {name} model is not available: {err}", file=sys.stderr)
+        what = "is missing" if isinstance(err, ModelNotFoundError) else "cannot be read"
+        return None, (
+            f"**The {name} model is not available:** its file `{name}.onnx` {what}. Make it "
+            f"with `visionplay export --onnx` (the server's log says where it looked)."
+        )
 
 
 def draw_tab(directory: str | os.PathLike | None) -> None:

@@ -308,8 +308,9 @@ def permutation_view(directory: str | os.PathLike | None) -> tuple[str, list]:
         labels = result["examples"]["labels"]
         order = result["permutation"]
     except (OSError, ValueError, KeyError) as err:
-        return (f"**No experiment result at `{path}`** ({type(err).__name__}). "
-                f"Make it with `{PERMUTE_COMMAND}` (about 2 minutes).", [])  # fmt: skip
+        # the models folder is the server's business: only its part of the path is shown
+        return (f"**No experiment result `{PERMUTE_FILE}`** ({type(err).__name__}) beside the "
+                f"models. Make it with `{PERMUTE_COMMAND}` (a few minutes).", [])  # fmt: skip
     lines = ["| model | parameters | plain pixels | permuted pixels |", "|---|---:|---:|---:|"]
     for arch, title in PERMUTE_MODELS.items():
         accuracy = result["table"][arch]
