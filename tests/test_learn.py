@@ -1,5 +1,8 @@
 """The Learn tab's lessons (seed 001's edge detector, seed 004's linear regression, seed
-002's shuffled pixels): the numbers, and the panels over HTTP."""
+002's shuffled pixels): the numbers, and the panels over HTTP.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@
 Data: torchvision's CIFAR10 (downloaded into --data-dir), or an image-folder tree
 train/<class>/*.jpg + test/<class>/*.jpg, or a <data-dir>/cifar10*.tar.gz of one.
 Then: visionplay export --onnx <out>/<arch>/<arch>.pt
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Data: <data-dir>/youtube-faces-keypoints/ (training/, test/ and the two CSVs), o
 .tar.gz of it there, unpacked once. The same people appear in its training and test
 frames, so validation holds out whole people (a fixed tenth, by name) from training.
 Then: visionplay export --onnx <out>/<arch>/<arch>.pt
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@
 
 Logs train and test accuracy every epoch into <out>/<arch>/metrics.json and curves.png.
 Then: visionplay export --onnx <out>/<arch>/<arch>.pt
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
 
 10,000 series of 50 + horizon steps (seeded), split 7,000 / 2,000 / 1,000; validation MSE
 each epoch, test MSE at the end. Then: visionplay export --onnx <out>/<arch>/<arch>.pt
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

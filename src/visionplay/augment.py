@@ -1,4 +1,7 @@
-"""Batch augmentations on tensors (run on whatever device trains)."""
+"""Batch augmentations on tensors (run on whatever device trains).
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

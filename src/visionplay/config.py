@@ -3,6 +3,8 @@
 A config travels with the model everywhere: the registry holds it, checkpoints store it,
 export writes it into the ONNX file's ``metadata_props`` and serving reads it back from
 there, so serving never needs torch or the registry.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 ``permutation_experiment`` (seed 002): FC2(8) and CNN-small(6) have the same parameter
 budget (6,442 vs 6,422). On MNIST as given the CNN wins clearly; shuffle every image's
 pixels by one fixed permutation and its advantage (locality, weight sharing) is gone.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

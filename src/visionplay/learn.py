@@ -5,6 +5,8 @@ metadata through :func:`.load`), the learned edge detector and linear regression
 (:mod:`.lessons`), and FC vs CNN on shuffled pixels (the result file that
 ``visionplay experiment permute`` writes). torch and matplotlib are imported only when a
 panel computes something, so they cost the app's start-up nothing.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

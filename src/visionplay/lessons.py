@@ -7,6 +7,8 @@
   torch.optim.SGD. With the tutorial's summed squared loss the curvature along w is
   2 * sum(x^2) ~ 6.7e7, so any learning rate above 2 / 6.7e7 ~ 3e-8 overshoots further at
   every step and the loss runs to inf, then NaN.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

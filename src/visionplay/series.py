@@ -4,6 +4,8 @@ numpy only, so serving needs no torch.
 A series is a sum of two sines with random frequencies and phases plus uniform noise,
 sampled at ``steps`` points of t in [0, 1]; models read the first ``history`` values and
 forecast what follows.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """``visionplay eval NAME``: test-set accuracy (classifiers) or NME (face keypoints) of an
-exported model, through ``load()``."""
+exported model, through ``load()``.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

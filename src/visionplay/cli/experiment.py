@@ -1,4 +1,7 @@
-"""``visionplay experiment permute``: the tutorials' experiments, run for real."""
+"""``visionplay experiment permute``: the tutorials' experiments, run for real.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""MNIST-shaped classifiers (1x28x28 in, 10 classes out): the seed zoo and the shipped net."""
+"""MNIST-shaped classifiers (1x28x28 in, 10 classes out): the seed zoo and the shipped net.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

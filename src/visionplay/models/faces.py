@@ -1,4 +1,7 @@
-"""Face keypoint regressors (a 1x96x96 face crop in, 68 (x, y) in crop units [0, 1] out)."""
+"""Face keypoint regressors (a 1x96x96 face crop in, 68 (x, y) in crop units [0, 1] out).
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Fashion-MNIST classifiers (1x28x28 in, 10 garment classes out)."""
+"""Fashion-MNIST classifiers (1x28x28 in, 10 garment classes out).
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

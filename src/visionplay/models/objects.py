@@ -1,4 +1,7 @@
-"""CIFAR-10 classifiers (3x32x32 in, 10 object classes out)."""
+"""CIFAR-10 classifiers (3x32x32 in, 10 object classes out).
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

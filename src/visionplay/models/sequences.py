@@ -1,4 +1,7 @@
-"""Forecasters: a series (N, steps, 1) in, the next ``horizon`` values (N, horizon) out."""
+"""Forecasters: a series (N, steps, 1) in, the next ``horizon`` values (N, horizon) out.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 

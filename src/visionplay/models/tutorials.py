@@ -1,4 +1,7 @@
-"""The tutorials' teaching architectures (SPEC.md's zoo), for the layer table and tests."""
+"""The tutorials' teaching architectures, for the layer table and tests.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
 
 from __future__ import annotations
 
