@@ -157,7 +157,7 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
                 seen = gr.Image(
                     show_label=False,
                     type="numpy",
-                    format="png",  # lossless blocks, and 6x faster to encode than webp here
+                    format="png",  # lossless blocks, and faster to encode than webp
                     interactive=False,
                     height=224,
                     buttons=[],
@@ -264,7 +264,7 @@ def face_tab(directory: str | os.PathLike | None) -> None:
                 message = gr.Markdown(FACE_HINT, elem_id="face-message")
 
         # The picture on show and its faces: toggling the lines only redraws them (the
-        # Haar detection is most of a request's 50 ms).
+        # Haar detection is most of a request's time).
         faces = gr.State(None)
 
         def read(value: Any, join: bool, seen: tuple | None = None) -> tuple[Any, str, tuple]:

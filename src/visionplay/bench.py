@@ -301,8 +301,7 @@ def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
 def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) -> dict[str, Any]:
     """``POST /predict/mnist`` with the PNG's bytes, one keep-alive connection per thread,
     as a program calling the REST route would. The client is the standard library's
-    http.client: httpx costs about 0.5 ms of this machine's CPU a request, which would be
-    measured as the server's."""
+    http.client: httpx spends enough CPU a request to be measured as the server's."""
     address = urllib.parse.urlsplit(url)
 
     def connect() -> http.client.HTTPConnection:
@@ -489,7 +488,8 @@ def save_chart(report: dict[str, Any], path: Path) -> Path:
     ax.set_xticklabels(names, fontsize=8)
     ax.legend()
     if app:
-        # Every path a request can take, on one log axis: the tabs (9-13/s) and REST (300/s).
+        # Every path a request can take, on one log axis: the tabs and REST differ by more
+        # than an order of magnitude.
         paths = {f"{tab} tab (gradio_client)": runs for tab, runs in app["tabs"].items()}
         paths["REST /predict/mnist"] = app.get("rest", [])
         paths.update({f"REST via Ray Serve, {run['replicas']} replica(s)": run["rest"]

@@ -258,9 +258,8 @@ def _session_options():
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # onnxruntime's default, one intra-op thread per physical core, is the fastest here
-    # (cifar10 9.4 ms with 2 threads, 17.5 ms with 1); many replicas on one machine may
-    # want fewer each.
+    # onnxruntime's default, one intra-op thread per physical core, gives the lowest
+    # latency for one model (BENCHMARKS.md); many replicas on one machine may want fewer each.
     threads = session_threads()
     if threads:
         options.intra_op_num_threads = threads

@@ -198,7 +198,7 @@ def fit_line(
     start_w, start_b = np.random.default_rng(seed + 1).standard_normal(2).tolist()
     fits = []
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 10,000 numbers a step: a second thread costs nn.Linear 3x
+    torch.set_num_threads(1)  # 10,000 numbers a step: a second thread only slows nn.Linear
     try:
         for method, fit in FITS.items():
             fit(x[:2], y[:2], start_w, start_b, lr, 1)  # one-off set-up (torch.optim's) untimed

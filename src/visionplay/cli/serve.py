@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         check_port_free(args.host, args.port)
     if args.ray:
         return run_ray(args, max_bytes)
-    # One thread per request, requests side by side: on 2 cores, 275 requests/s against 192
-    # with two threads each (BENCHMARKS.md). Set before any model loads.
+    # One thread per request, requests side by side: that serves more requests a second than
+    # two threads each (BENCHMARKS.md). Set before any model loads.
     threads = args.threads or session_threads() or 1
     os.environ[THREADS_ENV] = str(threads)
     concurrency = max(1, (os.cpu_count() or 1) // threads)
