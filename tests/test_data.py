@@ -71,3 +71,12 @@ def test_archive_of_a_tree_is_unpacked_once(tmp_path, monkeypatch):
     assert data.find_tree(archive.parent, "toy") == found
     assert (found / ".unpacked").stat().st_mtime_ns == marker  # not unpacked again
     assert data.find_tree(archive.parent, "other") is None
+
+
+def test_find_archive_takes_the_root_or_the_first_by_name(tmp_path):
+    for name in ("toy-b.tar.gz", "toy-a.tar.gz", "other.tar.gz", "toy-c.zip"):
+        (tmp_path / name).touch()
+    assert data.find_archive(tmp_path, "toy") == tmp_path / "toy-a.tar.gz"
+    assert data.find_archive(tmp_path / "other.tar.gz", "toy") == tmp_path / "other.tar.gz"
+    assert data.find_archive(tmp_path, "missing") is None
+    assert data.find_archive(tmp_path / "toy-c.zip", "toy") is None

@@ -42,6 +42,7 @@ from .errors import VisionplayError
 from .files import atomic_write, write_json
 from .inference import list_exported, load, models_dir
 from .locations import examples_dir
+from .plots import pyplot
 
 EXAMPLES = examples_dir()
 IDLE_S = 0.5  # pause before timing an engine, longer than OpenMP's spin-wait (0.2 s)
@@ -468,10 +469,7 @@ def rest_table(runs: list[dict[str, Any]]) -> list[str]:
 def save_chart(report: dict[str, Any], path: Path) -> Path:
     """Bars: batch-1 p50 per model, onnxruntime beside PyTorch; and requests per second
     by concurrent clients for each path measured (the tabs, REST, Ray Serve)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     app = report.get("app")
     fig, axes = plt.subplots(1, 2 if app else 1, figsize=(12 if app else 7, 4), squeeze=False)

@@ -94,10 +94,17 @@ def find_tree(root: Path, dataset: str) -> Path | None:
     for folder in (root, root / dataset):
         if (folder / "train").is_dir() and (folder / "test").is_dir():
             return folder
+    archive = find_archive(root, dataset)
+    return unpack_once(archive) if archive else None
+
+
+def find_archive(root: Path, prefix: str) -> Path | None:
+    """``root`` itself when it is a ``.tar.gz``, else the first ``root/<prefix>*.tar.gz``
+    (sorted by name, so the same one on every machine), else None."""
     if root.is_file() and root.name.endswith(".tar.gz"):
-        return unpack_once(root)
-    archives = sorted(root.glob(f"{dataset}*.tar.gz")) if root.is_dir() else []
-    return unpack_once(archives[0]) if archives else None
+        return root
+    archives = sorted(root.glob(f"{prefix}*.tar.gz")) if root.is_dir() else []
+    return archives[0] if archives else None
 
 
 def unpack_once(archive: Path) -> Path:
@@ -205,11 +212,9 @@ def find_face_folder(data_dir: str | os.PathLike | None) -> Path:
     for folder in (root, root / FACE_FOLDER):
         if (folder / "training_frames_keypoints.csv").is_file():
             return folder
-    archives = sorted(root.glob(f"{FACE_FOLDER}*.tar.gz")) if root.is_dir() else []
-    if root.is_file() and root.name.endswith(".tar.gz"):
-        archives = [root]
-    if archives:
-        unpacked = unpack_once(archives[0])
+    archive = find_archive(root, FACE_FOLDER)
+    if archive:
+        unpacked = unpack_once(archive)
         for folder in (unpacked, unpacked / FACE_FOLDER):
             if (folder / "training_frames_keypoints.csv").is_file():
                 return folder

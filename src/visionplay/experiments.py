@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .files import atomic_write, write_json
+from .plots import pyplot
 
 if TYPE_CHECKING:
     import torch
@@ -109,10 +110,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def save_permutation_result(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """``permute.json`` and ``permute.png`` (an example digit both ways, and the accuracies)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     json_path = write_json(out_dir / "permute.json", result)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1, 2]})

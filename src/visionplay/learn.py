@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import InvalidInputError, VisionplayError
 from .inference import load, models_dir
+from .plots import pyplot
 
 LAYER_HEADERS = ["layer", "type", "output shape", "parameters"]
 FIT_HEADERS = ["method", "w", "b", "final loss", "time (ms)"]
@@ -29,15 +30,6 @@ LEARNING_RATES = ["1e-9", "1e-8", "2e-8", "3e-8", "1e-7", "1e-6"]  # the limit i
 PERMUTE_FILE = Path("experiments") / "permute.json"
 PERMUTE_COMMAND = "visionplay experiment permute --out exported/experiments"
 EDGE_HINT = "Draw on the canvas, or upload or paste a picture: the learned kernel runs over it."
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # Model explorer

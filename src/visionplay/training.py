@@ -29,6 +29,7 @@ from .data import batches, load_dataset, materialize
 from .errors import InvalidInputError, VisionplayError
 from .files import atomic_write, write_json
 from .models import with_normalization
+from .plots import pyplot
 from .registry import create_model, get_config, list_models
 
 
@@ -320,10 +321,7 @@ def history_keys(history: list[dict[str, Any]]) -> tuple[list[str], str]:
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = [h["epoch"] for h in history]
     splits, metric = history_keys(history)

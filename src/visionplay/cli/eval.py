@@ -19,6 +19,7 @@ from PIL import Image, ImageFilter
 from ..errors import InvalidInputError
 from ..inference import load
 from ..manifest import update_entry
+from ..plots import pyplot
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -191,10 +192,7 @@ def redraw_on_canvas(
 
 
 def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.imshow(np.log1p(confusion), cmap="Blues")
