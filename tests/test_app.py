@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 import pytest
 from digits import draw
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from visionplay.app import DRAW_HINT, build_app, classify
+from visionplay.app import DRAW_HINT, PHOTO_MODELS, build_app, classify
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +39,24 @@ def test_empty_canvas_gives_a_hint_not_an_error(client, tmp_path):
     assert message == DRAW_HINT
 
 
-def test_missing_model_turns_the_tab_into_instructions(tmp_path):
+TAB_MODELS = ("mnist", *PHOTO_MODELS, "face_keypoints", "timeseries")
+TAB_INPUTS = ("digit-sketchpad", "photo-input", "face-input", "series-input")
+
+
+def test_missing_model_turns_the_tab_into_instructions(tmp_path, capsys):
     demo = build_app(tmp_path)  # an empty models folder
-    texts = [getattr(block, "value", "") or "" for block in demo.blocks.values()]
-    assert any("visionplay export --onnx" in str(text) for text in texts)
+    blocks = list(demo.blocks.values())
+    notes = "\n\n".join(str(b.value) for b in blocks if isinstance(b, gr.Markdown))
+    for name in TAB_MODELS:
+        note = f"**The {name} model is not available:** its file `{name}.onnx` is missing. "
+        assert f"{note}Make it with `visionplay export --onnx`" in notes, name
+    assert str(tmp_path) not in notes  # the page names no folder of the server...
+    log = capsys.readouterr().err
+    for name in TAB_MODELS:  # ...its log says where each model was looked for
+        assert f"the {name} model is not available: no exported model {name!r} " in log
+        assert f"(looked in {tmp_path};" in log
+    # Instructions instead of the tab: none of its inputs are built.
+    assert not {getattr(b, "elem_id", None) for b in blocks} & set(TAB_INPUTS)
 
 
 def test_classify_names_unreadable_input(shipped_mnist):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
+from visionplay.bench import measure
 from visionplay.cli.main import main
 from visionplay.export import export_checkpoint
 from visionplay.registry import get_config
@@ -42,9 +45,25 @@ def test_bench_compares_onnxruntime_with_pytorch(tiny_models, tmp_path, capsys):
     assert row["speedup_p50"] == pytest.approx(
         row["torch"]["p50_ms"] / row["onnxruntime"]["p50_ms"], rel=0.01
     )
-    assert row["predict"]["p50_ms"] > 0
+    assert row["speedup_batch"] == pytest.approx(
+        row["onnxruntime"]["batch_per_s"] / row["torch"]["batch_per_s"], rel=0.01
+    )
+    assert 0 < row["predict"]["p50_ms"] <= row["predict"]["p95_ms"]
     assert "app" not in report
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_measure_reports_what_the_calls_took():
+    # A call that takes a known time per item: the latency is one item's, and the
+    # throughput is the batch's size over its time, never more.
+    per_item_s = 0.002
+
+    def call(x):
+        time.sleep(per_item_s * len(x))
+
+    figures = measure(call, np.zeros((1, 3)), np.zeros((8, 3)), runs=10, warmup=1)
+    assert per_item_s * 1000 <= figures["p50_ms"] <= figures["p95_ms"] < 10 * per_item_s * 1000
+    assert 0.1 / per_item_s < figures["batch_per_s"] <= 1 / per_item_s
 
 
 def test_bench_without_weights_says_how_to_make_them(tiny_models, tmp_path, capsys):

@@ -135,7 +135,14 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     assert "FC2(8)" in printed and "6,442" in printed and "6,422" in printed
     result = json.loads((out / "permute.json").read_text())
     assert set(result["table"]) == {"fc2", "cnn_small"}
-    assert all(0 <= acc <= 1 for row in result["table"].values() for acc in row.values())
+    assert result["train_images"] == result["test_images"] == 600  # --limit, both splits
+    for row in result["table"].values():
+        assert set(row) == {"plain", "permuted"}
+        for accuracy in row.values():
+            # a share of the whole test split: a whole number of its 600 images right
+            right = accuracy * result["test_images"]
+            assert 0 <= right <= 600 and right == pytest.approx(round(right), abs=1e-6)
+            assert f"{accuracy:.2%}" in printed  # the table printed is the one saved
     assert sorted(result["permutation"]) == list(range(28 * 28))
     images = np.array(result["examples"]["images"], np.uint8)
     assert images.shape == (8, 28, 28) and len(result["examples"]["labels"]) == 8
