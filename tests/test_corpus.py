@@ -139,7 +139,7 @@ def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
         visionplay.load("face_keypoints", tmp_path)
     demo = build_app(tmp_path)
     texts = " ".join(str(getattr(block, "value", "") or "") for block in demo.blocks.values())
-    assert "not a usable ONNX model" in texts and "visionplay export --onnx" in texts
+    assert "`face_keypoints.onnx` cannot be read" in texts and "visionplay export --onnx" in texts
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
