@@ -21,13 +21,12 @@ import pytest
 
 import visionplay
 from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
-from visionplay.cli.serve import APP_NAME, LOCAL_RAY_ENV
+from visionplay.cli.serve import APP_NAME, LOCAL_RAY_ENV, LOOPBACK
 from visionplay.inference import list_exported, models_dir
 
 pytest.importorskip("ray.serve", reason="Ray Serve is the optional extra visionplay[ray]")
 ON_LINUX = sys.platform == "linux"  # the sockets are read from /proc
 LISTEN = "0A"  # the state /proc/net/tcp gives a listening socket
-LOOPBACK = "127.0.0.1"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 

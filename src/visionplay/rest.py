@@ -150,9 +150,9 @@ def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
     return array.reshape(shape)
 
 
-def decode_bytes(spec: dict[str, Any], max_batch: int) -> list[bytes]:
-    """The encoded pictures of a BYTES input: at most ``max_batch``, and at most
-    :func:`.preprocess.max_pixels` pixels in all, counted from their headers."""
+def decode_bytes(spec: dict[str, Any], max_batch: int) -> tuple[list[bytes], int]:
+    """The encoded pictures of a BYTES input and their pixels in all (counted from their
+    headers): at most ``max_batch`` pictures and :func:`.preprocess.max_pixels` pixels."""
     name, data = spec.get("name"), spec.get("data")
     if not isinstance(data, list) or not data or not all(isinstance(d, str) for d in data):
         raise HTTPError(400, f"input {name!r}: BYTES 'data' must be a list of "
@@ -168,7 +168,7 @@ def decode_bytes(spec: dict[str, Any], max_batch: int) -> list[bytes]:
     if pixels > limit:
         raise HTTPError(400, f"input {name!r}: the pictures hold {pixels / 1e6:.1f} megapixels "
                         f"in all; at most {limit / 1e6:g} are read in one request")  # fmt: skip
-    return pictures
+    return pictures, pixels
 
 
 def output(name: str, values: np.ndarray | list, datatype: str = "FP32") -> dict[str, Any]:
@@ -230,10 +230,10 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
     if datatype == "BYTES":
         if isinstance(model, ForecastModel):
             raise HTTPError(400, f"{model.name} takes an FP32 series, not BYTES")
-        pictures = decode_bytes(spec, max_batch)
+        pictures, pixels = decode_bytes(spec, max_batch)
         if isinstance(model, KeypointModel) and len(pictures) != 1:
             raise HTTPError(400, f"{model.name} takes one picture per request")
-        large = len(pictures) > LARGE_BATCH or sum(map(picture_pixels, pictures)) > LARGE_PIXELS
+        large = len(pictures) > LARGE_BATCH or pixels > LARGE_PIXELS
         return InferRequest(pictures, top_k, requested, large)
     raise HTTPError(400, f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
                     "or BYTES (an encoded picture)")  # fmt: skip

@@ -23,6 +23,7 @@ GRACE_S = 3  # seconds a stopping server lets running requests finish before it 
 # macOS and Windows) its node's address is 127.0.0.1 and its servers listen there only;
 # on, the node takes this machine's interface address and they listen on every interface.
 LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+LOOPBACK = "127.0.0.1"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -194,7 +195,8 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
                 f"CPUs; this machine has {cpus}: lower --replicas or --cpus-per-replica, or "
                 "give --address of a Ray cluster"
             )
-        ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried)
+        ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried,
+                 _node_ip_address=LOOPBACK)  # kept by Ray only with LOCAL_RAY_ENV set
     # ray.init installs a SIGTERM handler that aborts the process; a service manager's
     # SIGTERM should unwind like Ctrl-C, through the clean-up below.
     signal.signal(signal.SIGTERM, interrupt)
