@@ -1,9 +1,9 @@
 """The visionplay app, as a script: ``python demos/app.py`` serves the tabs alone (no REST
 routes) on http://127.0.0.1:7860/; ``visionplay serve`` is the full server."""
 
-from visionplay.app import build_app
-from visionplay.rest import MAX_BODY
-from visionplay.uploads import gradio_app_kwargs
+from visionplay.serve.rest import MAX_BODY
+from visionplay.serve.uploads import gradio_app_kwargs
+from visionplay.ui.app import build_app
 
 demo = build_app()
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import visionplay
-from visionplay.bench import free_port
+from visionplay.bench.server import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import the stroke digits from digits.py
 
@@ -42,8 +42,8 @@ def shipped_mnist() -> visionplay.Model:
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app over the shipped models ($VISIONPLAY_MODELS or exported/), served in-process."""
-    from visionplay.app import build_app  # gradio takes seconds to import: only when needed
-    from visionplay.uploads import gradio_app_kwargs
+    from visionplay.serve.uploads import gradio_app_kwargs
+    from visionplay.ui.app import build_app  # gradio takes seconds to import: only when needed
 
     port = free_port()
     demo = build_app()

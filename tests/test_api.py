@@ -97,7 +97,7 @@ def test_serving_imports_no_torch(tmp_path):
     """load(), predict and the app run on onnxruntime alone."""
     draw("3").save(tmp_path / "three.png")
     script = (
-        "import sys, visionplay, visionplay.app, visionplay.cli.main\n"
+        "import sys, visionplay, visionplay.ui.app, visionplay.cli.main\n"
         f"print(visionplay.load('mnist').predict({str(tmp_path / 'three.png')!r})[0].label)\n"
         "print('torch' in sys.modules)\n"
     )

@@ -9,7 +9,10 @@ from digits import draw
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from visionplay.app import DRAW_HINT, PHOTO_MODELS, build_app, classify
+from visionplay.ui.app import build_app
+from visionplay.ui.draw import DRAW_HINT
+from visionplay.ui.photo import PHOTO_MODELS
+from visionplay.ui.widgets import classify
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def test_missing_model_turns_the_tab_into_instructions(tmp_path, capsys):
 
 
 def test_classify_names_unreadable_input(shipped_mnist):
-    label, seen, message = classify(shipped_mnist, {"composite": np.zeros((5, 5, 2))}, 3)
+    label, seen, message = classify(shipped_mnist, {"composite": np.zeros((5, 5, 2))}, 3, DRAW_HINT)
     assert label is None and seen is None and "must be HxW" in message
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from visionplay.augment import AlternatingFlip, DigitAugment, FlipAndShift
+from visionplay.train.augment import AlternatingFlip, DigitAugment, FlipAndShift
 
 
 def test_flip_and_shift_is_a_window_of_the_padded_image():

@@ -10,11 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from visionplay.bench import measure
+from visionplay.bench.timing import measure
 from visionplay.cli.main import main
-from visionplay.export import export_checkpoint
-from visionplay.registry import get_config
-from visionplay.training import build_model, save_checkpoint
+from visionplay.models.registry import get_config
+from visionplay.train.build import build_model
+from visionplay.train.checkpoints import save_checkpoint
+from visionplay.train.export import export_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,6 @@ def test_bench_drives_the_app(tmp_path, capsys):
 
 def test_the_app_starts_without_torch():
     """Serving needs onnxruntime only: torch is imported when a Learn panel computes."""
-    code = "import sys, visionplay.app as a; a.build_app(); print('torch' in sys.modules)"
+    code = "import sys, visionplay.ui.app as a; a.build_app(); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

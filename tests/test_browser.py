@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 
-from visionplay.app import DRAW_HINT
 from visionplay.inference import models_dir
+from visionplay.ui.draw import DRAW_HINT
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -93,7 +93,7 @@ def test_face_and_forecast_tabs(page, tmp_path) -> None:
     """Upload a face example and see it counted; ask for a new series and see a forecast."""
     from playwright.sync_api import expect
 
-    from visionplay.app import EXAMPLES
+    from visionplay.ui.widgets import EXAMPLES
 
     example = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))[0]
     page.get_by_role("tab", name="Face").click()

@@ -13,7 +13,7 @@ from digits import draw
 from torch.utils.data import TensorDataset
 
 from visionplay.cli.main import main
-from visionplay.experiments import permute_pixels, permuted
+from visionplay.tutorials.experiments import permute_pixels, permuted
 
 
 @pytest.fixture

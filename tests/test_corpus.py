@@ -14,8 +14,8 @@ from hypothesis.extra.numpy import arrays
 import visionplay
 from visionplay.cli.main import main
 from visionplay.errors import EmptyInputError, InvalidInputError, VisionplayError
+from visionplay.models.registry import get_config
 from visionplay.preprocess import prepare
-from visionplay.registry import get_config
 
 IMAGE_MODELS = ("mnist", "fashion_mnist", "cifar10", "face_keypoints")
 
@@ -129,9 +129,9 @@ def test_preprocessing_gives_a_valid_input_or_the_documented_error(name, image):
 def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
     import shutil
 
-    from visionplay.app import build_app
-    from visionplay.bench import free_port
+    from visionplay.bench.server import free_port
     from visionplay.inference import models_dir
+    from visionplay.ui.app import build_app
 
     shutil.copy(models_dir() / "mnist.onnx", tmp_path)
     (tmp_path / "face_keypoints.onnx").write_bytes(b"\x08\x07 not a protobuf")

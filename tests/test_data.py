@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from visionplay import data
 from visionplay.config import CIFAR10, FASHION_MNIST, MNIST
-from visionplay.data import batches, load_dataset, materialize
 from visionplay.preprocess import prepare
+from visionplay.train import data
+from visionplay.train.data import batches, load_dataset, materialize
 
 
 @pytest.mark.parametrize("cfg", [MNIST, FASHION_MNIST, CIFAR10], ids=lambda c: c.dataset)

@@ -14,10 +14,11 @@ from test_trainer import trainer
 
 import visionplay
 from visionplay import faces
-from visionplay.app import EXAMPLES, FACE_HINT, NO_FACE, mark_faces
 from visionplay.cli.main import main as cli
-from visionplay.data import load_face_frames
 from visionplay.errors import InvalidInputError
+from visionplay.train.data import load_face_frames
+from visionplay.ui.face import FACE_HINT, NO_FACE, mark_faces
+from visionplay.ui.widgets import EXAMPLES
 
 FACE_EXAMPLES = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))
 

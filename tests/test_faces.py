@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from visionplay import faces
-from visionplay.augment import KeypointAugment
 from visionplay.config import FACE_KEYPOINTS
-from visionplay.data import face_crops, is_held_out, load_face_frames, person_of
 from visionplay.preprocess import prepare_face
+from visionplay.train.augment import KeypointAugment
+from visionplay.train.data import face_crops, is_held_out, load_face_frames, person_of
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,15 @@ import pytest
 import torch
 
 import visionplay
-from visionplay import integrity, training
+from visionplay import integrity
 from visionplay.cli.main import main
+from visionplay.config import DataConfig
 from visionplay.errors import VisionplayError
-from visionplay.export import export_checkpoint
 from visionplay.inference import models_dir
-from visionplay.registry import get_config
+from visionplay.models.registry import get_config
+from visionplay.train import checkpoints
+from visionplay.train.build import build_model
+from visionplay.train.export import export_checkpoint
 
 SHIPPED = ("mnist", "fashion_mnist", "cifar10", "face_keypoints", "timeseries")
 
@@ -40,8 +43,8 @@ def one_error_line(capsys) -> str:
 @pytest.fixture
 def fc2_checkpoint(tmp_path) -> Path:
     torch.manual_seed(0)
-    return training.save_checkpoint(
-        tmp_path / "fc2.pt", name="fc2", model=training.build_model("fc2"),
+    return checkpoints.save_checkpoint(
+        tmp_path / "fc2.pt", name="fc2", model=build_model("fc2"),
         cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
     )  # fmt: skip
 
@@ -51,9 +54,19 @@ def test_shipped_files_carry_their_checksums(name, capsys):
     data = (models_dir() / f"{name}.onnx").read_bytes()
     parts = integrity.model_parts(data)
     assert parts.metadata[integrity.WEIGHTS_KEY] == integrity.graph_sha256(parts)
-    checkpoint = training.load_checkpoint(models_dir() / f"{name}.pt")
-    assert checkpoint[training.WEIGHTS_KEY] == training.state_dict_sha256(checkpoint["model"])
+    checkpoint = checkpoints.load_checkpoint(models_dir() / f"{name}.pt")
+    assert checkpoint[checkpoints.WEIGHTS_KEY] == checkpoints.state_dict_sha256(checkpoint["model"])
     assert capsys.readouterr().err == ""  # no "carries no weights checksum" warning
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoints_rebuild_from_themselves(name):
+    """The weights exported beside each model load into the architecture the checkpoint
+    names (strictly: every key in place), with no trainer imported."""
+    checkpoint = checkpoints.load_checkpoint(models_dir() / f"{name}.pt")
+    model = checkpoints.model_from_checkpoint(checkpoint)
+    assert set(model.state_dict()) == set(checkpoint["model"])
+    assert DataConfig.from_dict(checkpoint["cfg"]).dataset == get_config(name).dataset
 
 
 def test_export_writes_both_checksums(fc2_checkpoint, tmp_path):
@@ -62,8 +75,8 @@ def test_export_writes_both_checksums(fc2_checkpoint, tmp_path):
     graph = onnx.load(result.path).graph.SerializeToString()
     assert parts.metadata[integrity.WEIGHTS_KEY] == integrity.graph_sha256(parts)
     assert bytes(parts.graph[0]) == graph  # the reader finds exactly the graph onnx reads
-    shipped = training.load_checkpoint(result.path.with_suffix(".pt"))
-    assert shipped[training.WEIGHTS_KEY] == torch.load(fc2_checkpoint)[training.WEIGHTS_KEY]
+    shipped = checkpoints.load_checkpoint(result.path.with_suffix(".pt"))
+    assert shipped[checkpoints.WEIGHTS_KEY] == torch.load(fc2_checkpoint)[checkpoints.WEIGHTS_KEY]
 
 
 def test_checkpoint_with_changed_weights_is_damaged(fc2_checkpoint, tmp_path):
@@ -73,14 +86,14 @@ def test_checkpoint_with_changed_weights_is_damaged(fc2_checkpoint, tmp_path):
     changed = tmp_path / "changed.pt"
     torch.save(state, changed)
     with pytest.raises(VisionplayError, match=r"changed\.pt is damaged"):
-        training.load_checkpoint(changed)
+        checkpoints.load_checkpoint(changed)
 
 
 def test_checkpoint_without_checksum_is_accepted_with_a_warning(fc2_checkpoint, capsys):
     state = torch.load(fc2_checkpoint)
-    del state[training.WEIGHTS_KEY]
+    del state[checkpoints.WEIGHTS_KEY]
     torch.save(state, fc2_checkpoint)
-    loaded = training.load_checkpoint(fc2_checkpoint)
+    loaded = checkpoints.load_checkpoint(fc2_checkpoint)
     assert loaded["name"] == "fc2"
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "carries no weights checksum" in err
@@ -173,7 +186,7 @@ def test_a_checkpoint_cannot_run_code(tmp_path):
     evil = tmp_path / "evil.pt"
     torch.save({"name": "fc2", "cfg": {}, "model_kwargs": {}, "model": RunsCode(marker)}, evil)
     with pytest.raises(VisionplayError, match="evil.pt is not a visionplay checkpoint"):
-        training.load_checkpoint(evil)
+        checkpoints.load_checkpoint(evil)
     assert not marker.exists()
 
 
@@ -185,4 +198,4 @@ def test_a_torch_file_that_is_no_checkpoint(contents, reason, tmp_path):
     path = tmp_path / "other.pt"
     torch.save(contents, path)
     with pytest.raises(VisionplayError, match=reason):
-        training.load_checkpoint(path)
+        checkpoints.load_checkpoint(path)

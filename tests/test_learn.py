@@ -13,8 +13,7 @@ from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
 from visionplay.errors import InvalidInputError
-from visionplay.learn import permutation_view
-from visionplay.lessons import (
+from visionplay.tutorials.lessons import (
     EDGE_KERNEL,
     apply_kernel,
     band_image,
@@ -24,6 +23,7 @@ from visionplay.lessons import (
     learn_edge_kernel,
     regression_data,
 )
+from visionplay.ui.learn import permutation_view
 
 
 def test_corr2d_is_the_tutorials_and_a_conv_layers():

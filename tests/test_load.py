@@ -15,7 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from visionplay.bench import digit_drawing, free_port, photo_variants, start_server
+from visionplay.bench.inputs import digit_drawing, photo_variants
+from visionplay.bench.server import free_port, start_server
 from visionplay.inference import models_dir
 
 CLIENTS, REQUESTS = 32, 100

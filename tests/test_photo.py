@@ -10,7 +10,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import visionplay
-from visionplay.app import EXAMPLES, PHOTO_HINT
+from visionplay.ui.photo import PHOTO_HINT
+from visionplay.ui.widgets import EXAMPLES
 
 SNEAKER = EXAMPLES / "fashion_mnist-sneaker.png"
 

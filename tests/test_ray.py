@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 import visionplay
-from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
+from visionplay.bench.inputs import digit_drawing, png_bytes
+from visionplay.bench.server import free_port, start_server, stop_server
 from visionplay.cli.serve import APP_NAME, LOCAL_RAY_ENV, LOOPBACK
 from visionplay.inference import list_exported, models_dir
 

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from visionplay.models.objects import FlipShiftTTA, init_whitening
-from visionplay.registry import create_model
-from visionplay.training import Lookahead
+from visionplay.models.registry import create_model
+from visionplay.train.optim import Lookahead
 
 
 def test_whitening_stem_decorrelates_patches():

@@ -11,11 +11,15 @@ import pytest
 import torch
 
 from visionplay import load
-from visionplay.config import MNIST
+from visionplay.config import MNIST, DataConfig
 from visionplay.errors import ModelNotFoundError
-from visionplay.export import export_checkpoint, servable
-from visionplay.registry import create_model, get_config, list_models, register_model
-from visionplay.training import build_model, count_parameters, save_checkpoint
+from visionplay.models.common import Normalize
+from visionplay.models.registry import create_model, get_config, list_models, register_model
+from visionplay.models.sequences import forecast_config
+from visionplay.tasks import task_class
+from visionplay.train.build import build_model, count_parameters
+from visionplay.train.checkpoints import save_checkpoint
+from visionplay.train.export import export_checkpoint, servable
 
 ALL = list_models()
 
@@ -42,7 +46,7 @@ def test_unknown_name_names_the_known_ones():
 
 FIRST_READERS = """
 import threading
-from visionplay import registry
+from visionplay.models import registry
 counts = []
 readers = [threading.Thread(target=lambda: counts.append(len(registry.list_models())))
            for _ in range(4)]
@@ -73,13 +77,44 @@ def test_lenet5_flattens_to_400():
     assert flat.shape == (1, 400)
 
 
+def test_configs_written_with_fields_since_removed_still_load():
+    """Files exported before ``channel_order`` was dropped carry it: reading ignores it."""
+    older = {**MNIST.to_dict(), "channel_order": "NCHW"}
+    assert DataConfig.from_dict(older) == MNIST
+    assert DataConfig.from_json(json.dumps(older)) == MNIST
+    assert "channel_order" not in MNIST.to_dict()
+
+
+def test_the_model_names_its_parts_and_keeps_its_weight_keys():
+    model = build_model("mnist")
+    assert isinstance(model.normalize, Normalize) and model.net is model[1]
+    assert {key.split(".")[0] for key in model.state_dict()} == {"0", "1"}  # as checkpoints hold
+    assert isinstance(build_model("timeseries").normalize, torch.nn.Identity)
+
+
+FORECASTERS = list_models("timeseries")
+
+
+@pytest.mark.parametrize("name", FORECASTERS)
+@pytest.mark.parametrize("kwargs", [{}, {"horizon": 3}])
+def test_forecast_config_is_known_before_the_model_is_built(name, kwargs):
+    cfg = forecast_config(name, **kwargs)
+    model = build_model(name, **kwargs).eval()
+    with torch.no_grad():
+        out = model(torch.zeros(2, 50, 1))
+    assert out.shape == (2, cfg.extra["horizon"])
+    assert cfg.extra["window"] == model.net.window
+    if not kwargs:
+        assert cfg.extra["horizon"] == get_config(name).extra["horizon"]
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_forward_shape_and_finite(name):
     cfg = get_config(name)
     model = build_model(name).eval()
     with torch.no_grad():
         out = model(torch.rand(3, *cfg.input_size))
-    assert out.shape == (3, *cfg.output_shape)
+    assert out.shape == (3, *task_class(cfg.task).output_shape(cfg))
     assert torch.isfinite(out).all()
 
 

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 import visionplay
-from visionplay.bench import EXAMPLES, digit_drawing, free_port, png_bytes
+from visionplay.bench.inputs import EXAMPLES, digit_drawing, png_bytes
+from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
-from visionplay.rest import create_app
+from visionplay.serve.rest import create_app
 
 SHIPPED = list_exported()
 
@@ -104,7 +105,8 @@ def test_predict_route_for_curl(client):
         ("/v2/models/mnist/infer", [1, 2], 400, "JSON object"),
         ("/v2/models/mnist/infer", {"inputs": []}, 400, "one input"),
         ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
-          "shape": [1, 3, 28, 28], "data": [0.0] * 2352}]}, 400, "takes shape [N, 1, 28, 28]"),
+          "shape": [1, 3, 28, 28], "data": [0.0] * 2352}]}, 400,
+         "takes a batch of shape (N, 1, 28, 28)"),
         ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
           "shape": [1, 1, 28, 28], "data": [0.0] * 5}]}, 400, "holds 784 values"),
         ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "INT64",

@@ -25,13 +25,14 @@ from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 
 import visionplay
-from visionplay.app import build_app
-from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
+from visionplay.bench.inputs import digit_drawing, png_bytes
+from visionplay.bench.server import free_port, start_server, stop_server
 from visionplay.cli import serve
 from visionplay.cli.main import main
 from visionplay.errors import InvalidInputError
-from visionplay.rest import create_app
-from visionplay.uploads import UploadedFilesOnly
+from visionplay.serve.rest import create_app
+from visionplay.serve.uploads import UploadedFilesOnly
+from visionplay.ui.app import build_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from visionplay.bench import digit_drawing, free_port, png_bytes, start_server, stop_server
+from visionplay.bench.inputs import digit_drawing, png_bytes
+from visionplay.bench.server import free_port, start_server, stop_server
 from visionplay.inference import models_dir
 
 STOP_WITHIN_S = 5.0  # "a few seconds": uvicorn's graceful-shutdown timeout, and some slack

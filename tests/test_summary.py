@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from visionplay.cli.main import main as cli
-from visionplay.registry import create_model, list_models
-from visionplay.summary import summarize
-from visionplay.training import count_parameters
+from visionplay.models.registry import create_model, list_models
+from visionplay.train.build import count_parameters
+from visionplay.train.summary import summarize
 
 
 @pytest.mark.parametrize("name", list_models())

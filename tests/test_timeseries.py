@@ -12,9 +12,9 @@ from test_trainer import trainer
 
 import visionplay
 from visionplay import series
-from visionplay.app import SERIES_HINT
 from visionplay.cli.main import main as cli
 from visionplay.errors import EmptyInputError, InvalidInputError
+from visionplay.ui.forecast import SERIES_HINT
 
 
 def test_generator_follows_the_seed_formula():
@@ -87,7 +87,7 @@ def test_any_length_in_and_the_asked_steps_out(exported_forecasters):
     model = visionplay.load("timeseries", out)
     assert isinstance(model, visionplay.ForecastModel) and model.horizon == 10
     checkpoint = torch.load(runs / "timeseries" / "timeseries.pt", weights_only=False)
-    from visionplay.training import model_from_checkpoint
+    from visionplay.train.checkpoints import model_from_checkpoint
 
     net = model_from_checkpoint(checkpoint)
     for length in (10, 50, 333):

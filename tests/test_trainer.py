@@ -15,9 +15,10 @@ import pytest
 import torch
 
 import visionplay
-from visionplay import training
 from visionplay.cli.main import main as cli
 from visionplay.files import atomic_write
+from visionplay.train import checkpoints
+from visionplay.train.build import build_model
 
 TRAINERS = Path(__file__).parents[1] / "trainers"
 
@@ -25,6 +26,7 @@ TRAINERS = Path(__file__).parents[1] / "trainers"
 def trainer(name: str = "mnist"):
     spec = importlib.util.spec_from_file_location(f"{name}_trainer", TRAINERS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: its dataclasses look themselves up
     spec.loader.exec_module(module)
     return module
 
@@ -83,7 +85,7 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_pat
     finally:
         assert child.wait(timeout=30) == -signal.SIGKILL
     # what the kill left: the whole checkpoint of epoch 1, nothing half-written beside it
-    assert len(training.load_checkpoint(checkpoint)["history"]) == 1
+    assert len(checkpoints.load_checkpoint(checkpoint)["history"]) == 1
     assert [p.name for p in checkpoint.parent.glob("*.pt")] == ["mnist.pt"]
 
     resumed = trainer().main([*killed_run(data_dir, out), "--resume"])
@@ -121,14 +123,14 @@ def test_export_and_predict_from_the_command_line(data_dir, tmp_path, capsys):
 
 
 def test_export_never_replaces_a_model_with_one_that_fails_parity(tmp_path, monkeypatch):
-    from visionplay import export
     from visionplay.errors import VisionplayError
-    from visionplay.registry import get_config
+    from visionplay.models.registry import get_config
+    from visionplay.train import export
 
     def checkpoint(seed: int) -> Path:
         torch.manual_seed(seed)
-        return training.save_checkpoint(
-            tmp_path / f"fc2-{seed}.pt", name="fc2", model=training.build_model("fc2"),
+        return checkpoints.save_checkpoint(
+            tmp_path / f"fc2-{seed}.pt", name="fc2", model=build_model("fc2"),
             cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
         )  # fmt: skip
 
@@ -143,7 +145,7 @@ def test_export_never_replaces_a_model_with_one_that_fails_parity(tmp_path, monk
 
 def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     """DDP over gloo: one progress bar and log, one checkpoint, and export takes it."""
-    from visionplay.export import export_checkpoint
+    from visionplay.train.export import export_checkpoint
 
     out = tmp_path / "runs"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -154,7 +156,7 @@ def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     assert "x 2 processes" in done.stdout
     assert done.stdout.count("epoch  1 ") == 1 and done.stdout.count("saved ") == 1  # rank 0
     assert [p.name for p in (out / "cnn_small").glob("*.pt")] == ["cnn_small.pt"]
-    history = training.load_checkpoint(out / "cnn_small" / "cnn_small.pt")["history"]
+    history = checkpoints.load_checkpoint(out / "cnn_small" / "cnn_small.pt")["history"]
     assert len(history) == 1 and history[0]["test_acc"] > 0
     result = export_checkpoint(out / "cnn_small" / "cnn_small.pt", tmp_path / "exported")
     assert result.max_abs_diff < 1e-4
@@ -175,12 +177,12 @@ def test_torchrun_killed_after_epoch_one_resumes(data_dir, tmp_path):
     finally:
         child.terminate()  # torchrun passes it on to both processes
         child.wait(timeout=60)
-    assert [h["epoch"] for h in training.load_checkpoint(checkpoint)["history"]] == [1]
+    assert [h["epoch"] for h in checkpoints.load_checkpoint(checkpoint)["history"]] == [1]
 
     done = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("resumed ") == 1 and done.stdout.count("epoch  2 ") == 1
-    assert [h["epoch"] for h in training.load_checkpoint(checkpoint)["history"]] == [1, 2]
+    assert [h["epoch"] for h in checkpoints.load_checkpoint(checkpoint)["history"]] == [1, 2]
 
     longer = [*command, "--epochs", "3", "--resume"]  # the last --epochs wins
     done = subprocess.run(longer, capture_output=True, text=True, timeout=600)

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from visionplay.bench import digit_drawing, free_port, png_bytes
+from visionplay.bench.inputs import digit_drawing, png_bytes
+from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
 
 SERVING_PYTHON = os.environ.get("VISIONPLAY_SERVING_PYTHON", "")

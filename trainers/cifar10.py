@@ -19,20 +19,18 @@ import argparse
 import torch
 from torch.utils.data import TensorDataset
 
-from visionplay.augment import AlternatingFlip, FlipAndShift
-from visionplay.models.objects import FlipShiftTTA, init_whitening
-from visionplay.registry import get_config
-from visionplay.training import (
-    Lookahead,
+from visionplay.models.objects import FlipShiftTTA, WhiteningStem
+from visionplay.models.registry import get_config
+from visionplay.train.augment import AlternatingFlip, FlipAndShift
+from visionplay.train.build import build_model
+from visionplay.train.data import load_splits
+from visionplay.train.loop import fit, pick_device, seed_everything
+from visionplay.train.optim import Lookahead, steps_per_epoch
+from visionplay.train.settings import (
+    TrainingSettings,
     add_training_args,
-    build_model,
     exit_on_error,
-    fit,
-    load_splits,
     parse_training_args,
-    pick_device,
-    seed_everything,
-    steps_per_epoch,
 )
 
 # airbench94's recipe. Learning rate and weight decay are per 1024 images and decoupled
@@ -43,22 +41,22 @@ RECIPE = dict(
 MOMENTUM = 0.85
 BIAS_LR_SCALE = 64.0  # BatchNorm shifts learn 64x faster (their scales are frozen)
 WHITEN_BIAS_EPOCHS = 3  # the whitening stem's bias trains this long, then freezes
+WHITEN_IMAGES = 5000  # the whitening stem is set from this many training images
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_settings(argv: list[str] | None = None) -> TrainingSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_training_args(parser, "cifar10", **RECIPE)
-    return parse_training_args(parser, argv)
+    return parse_training_args(add_training_args(parser, "cifar10", **RECIPE), argv)
 
 
-def sgd(model: torch.nn.Module, args: argparse.Namespace) -> torch.optim.SGD:
+def sgd(model: torch.nn.Module, settings: TrainingSettings) -> torch.optim.SGD:
     """Nesterov SGD with the per-1024-image, momentum-decoupled lr and wd turned into
     PyTorch's (mean loss over the batch)."""
-    steps_per_kilo = 1024 * (1 + 1 / (1 - MOMENTUM)) / args.batch_size
-    lr = args.lr / steps_per_kilo
-    decay = args.weight_decay * args.batch_size / (1024 * (1 + 1 / (1 - MOMENTUM)))
+    steps_per_kilo = 1024 * (1 + 1 / (1 - MOMENTUM)) / settings.batch_size
+    lr = settings.lr / steps_per_kilo
+    decay = settings.weight_decay * settings.batch_size / (1024 * (1 + 1 / (1 - MOMENTUM)))
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     # BatchNorm shifts are the 1-d parameters of BatchNorm layers.
     norm_names = {
@@ -87,25 +85,27 @@ def triangle(progress: float, start: float = 0.2, peak: float = 0.23, end: float
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    seed_everything(args.seed)
-    device = pick_device(args.device)
+    settings = parse_settings(argv)
+    seed_everything(settings.seed)
+    device = pick_device(settings.device)
 
     # Data: every image goes through the serving preprocessing once, then lives in memory.
-    train_set, test_set = load_splits(get_config(args.arch), args)
+    cfg = get_config(settings.arch)
+    train_set, test_set = load_splits(cfg, settings)
     images, labels = train_set.tensors
 
-    # Model; channels-last convolutions are faster on CPU and GPU alike.
-    model = build_model(args.arch, **args.model_kwargs)
+    # Model; channels-last convolutions are faster on CPU and GPU alike. The shipped one
+    # (airbench's) has a whitening stem, set here from data, and test-time flips.
+    model = build_model(settings.arch, **settings.model_kwargs)
     model = model.to(device, memory_format=torch.channels_last)
-    tta = next((m for m in model.modules() if isinstance(m, FlipShiftTTA)), None)
-    stem = tta.net[0] if tta is not None else None
-    if stem is not None:  # whiten from the first 5,000 training images
-        init_whitening(stem, model[0](images[:5000].to(device)))
+    tta = model.net if isinstance(model.net, FlipShiftTTA) else None
+    stem = next((m for m in model.modules() if isinstance(m, WhiteningStem)), None)
+    if stem is not None:
+        stem.whiten(model.normalize(images[:WHITEN_IMAGES].to(device)))
 
     # Optimisation: Nesterov SGD on a triangular schedule, with Lookahead on top.
-    optimizer = sgd(model, args)
-    total_steps = args.epochs * steps_per_epoch(len(train_set), args.batch_size)
+    optimizer = sgd(model, settings)
+    total_steps = settings.epochs * steps_per_epoch(len(train_set), settings.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: triangle(s / total_steps))
     optimizer = Lookahead(optimizer, model, total_steps)
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     if tta is None:
         augment, flip = FlipAndShift(pad=4), None
     else:
-        train_set = TensorDataset(AlternatingFlip.mirror_half(images, args.seed), labels)
+        train_set = TensorDataset(AlternatingFlip.mirror_half(images, settings.seed), labels)
         shift, flip = FlipAndShift(pad=2, flip=False, padding_mode="reflect"), AlternatingFlip()
         augment = torch.nn.Sequential(shift, flip)
     tta_level = tta.level if tta is not None else 0
@@ -125,11 +125,11 @@ def main(argv: list[str] | None = None) -> dict:
         if stem is not None:
             stem.bias.requires_grad_(epoch <= WHITEN_BIAS_EPOCHS)
         if tta is not None:  # test-time augmentation costs 6 passes: score it once, at the end
-            tta.level = tta_level if epoch == args.epochs else 0
+            tta.level = tta_level if epoch == settings.epochs else 0
 
     history = fit(
-        model, train_set, test_set, args=args, optimizer=optimizer, scheduler=scheduler,
-        device=device, augment=augment, on_epoch_start=start_epoch,
+        model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
+        scheduler=scheduler, device=device, augment=augment, on_epoch_start=start_epoch,
     )  # fmt: skip
     return history[-1] if history else {}
 

@@ -22,26 +22,31 @@ import dataclasses
 import torch
 
 from visionplay import faces
-from visionplay.augment import KeypointAugment
-from visionplay.data import face_crops, is_held_out, load_face_frames
-from visionplay.registry import get_config
-from visionplay.training import (
+from visionplay.config import DataConfig
+from visionplay.models.registry import get_config
+from visionplay.train.augment import KeypointAugment
+from visionplay.train.build import build_model
+from visionplay.train.data import FaceFrames, face_crops, is_held_out, load_face_frames
+from visionplay.train.loop import fit, pick_device, seed_everything
+from visionplay.train.objectives import keypoint_regression
+from visionplay.train.optim import one_cycle
+from visionplay.train.settings import (
+    TrainingSettings,
     add_training_args,
-    build_model,
     exit_on_error,
-    fit,
-    keypoint_regression,
-    one_cycle,
     parse_training_args,
-    pick_device,
-    seed_everything,
 )
 
 RECIPE = dict(arch="face_keypoints", epochs=100, batch_size=64, lr=2e-3, weight_decay=1e-4)
 CONTEXT = 2.0  # training crops are cut, jittered, from crops this many times wider
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FaceSettings(TrainingSettings):
+    pretrained: bool = False  # keypoint_resnet18: start from ImageNet's weights
+
+
+def parse_settings(argv: list[str] | None = None) -> FaceSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -49,15 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--pretrained", action="store_true", help="keypoint_resnet18: start from ImageNet"
     )
-    args = parse_training_args(parser, argv)
-    if args.pretrained:
-        args.model_kwargs = {**args.model_kwargs, "pretrained": True}
-    return args
+    settings = parse_training_args(parser, argv, FaceSettings)
+    return settings.with_model_kwargs(pretrained=True) if settings.pretrained else settings
 
 
-def detector_framing(frames) -> dict:
-    """Run the face detector over the training frames and measure how its boxes sit on
-    the faces (see faces.square_from_detection), so serving crops match training crops."""
+def framed_config(arch: str, frames: FaceFrames) -> DataConfig:
+    """The registry's config plus how the face detector's boxes sit on the faces of
+    ``frames`` (see faces.square_from_detection), so that serving crops match training
+    crops."""
     detector = faces.HaarDetector()
     found, points = [], []
     for gray, face in zip(frames.grays, frames.points, strict=True):
@@ -65,20 +69,21 @@ def detector_framing(frames) -> dict:
         if detection is not None:
             found.append(detection)
             points.append(face)
-    return {
+    cfg = get_config(arch)
+    framing = {
         "detector_framing": faces.calibrate(found, points),
         "detector_found_on_training": round(len(found) / len(frames.names), 4),
     }
+    return dataclasses.replace(cfg, extra={**cfg.extra, **framing})
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    seed_everything(args.seed)
-    device = pick_device(args.device)
+    settings = parse_settings(argv)
+    seed_everything(settings.seed)
+    device = pick_device(settings.device)
 
-    # Data: training frames minus the held-out people; each frame cut once into a crop
-    # twice as wide as the model's, from which every epoch cuts jittered crops.
-    frames = load_face_frames(args.data_dir, train=True, limit=args.limit)
+    # Data: the training frames, less the people held out for validation.
+    frames = load_face_frames(settings.data_dir, train=True, limit=settings.limit)
     held_out = [is_held_out(person) for person in frames.people]
     train_frames = frames.subset([i for i, out in enumerate(held_out) if not out])
     val_frames = frames.subset([i for i, out in enumerate(held_out) if out])
@@ -86,22 +91,27 @@ def main(argv: list[str] | None = None) -> dict:
         f"{len(train_frames.names)} training frames; {len(val_frames.names)} validation "
         f"frames of {len(set(val_frames.people))} held-out people"
     )
-    cfg = get_config(args.arch)
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, **detector_framing(train_frames)})
+
+    # Config: the detector's framing, measured on the training frames, travels with the
+    # model. Each frame is then cut once into a crop twice as wide as the model's, from
+    # which every epoch cuts jittered crops.
+    cfg = framed_config(settings.arch, train_frames)
     print(f"detector framing: {cfg.extra}")
     train_set = face_crops(train_frames, cfg, context=CONTEXT)
     val_set = face_crops(val_frames, cfg)
 
     # Model and optimisation.
-    model = build_model(args.arch, **args.model_kwargs).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = one_cycle(optimizer, args, len(train_set))
+    model = build_model(settings.arch, **settings.model_kwargs).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    scheduler = one_cycle(optimizer, settings, len(train_set))
 
     history = fit(
-        model, train_set, val_set, args=args, optimizer=optimizer, scheduler=scheduler,
-        device=device,
+        model, train_set, val_set, settings=settings, cfg=cfg, optimizer=optimizer,
+        scheduler=scheduler, device=device,
         augment=KeypointAugment(torch.from_numpy(faces.FLIP), context=CONTEXT).to(device),
-        task=keypoint_regression(), eval_split="val", cfg=cfg,
+        task=keypoint_regression(), eval_split="val",
     )  # fmt: skip
     return history[-1] if history else {}
 

@@ -17,18 +17,17 @@ import argparse
 
 import torch
 
-from visionplay.augment import FlipAndShift
-from visionplay.registry import get_config
-from visionplay.training import (
+from visionplay.models.registry import get_config
+from visionplay.train.augment import FlipAndShift
+from visionplay.train.build import build_model
+from visionplay.train.data import load_splits
+from visionplay.train.loop import fit, pick_device, seed_everything
+from visionplay.train.optim import one_cycle
+from visionplay.train.settings import (
+    TrainingSettings,
     add_training_args,
-    build_model,
     exit_on_error,
-    fit,
-    load_splits,
-    one_cycle,
     parse_training_args,
-    pick_device,
-    seed_everything,
 )
 
 RECIPE = dict(
@@ -36,7 +35,7 @@ RECIPE = dict(
 )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_settings(argv: list[str] | None = None) -> TrainingSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -44,23 +43,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    seed_everything(args.seed)
-    device = pick_device(args.device)
+    settings = parse_settings(argv)
+    seed_everything(settings.seed)
+    device = pick_device(settings.device)
 
     # Data: every image goes through the serving preprocessing once, then lives in memory.
-    train_set, test_set = load_splits(get_config(args.arch), args)
+    cfg = get_config(settings.arch)
+    train_set, test_set = load_splits(cfg, settings)
 
-    # Model and optimisation; channels-last convolutions train about a quarter faster on CPU.
-    model = build_model(args.arch, **args.model_kwargs)
+    # Model and optimisation; channels-last convolutions train faster on CPU.
+    model = build_model(settings.arch, **settings.model_kwargs)
     model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = one_cycle(optimizer, args, len(train_set))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    scheduler = one_cycle(optimizer, settings, len(train_set))
 
     # Garments are photographed facing either way and not always centred.
     history = fit(
-        model, train_set, test_set, args=args, optimizer=optimizer, scheduler=scheduler,
-        device=device, augment=FlipAndShift(pad=2),
+        model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
+        scheduler=scheduler, device=device, augment=FlipAndShift(pad=2),
     )  # fmt: skip
     return history[-1] if history else {}
 

@@ -21,26 +21,28 @@ import torch
 from torch.utils.data import TensorDataset
 
 from visionplay import series
-from visionplay.data import batches
-from visionplay.registry import get_config
-from visionplay.training import (
+from visionplay.models.sequences import forecast_config
+from visionplay.train.build import build_model
+from visionplay.train.data import batches
+from visionplay.train.loop import evaluate, fit, pick_device, save_progress, seed_everything
+from visionplay.train.objectives import regression
+from visionplay.train.optim import one_cycle
+from visionplay.train.settings import (
+    TrainingSettings,
     add_training_args,
-    build_model,
-    evaluate,
     exit_on_error,
-    fit,
-    one_cycle,
     parse_training_args,
-    pick_device,
-    regression,
-    save_checkpoint,
-    seed_everything,
 )
 
 RECIPE = dict(arch="timeseries", epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-4)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SeriesSettings(TrainingSettings):
+    horizon: int | None = None  # values forecast at once (None: the arch's)
+
+
+def parse_settings(argv: list[str] | None = None) -> SeriesSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -48,10 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--horizon", type=int, default=None, help="values forecast at once (default: the arch's)"
     )
-    args = parse_training_args(parser, argv)
-    if args.horizon is not None:
-        args.model_kwargs = {**args.model_kwargs, "horizon": args.horizon}
-    return args
+    settings = parse_training_args(parser, argv, SeriesSettings)
+    if settings.horizon is None:
+        return settings
+    return settings.with_model_kwargs(horizon=settings.horizon)
 
 
 def tensors(split: series.Split, limit: int | None) -> TensorDataset:
@@ -60,41 +62,38 @@ def tensors(split: series.Split, limit: int | None) -> TensorDataset:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    seed_everything(args.seed)
-    device = pick_device(args.device)
+    settings = parse_settings(argv)
+    seed_everything(settings.seed)
+    device = pick_device(settings.device)
 
-    # Model first: its horizon decides the data.
-    model = build_model(args.arch, **args.model_kwargs).to(device)
-    with torch.no_grad():
-        horizon = model(torch.zeros(1, series.HISTORY, 1, device=device)).shape[1]
-    cfg = get_config(args.arch)
-    window = model[1].window  # the latest values a window model reads (None: all of them)
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "horizon": horizon, "window": window})
+    # Config first: the horizon (and a window model's window) the model arguments give,
+    # and the horizon decides the data.
+    cfg = forecast_config(settings.arch, **settings.model_kwargs)
+    horizon = cfg.extra["horizon"]
 
     # Data: the generator is seeded, so every run sees the same series.
-    splits = series.make_splits(horizon, seed=args.seed)
+    splits = series.make_splits(horizon, seed=settings.seed)
     train_set, val_set, test_set = (
-        tensors(splits[k], args.limit) for k in ("train", "val", "test")
+        tensors(splits[k], settings.limit) for k in ("train", "val", "test")
     )
 
+    # Model and optimisation.
+    model = build_model(settings.arch, **settings.model_kwargs).to(device)
     task = regression()
     if any(p.requires_grad for p in model.parameters()):
         optimizer = torch.optim.AdamW(
-            model.parameters(), lr=args.lr, weight_decay=args.weight_decay
+            model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
         )
-        scheduler = one_cycle(optimizer, args, len(train_set))
+        scheduler = one_cycle(optimizer, settings, len(train_set))
         fit(
-            model, train_set, val_set, args=args, optimizer=optimizer, scheduler=scheduler,
-            device=device, task=task, eval_split="val", cfg=cfg,
+            model, train_set, val_set, settings=settings, cfg=cfg, optimizer=optimizer,
+            scheduler=scheduler, device=device, task=task, eval_split="val",
         )  # fmt: skip
     else:  # the naive baseline: nothing to learn, but a checkpoint to export all the same
-        path = args.out / args.arch / f"{args.arch}.pt"
-        save_checkpoint(path, name=args.arch, model=model, cfg=cfg, args=vars(args),
-                        model_kwargs=args.model_kwargs, history=[])  # fmt: skip
-        print(f"{args.arch} has nothing to train; saved {path}")
+        save_progress(settings, model=model, cfg=cfg, history=[])
+        print(f"{settings.arch} has nothing to train; saved {settings.checkpoint_path}")
     test = evaluate(model, batches(test_set, 1000, shuffle=False), device, task)
-    print(f"{args.arch}: test MSE {test['mse']:.5f} over {horizon} step(s)")
+    print(f"{settings.arch}: test MSE {test['mse']:.5f} over {horizon} step(s)")
     return test
 
 

@@ -8,17 +8,11 @@
 
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
-from .inference import (
-    Face,
-    ForecastModel,
-    KeypointModel,
-    Model,
-    Prediction,
-    list_exported,
-    load,
-)
+from .inference import list_exported, load
+from .tasks import Classifier, Face, ForecastModel, KeypointModel, Model, Prediction
 
 __all__ = [
+    "Classifier",
     "DataConfig",
     "EmptyInputError",
     "Face",

@@ -33,23 +33,11 @@ class DataConfig:
     std: tuple[float, ...] = (1.0,)
     labels: tuple[str, ...] = ()
     preprocess: str = "resize"
-    channel_order: str = "NCHW"
     extra: dict = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
-
-    @property
-    def output_shape(self) -> tuple[int, ...]:
-        """Shape of one sample's output: class scores, or (points, 2) coordinates."""
-        if self.task == "keypoints":
-            return (self.extra["num_points"], 2)
-        if self.task == "forecast":
-            return (self.extra["horizon"],)
-        if self.task == "reconstruction":
-            return self.input_size
-        return (self.num_classes,)
 
     def to_dict(self) -> dict:
         return asdict(self)

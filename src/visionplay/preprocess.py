@@ -1,6 +1,6 @@
 """Turning any picture into the array a model reads: written once, numpy + PIL only.
 
-Training (through :class:`visionplay.data.Preprocess`), export checks, serving and
+Training (through :class:`visionplay.train.data.Preprocess`), export checks, serving and
 evaluation all call :func:`prepare`, so the model sees the same numbers everywhere.
 Outputs are float32 pixels in [0, 1], shape (C, H, W); normalisation by mean/std
 happens inside the model.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass
 
@@ -153,6 +154,34 @@ def read_csv_column(data: bytes | str) -> np.ndarray:
     except ValueError:
         cells = cells[1:]  # a header
     return parse_numbers("\n".join(cells)) if cells else parse_numbers("")
+
+
+def parse_series(data: bytes | str) -> np.ndarray:
+    """A series sent as text: numbers separated by commas, spaces or new lines, or a
+    one-column CSV (with or without a header)."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    try:
+        return parse_numbers(text)
+    except InvalidInputError as first:
+        try:
+            return read_csv_column(text)
+        except InvalidInputError:
+            raise first from None
+
+
+def read_series_file(path: str | os.PathLike) -> np.ndarray:
+    """A series from a text or CSV file (:func:`parse_series`); named by its base name only
+    in errors."""
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_TEXT + 1)
+    except OSError as err:
+        raise InvalidInputError(f"{name} cannot be read: {err.strerror or 'not a file'}") from None
+    try:
+        return parse_series(data)
+    except InvalidInputError as err:
+        raise type(err)(f"{name}: {err}") from None
 
 
 _linear_cache: dict[tuple[int, int], np.ndarray] = {}

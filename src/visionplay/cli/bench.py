@@ -33,7 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench import format_report, run_bench, save_report
+    from ..bench import run_bench
+    from ..bench.report import format_report, save_report
     from ..errors import InvalidInputError
 
     for flag in ("runs", "batch", "requests"):

@@ -28,9 +28,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiments import format_table, permutation_experiment, save_permutation_result
+    from ..train.settings import TrainingSettings
+    from ..tutorials.experiments import (
+        format_table,
+        permutation_experiment,
+        save_permutation_result,
+    )
 
-    result = permutation_experiment(args)
+    settings = TrainingSettings(
+        arch="fc2",  # the first of the two models the experiment trains (it trains both)
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=0.0,
+        augment=False, seed=args.seed, data_dir=args.data_dir, limit=args.limit,
+        workers=args.workers, out=args.out,
+    )  # fmt: skip
+    result = permutation_experiment(settings)
     print(format_table(result))
     json_path, png_path = save_permutation_result(result, args.out)
     print(f"saved {json_path} and {png_path}")

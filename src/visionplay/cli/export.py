@@ -22,7 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export import TOLERANCE, export_checkpoint  # torch: only when exporting
+    from ..train.export import (
+        TOLERANCE,
+        export_checkpoint,  # torch: only when exporting
+    )
 
     checkpoints = args.checkpoints or sorted(
         p for p in args.runs.glob("*/*.pt") if p.stem == p.parent.name

@@ -1,23 +1,27 @@
-"""``visionplay predict IMAGE... --model NAME``: top classes for each picture, or for a
-face keypoint model every face with its box and 68 points (``--overlay`` draws them)."""
+"""``visionplay predict FILE... --model NAME``: each file's answer from the model, as text
+or JSON: the top classes of a picture, every face with its box and points (``--overlay``
+draws them), or a series' forecast (a text or CSV file of numbers)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import InvalidInputError
 from ..inference import list_exported, load
+from ..preprocess import open_image
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "predict", help="classify image files, or find faces and their 68 points"
+        "predict", help="classify pictures, find faces and their points, or forecast a series"
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="FILE",
+        help="picture files (for a forecaster: text or CSV files of numbers)",
+    )  # fmt: skip
     parser.add_argument(
         "--model",
         "-m",
@@ -28,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--overlay", type=Path, default=None, metavar="DIR",
-        help="face models: write each picture with its faces drawn to DIR/<name>-faces.png",
+        help="write each picture with its answer drawn (the faces) to DIR/<name>-faces.png",
     )  # fmt: skip
     parser.set_defaults(func=run)
     return parser
@@ -38,43 +42,23 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:  # checked here, not by argparse, so the error is one line
         raise InvalidInputError(f"--top-k must be at least 1; got {args.top_k}")
     model = load(args.model)
-    if model.cfg.task == "keypoints":
-        return run_faces(model, args)
-    results = {image: model.predict(image, args.top_k) for image in args.images}
-    if args.json:
-        print(json.dumps({k: [asdict(p) for p in v] for k, v in results.items()}, indent=2))
-        return 0
-    for image, top in results.items():
-        ranked = "  ".join(f"{p.label} {p.score:.3f}" for p in top)
-        print(f"{image}: {ranked}")
-    return 0
-
-
-def run_faces(model, args: argparse.Namespace) -> int:
-    from ..faces import draw_faces
-    from ..preprocess import open_image
-
-    results = {image: model.predict(image) for image in args.images}
+    options = model.options_from(top_k=args.top_k)
+    answers = {name: model.predict(Path(name), **options) for name in args.inputs}
     if args.overlay is not None:
-        args.overlay.mkdir(parents=True, exist_ok=True)
-        for image, found in results.items():
-            out = args.overlay / f"{Path(image).stem}-faces.png"
-            draw_faces(open_image(image), found).save(out)
-            print(f"wrote {out}", file=sys.stderr)
+        write_overlays(model, answers, args.overlay)
     if args.json:
-        print(json.dumps({k: [face_dict(f) for f in v] for k, v in results.items()}, indent=2))
+        print(json.dumps({k: model.to_json(v) for k, v in answers.items()}, indent=2))
         return 0
-    for image, found in results.items():
-        print(f"{image}: {len(found)} face{'s' * (len(found) != 1)}")
-        for face in found:
-            box = ", ".join(f"{v:.0f}" for v in face.box)
-            print(f"  box ({box})  score {face.score:.2f}  68 points")
+    for name, answer in answers.items():
+        first, *rest = model.to_text(answer)
+        print(f"{name}: {first}", *rest, sep="\n")
     return 0
 
 
-def face_dict(face) -> dict:
-    return {
-        "box": [round(v, 1) for v in face.box],
-        "score": round(face.score, 3),
-        "points": [[round(float(x), 1), round(float(y), 1)] for x, y in face.points],
-    }
+def write_overlays(model, answers: dict, folder: Path) -> None:
+    """Each picture with its answer drawn on it, as folder/<name>-<model>.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, answer in answers.items():
+        out = folder / f"{Path(name).stem}-{model.answer_key}.png"
+        model.draw(open_image(name), answer).save(out)
+        print(f"wrote {out}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError, VisionplayError
-from ..uploads import gradio_app_kwargs
+from ..serve.uploads import gradio_app_kwargs
 
 if TYPE_CHECKING:
     import asyncio
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or session_threads() or 1
     os.environ[THREADS_ENV] = str(threads)
     concurrency = max(1, (os.cpu_count() or 1) // threads)
-    from ..app import build_app
+    from ..ui.app import build_app
 
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
     demo.queue(default_concurrency_limit=concurrency)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return launch_shared(demo, args.host, args.port, max_bytes)
     import gradio as gr
 
-    from ..rest import create_app
+    from ..serve.rest import create_app
 
     # One port: the REST routes first, the Gradio app mounted under them at "/", taking as
     # file inputs only what was uploaded to it.
@@ -177,7 +177,7 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
         import ray
         from ray import serve
 
-        from ..ray_serve import deployment, runtime_env
+        from ..serve.ray_serve import deployment, runtime_env
     except ImportError:
         raise VisionplayError("--ray needs Ray Serve: pip install 'visionplay[ray]'") from None
 

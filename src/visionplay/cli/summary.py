@@ -20,7 +20,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import VisionplayError
-    from ..summary import format_summary, list_table, summarize  # torch: only here
+    from ..train.summary import (
+        format_summary,
+        list_table,
+        summarize,  # torch: only here
+    )
 
     if args.list:
         print(list_table())

@@ -1,6 +1,17 @@
-"""Architectures, registered in :mod:`visionplay.registry` on import (needs torch)."""
+"""The architectures (torch), each registered by its module on import; the registry is
+read through this package, so it always holds them all."""
 
+# The registry first: the modules below register into it as they are imported.
+from .registry import create_model, get_config, get_entry, list_models, register_model  # noqa: I001
 from . import digits, faces, garments, objects, sequences, tutorials  # noqa: F401  (register on import)
 from .common import Normalize, with_normalization
 
-__all__ = ["Normalize", "with_normalization"]
+__all__ = [
+    "Normalize",
+    "create_model",
+    "get_config",
+    "get_entry",
+    "list_models",
+    "register_model",
+    "with_normalization",
+]

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..config import DataConfig
+from ..tasks import task_class
 
 
 class Normalize(nn.Module):
@@ -20,11 +21,27 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def with_normalization(net: nn.Module, cfg: DataConfig) -> nn.Sequential:
+class Normalized(nn.Sequential):
+    """``normalize`` then ``net`` (the registry architecture). A Sequential, so that the
+    weights keep the keys (``0.*``, ``1.*``) of the checkpoints already saved."""
+
+    def __init__(self, normalize: nn.Module, net: nn.Module) -> None:
+        super().__init__(normalize, net)
+
+    @property
+    def normalize(self) -> nn.Module:
+        return self[0]
+
+    @property
+    def net(self) -> nn.Module:
+        return self[1]
+
+
+def with_normalization(net: nn.Module, cfg: DataConfig) -> Normalized:
     """The model as trained, checkpointed and exported: pixels in [0, 1] go in. Series
     go in as they are (the generator's are centred, within [-1, 1])."""
-    front = nn.Identity() if cfg.task == "forecast" else Normalize(cfg.mean, cfg.std)
-    return nn.Sequential(front, net)
+    front = Normalize(cfg.mean, cfg.std) if task_class(cfg.task).takes_pixels else nn.Identity()
+    return Normalized(front, net)
 
 
 def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3) -> nn.Sequential:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import MNIST
-from ..registry import register_model
 from .common import small_vgg
+from .registry import register_model
 
 
 @register_model(MNIST)

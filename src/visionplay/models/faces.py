@@ -10,8 +10,8 @@ from torch import nn
 
 from .. import faces
 from ..config import FACE_KEYPOINTS
-from ..registry import register_model
 from .common import conv_bn_relu
+from .registry import register_model
 
 
 class MirrorAverage(nn.Module):

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import CIFAR10
-from ..registry import register_model
 from .common import conv_bn_relu
+from .registry import register_model
 
 
 @register_model(CIFAR10)
@@ -103,6 +103,19 @@ class FlipShiftTTA(nn.Module):
         return 0.5 * (logits + shifted)
 
 
+class WhiteningStem(nn.Conv2d):
+    """airbench's first layer: 2x2 filters that whiten the input patches, set once from
+    training images (:meth:`whiten`) and frozen; only its bias learns."""
+
+    def __init__(self, in_channels: int, filters: int, kernel_size: int = 2) -> None:
+        super().__init__(in_channels, filters, kernel_size, padding=0, bias=True)
+        self.weight.requires_grad_(False)
+
+    def whiten(self, images: torch.Tensor) -> None:
+        """Set the filters from ``images`` (normalised, N x C x H x W)."""
+        init_whitening(self, images)
+
+
 def init_whitening(stem: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
     """Set the stem's filters to whiten its input patches (airbench): the eigenvectors of
     the patch covariance of ``images`` (normalised, N x 3 x H x W), each scaled by
@@ -125,15 +138,13 @@ def cifar10(
 ) -> nn.Module:
     """The shipped object classifier: airbench94's network, with test-time flips.
 
-    A frozen 2x2 whitening stem (set from data by ``init_whitening``), three pooled
+    A frozen 2x2 whitening stem (set from data: ``WhiteningStem.whiten``), three pooled
     double-conv blocks (31 -> 15 -> 7 -> 3), global max-pool, a scaled linear head, and
     flip/shift test-time augmentation in eval mode. Widths (64, 128, 128) are airbench93's.
     """
     a, b, c = widths
-    stem = nn.Conv2d(3, 24, kernel_size=2, padding=0, bias=True)
-    stem.weight.requires_grad_(False)
     net = nn.Sequential(
-        stem, nn.GELU(),
+        WhiteningStem(3, 24), nn.GELU(),
         _pooled_block(24, a), _pooled_block(a, b), _pooled_block(b, c),
         nn.AdaptiveMaxPool2d(1), nn.Flatten(),
         nn.Linear(c, num_classes, bias=False), Scale(1 / 9),

@@ -5,11 +5,27 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import replace
+from typing import Any
+
 import torch
 from torch import nn
 
-from ..config import TIMESERIES, TIMESERIES_10
-from ..registry import register_model
+from ..config import TIMESERIES, TIMESERIES_10, DataConfig
+from .registry import get_entry, register_model
+
+
+def forecast_config(name: str, **kwargs: Any) -> DataConfig:
+    """The data config of forecaster ``name`` built with ``kwargs``, known before it is
+    built, from the builder's arguments: ``horizon`` (values forecast at once) and
+    ``window``, the latest values a window model reads (its ``history``; None for a model
+    that reads the whole series)."""
+    arguments = inspect.signature(get_entry(name).builder).bind(**kwargs)
+    arguments.apply_defaults()
+    cfg = get_entry(name).cfg
+    horizon, window = arguments.arguments["horizon"], arguments.arguments.get("history")
+    return replace(cfg, extra={**cfg.extra, "horizon": horizon, "window": window})
 
 
 class Recurrent(nn.Module):

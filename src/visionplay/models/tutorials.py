@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..config import IMAGENET, TUTORIAL_MLP, TUTORIAL_UNPOOL
-from ..registry import register_model
+from .registry import register_model
 
 
 @register_model(TUTORIAL_MLP)

@@ -2,20 +2,18 @@
 
 Shaped like timm's ``register_model`` and torchvision's ``get_model``/``list_models``.
 Registry keys are also checkpoint names, exported file names, CLI choices and tab ids.
-Builders live in :mod:`visionplay.models` (torch); this module itself imports no torch,
-and the model modules are imported the first time the registry is read.
+It lives in :mod:`visionplay.models` (torch): importing it imports the package, whose
+``__init__`` imports every model module, so the registry is whole before anyone reads it.
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import DataConfig
-from .errors import ModelNotFoundError
+from ..config import DataConfig
+from ..errors import ModelNotFoundError
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,6 @@ class Entry:
 
 
 _REGISTRY: dict[str, Entry] = {}
-_loaded = False
-_loading = threading.RLock()  # re-entrant: the model modules read the registry as they load
 
 
 def register_model(cfg: DataConfig, name: str | None = None) -> Callable:
@@ -45,22 +41,12 @@ def register_model(cfg: DataConfig, name: str | None = None) -> Callable:
     return wrap
 
 
-def _ensure_loaded() -> None:
-    global _loaded
-    with _loading:  # a second thread must wait for the models, not read a half-filled registry
-        if not _loaded:
-            importlib.import_module("visionplay.models")
-            _loaded = True
-
-
 def list_models(dataset: str | None = None) -> list[str]:
     """Registered names, sorted; only those whose config is for ``dataset`` if given."""
-    _ensure_loaded()
     return sorted(n for n, e in _REGISTRY.items() if dataset is None or e.cfg.dataset == dataset)
 
 
 def get_entry(name: str) -> Entry:
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:

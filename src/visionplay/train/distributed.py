@@ -1,8 +1,8 @@
 """torchrun support for the trainers: one process per device, gradients averaged by DDP.
 
 A trainer needs no change to run under ``torchrun --nproc_per_node=N trainers/X.py``:
-:func:`.training.pick_device` joins the process group that torchrun's environment
-describes (NCCL on GPUs, gloo on CPUs), :func:`.training.fit` wraps the model in
+:func:`.loop.pick_device` joins the process group that torchrun's environment
+describes (NCCL on GPUs, gloo on CPUs), :func:`.loop.fit` wraps the model in
 DistributedDataParallel and gives each process its share of every epoch through a
 DistributedSampler, and only rank 0 shows progress, prints, and writes metrics and
 checkpoints. Run as a single process, every function here is a no-op.

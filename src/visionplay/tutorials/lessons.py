@@ -22,8 +22,8 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
-from .errors import InvalidInputError
-from .preprocess import open_image
+from ..errors import InvalidInputError
+from ..preprocess import open_image
 
 EDGE_KERNEL = np.array([[1.0, -1.0]], np.float32)  # light-to-dark left to right gives +1
 APPLY_MAX_SIDE = 96  # a user's picture is shrunk to this before the kernel runs over it

@@ -21,11 +21,12 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets
 from tqdm import tqdm
 
-from . import faces
-from .config import DataConfig
+from .. import faces
+from ..config import DataConfig
+from ..errors import VisionplayError
+from ..preprocess import open_image, prepare, to_gray
 from .distributed import is_main
-from .errors import VisionplayError
-from .preprocess import open_image, prepare, to_gray
+from .settings import TrainingSettings
 
 DATA_ENV = "VISIONPLAY_DATA"
 CACHE_DIR = Path.home() / ".cache" / "visionplay"
@@ -145,6 +146,18 @@ def materialize(
         xs.append(x)
         ys.append(y)
     return TensorDataset(torch.cat(xs), torch.cat(ys))
+
+
+def load_splits(
+    cfg: DataConfig, settings: TrainingSettings
+) -> tuple[TensorDataset, TensorDataset]:
+    """Train and test sets, preprocessed once by the serving code and kept in memory."""
+    return tuple(
+        materialize(
+            load_dataset(cfg, settings.data_dir, train=train), settings.limit, settings.workers
+        )
+        for train in (True, False)
+    )
 
 
 def batches(

@@ -17,19 +17,16 @@ import onnx
 import torch
 from torch import nn
 
-from .config import DataConfig
-from .errors import VisionplayError
-from .files import atomic_write
-from .inference import CONFIG_KEY, Model, open_model
-from .integrity import WEIGHTS_KEY, onnx_weights_sha256
-from .manifest import update_entry
-from .training import (
-    count_parameters,
-    load_checkpoint,
-    model_from_checkpoint,
-    save_history,
-    weights_only,
-)
+from ..config import DataConfig
+from ..errors import VisionplayError
+from ..files import atomic_write
+from ..inference import open_model
+from ..integrity import WEIGHTS_KEY, onnx_weights_sha256
+from ..manifest import update_entry
+from ..tasks import CONFIG_KEY, Model, task_class
+from .build import count_parameters
+from .checkpoints import load_checkpoint, model_from_checkpoint, weights_only
+from .history import save_history
 
 OPSET = 18
 # Probabilities are in [0, 1]; float32 kernels differ between the two runtimes by ~1e-6.
@@ -46,24 +43,9 @@ class ExportResult:
 
 def servable(model: nn.Module, cfg: DataConfig) -> nn.Module:
     """What the ONNX graph computes: pixels in [0, 1] -> probabilities for classifiers."""
-    if cfg.task == "classification":
+    if task_class(cfg.task).softmax:
         return nn.Sequential(model, nn.Softmax(dim=1)).eval()
     return model.eval()
-
-
-def output_name(cfg: DataConfig) -> str:
-    names = {"classification": "probabilities", "keypoints": "points", "forecast": "forecast"}
-    return names.get(cfg.task, "output")
-
-
-def describe_input(cfg: DataConfig) -> str:
-    if cfg.task == "forecast":
-        return "float32 [batch, steps, 1]: the series so far, any number of steps"
-    channels, height, width = cfg.input_size
-    return (
-        f"float32 [batch, {channels}, {height}, {width}], "
-        f"{'grey' if channels == 1 else 'RGB'} pixels in [0, 1], channel order NCHW"
-    )
 
 
 def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
@@ -72,7 +54,7 @@ def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
         CONFIG_KEY: cfg.to_json(),
         "model_name": name,
         "task": cfg.task,
-        "input": describe_input(cfg),
+        "input": task_class(cfg.task).describe_input(cfg),
         "normalization": f"folded into the graph: (x - mean) / std, mean={list(cfg.mean)}, "
         f"std={list(cfg.std)}",
         "preprocess": cfg.preprocess,
@@ -166,7 +148,7 @@ def with_weights_checksum(proto: onnx.ModelProto) -> bytes:
 def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:
     """torch.onnx (dynamo exporter) with a dynamic batch axis (and a dynamic ``steps``
     axis for series), as one self-contained proto."""
-    if cfg.task != "forecast":
+    if task_class(cfg.task).steps_axis is None:
         return onnx.load_from_string(_export_bytes(model, cfg, example))
     # torch 2.14's exporter fixes a recurrent layer's steps axis to the example's length on
     # the second export in a process; a fresh interpreter per export keeps it dynamic.
@@ -174,8 +156,8 @@ def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.Mode
         job = Path(tmp) / "job.pt"
         torch.save({"model": model, "cfg": cfg.to_dict(), "example": example}, job)
         child = subprocess.run(
-            [sys.executable, "-c", "import sys, visionplay.export as e; e._export_job(sys.argv[1])",
-             str(job)],
+            [sys.executable, "-c",
+             "import sys, visionplay.train.export as e; e._export_job(sys.argv[1])", str(job)],
             capture_output=True, text=True,
         )  # fmt: skip
         if child.returncode != 0:
@@ -191,14 +173,14 @@ def _export_job(job: str) -> None:
 
 
 def _export_bytes(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> bytes:
-    dynamic = {0: torch.export.Dim("batch", min=1, max=4096)}
-    if cfg.task == "forecast":
-        dynamic[1] = torch.export.Dim("steps", min=2, max=10_000)
+    task = task_class(cfg.task)
+    axes = {0: task.batch_axis, 1: task.steps_axis}
+    dynamic = {i: torch.export.Dim(a.name, min=a.low, max=a.high) for i, a in axes.items() if a}
     program = torch.onnx.export(
         model,
         (torch.from_numpy(example),),
-        input_names=["series" if cfg.task == "forecast" else "image"],
-        output_names=[output_name(cfg)],
+        input_names=[task.input_name],
+        output_names=[task.output_name],
         dynamic_shapes=(dynamic,),
         opset_version=OPSET,
         dynamo=True,

@@ -5,7 +5,7 @@ MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes t
     GET  /v2                        (server metadata)
     GET  /v2/health/live            GET /v2/health/ready
     GET  /v2/models/{name}          GET /v2/models/{name}/ready
-    POST /v2/models/{name}/infer    POST /predict/{name}   (body: the image file's bytes)
+    POST /v2/models/{name}/infer    POST /predict/{name}   (body: a picture's bytes, or a series)
 
 An infer request carries either the model's own FP32 input tensor, already prepared, or
 one BYTES input per picture holding the encoded file (PNG, JPEG, ...) in base64, which is
@@ -40,10 +40,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from . import __version__, series
-from .errors import ModelNotFoundError, VisionplayError
-from .inference import ForecastModel, KeypointModel, Model, list_exported, load
-from .preprocess import max_pixels, picture_pixels
+from .. import __version__
+from ..errors import ModelNotFoundError, VisionplayError
+from ..inference import list_exported, load
+from ..preprocess import max_pixels, picture_pixels
+from ..tasks import Model
 
 DEFAULT_TOP_K = 3
 MAX_BODY = 10 << 20  # bytes; `visionplay serve --max-upload-mb` sets it
@@ -53,10 +54,6 @@ MAX_NAME = 100  # characters of a model name; longer ones are not looked up
 LARGE_PIXELS = 1_000_000
 LARGE_BATCH = 8
 log = logging.getLogger(__name__)
-BYTES_INPUT = {  # what a BYTES input means, per task (a forecaster takes none)
-    "classification": "an encoded picture: probabilities and the top labels",
-    "keypoints": "an encoded picture: every face's box, 68 points and score",
-}
 
 
 # Triton's binary tensor extension: raw bytes after the JSON, sized by a header.
@@ -95,8 +92,6 @@ def tensor_meta(values) -> list[dict[str, Any]]:
 
 
 def metadata(model: Model) -> dict[str, Any]:
-    cfg = model.cfg
-    bytes_input = BYTES_INPUT.get(cfg.task)
     return {
         "name": model.name,
         "versions": ["1"],
@@ -104,33 +99,26 @@ def metadata(model: Model) -> dict[str, Any]:
         "inputs": tensor_meta(model.session.get_inputs()),
         "outputs": tensor_meta(model.session.get_outputs()),
         "parameters": {
-            "task": cfg.task,
-            "labels": list(cfg.labels),
-            **({"bytes_input": bytes_input} if bytes_input else {}),
+            "task": model.task,
+            "labels": list(model.labels),
+            **({"bytes_input": model.bytes_input} if model.bytes_input else {}),
         },
     }
 
 
 def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
-    """An FP32 input of the protocol -> the model's batch, its shape checked before its
-    data is converted: at most ``max_batch`` rows, a forecaster's series one channel of at
-    most 10,000 values in all."""
+    """An FP32 input of the protocol -> the model's batch, its shape checked (by the model,
+    and at most ``max_batch`` rows) before its data is converted."""
     name, shape = spec.get("name"), spec.get("shape")
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
         raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
-    expected = list(model.cfg.input_size)
-    if model.cfg.task == "forecast":
-        if len(shape) != 3 or shape[2] != 1:
-            raise HTTPError(400, f"{model.name} takes shape [N, steps, 1] (one channel); "
-                            f"got {shape}")  # fmt: skip
-        if math.prod(shape) > series.MAX_LENGTH:
-            raise HTTPError(400, f"{model.name} takes at most {series.MAX_LENGTH:,} values in "
-                            f"a request; shape {shape} holds {math.prod(shape):,}")  # fmt: skip
-    elif len(shape) != len(expected) + 1 or shape[1:] != expected:
-        raise HTTPError(400, f"{model.name} takes shape [N, {', '.join(map(str, expected))}]; "
-                        f"got {shape}")  # fmt: skip
+    model.check_shape(shape)
+    most = model.max_request_values
+    if most is not None and math.prod(shape) > most:
+        raise HTTPError(400, f"{model.name} takes at most {most:,} values in a request; "
+                        f"shape {shape} holds {math.prod(shape):,}")  # fmt: skip
     if not 1 <= shape[0] <= max_batch:
         raise HTTPError(400, f"input {name!r}: a batch of 1 to {max_batch} is taken; "
                         f"got {shape[0]:,}")  # fmt: skip
@@ -150,16 +138,20 @@ def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
     return array.reshape(shape)
 
 
-def decode_bytes(spec: dict[str, Any], max_batch: int) -> tuple[list[bytes], int]:
+def decode_bytes(spec: dict[str, Any], model: Model, max_batch: int) -> tuple[list[bytes], int]:
     """The encoded pictures of a BYTES input and their pixels in all (counted from their
-    headers): at most ``max_batch`` pictures and :func:`.preprocess.max_pixels` pixels."""
+    headers): at most ``max_batch`` pictures (fewer if the model says so) and
+    :func:`.preprocess.max_pixels` pixels."""
     name, data = spec.get("name"), spec.get("data")
+    if model.bytes_input is None:
+        raise HTTPError(400, f"{model.name} takes an FP32 tensor, not BYTES")
     if not isinstance(data, list) or not data or not all(isinstance(d, str) for d in data):
         raise HTTPError(400, f"input {name!r}: BYTES 'data' must be a list of "
                         "base64 strings, one encoded picture each")  # fmt: skip
-    if len(data) > max_batch:
-        raise HTTPError(400, f"input {name!r}: at most {max_batch} pictures a request; "
-                        f"got {len(data):,}")  # fmt: skip
+    most = min(max_batch, model.max_pictures or max_batch)
+    if len(data) > most:
+        raise HTTPError(400, f"input {name!r}: {model.name} takes at most {most} "
+                        f"picture{'s' * (most != 1)} a request; got {len(data):,}")  # fmt: skip
     try:
         pictures = [base64.b64decode(d, validate=True) for d in data]
     except (binascii.Error, ValueError):
@@ -171,27 +163,22 @@ def decode_bytes(spec: dict[str, Any], max_batch: int) -> tuple[list[bytes], int
     return pictures, pixels
 
 
-def output(name: str, values: np.ndarray | list, datatype: str = "FP32") -> dict[str, Any]:
-    array = np.asarray(values, dtype=np.float32 if datatype == "FP32" else object)
-    data = array.ravel().tolist()
+def output(name: str, values: np.ndarray) -> dict[str, Any]:
+    """One output tensor of the protocol; an array of strings is BYTES."""
+    array = np.asarray(values)
+    datatype = "BYTES" if array.dtype.kind in "OUS" else "FP32"
+    data = (array if datatype == "BYTES" else array.astype(np.float32)).ravel().tolist()
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
-
-
-def classify(model: Model, batch: np.ndarray, top_k: int) -> list[dict[str, Any]]:
-    probabilities = model.run(batch)
-    order = np.argsort(-probabilities, axis=1)[:, :top_k]
-    labels = [[model.labels[i] for i in row] for row in order]
-    return [output("probabilities", probabilities), output("labels", labels, "BYTES"),
-            output("scores", np.take_along_axis(probabilities, order, axis=1))]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class InferRequest:
-    """A checked infer request: its input (an FP32 batch or encoded pictures), top-k, the
-    outputs asked for (None: all) and whether it runs in the large lane."""
+    """A checked infer request: its input (an FP32 batch or encoded pictures), the options
+    for the model (``parameters``: ``top_k``, ``steps``), the outputs asked for (None: all)
+    and whether it runs in the large lane."""
 
     data: np.ndarray | list[bytes]
-    top_k: int
+    options: dict[str, Any]
     outputs: list[dict[str, Any]] | None
     large: bool
 
@@ -204,6 +191,15 @@ def parameters(holder: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise HTTPError(400, f"{where}'parameters' must be an object")
     return found
+
+
+def model_options(model: Model, given: dict[str, Any]) -> dict[str, Any]:
+    """The request's ``top_k`` and ``steps`` that the model takes, checked as whole numbers."""
+    options = model.options_from(top_k=given.get("top_k", DEFAULT_TOP_K), steps=given.get("steps"))
+    for key, value in options.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise HTTPError(400, f"parameters.{key} must be a whole number >= 1")
+    return options
 
 
 def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferRequest:
@@ -220,21 +216,15 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
         and all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in requested)
     ):
         raise HTTPError(400, "'outputs' must be a list of {\"name\": ...} objects")
-    top_k = parameters(body, "").get("top_k", DEFAULT_TOP_K)
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise HTTPError(400, "parameters.top_k must be a whole number >= 1")
+    options = model_options(model, parameters(body, ""))
     datatype = spec.get("datatype")
     if datatype == "FP32":
         batch = as_tensor(spec, model, max_batch)
-        return InferRequest(batch, top_k, requested, large=len(batch) > LARGE_BATCH)
+        return InferRequest(batch, options, requested, large=len(batch) > LARGE_BATCH)
     if datatype == "BYTES":
-        if isinstance(model, ForecastModel):
-            raise HTTPError(400, f"{model.name} takes an FP32 series, not BYTES")
-        pictures, pixels = decode_bytes(spec, max_batch)
-        if isinstance(model, KeypointModel) and len(pictures) != 1:
-            raise HTTPError(400, f"{model.name} takes one picture per request")
+        pictures, pixels = decode_bytes(spec, model, max_batch)
         large = len(pictures) > LARGE_BATCH or pixels > LARGE_PIXELS
-        return InferRequest(pictures, top_k, requested, large)
+        return InferRequest(pictures, options, requested, large)
     raise HTTPError(400, f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
                     "or BYTES (an encoded picture)")  # fmt: skip
 
@@ -242,32 +232,141 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
 def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
     """The protocol's outputs for one infer request (runs in a worker thread): all that
     the model gives, or those named in the request's ``outputs``, in that order."""
-    outputs = compute(model, request.data, request.top_k)
-    requested = request.outputs
-    if requested is None:
-        return outputs
-    produced = {o["name"]: o for o in outputs}
-    unknown = [o["name"] for o in requested if o["name"] not in produced]
+    if isinstance(request.data, np.ndarray):
+        produced = model.tensor_outputs(request.data, **request.options)
+    else:
+        produced = model.picture_outputs(request.data, **request.options)
+    names = [o["name"] for o in request.outputs] if request.outputs is not None else produced
+    unknown = [n for n in names if n not in produced]
     if unknown:
         raise HTTPError(400, f"{model.name} has no output {unknown[0]!r} for this input; "
                         f"it gives {', '.join(produced)}")  # fmt: skip
-    return [produced[o["name"]] for o in requested]
+    return [output(n, produced[n]) for n in names]
 
 
-def compute(model: Model, data: np.ndarray | list[bytes], top_k: int) -> list[dict[str, Any]]:
-    """Every output the model gives for a checked FP32 batch or list of encoded pictures."""
-    if isinstance(data, np.ndarray):
-        if isinstance(model, ForecastModel):
-            return [output("forecast", model.forecast_batch(data[:, :, 0]))]
-        if isinstance(model, KeypointModel):
-            return [output("points", model.run(data))]
-        return classify(model, data, top_k)
-    if isinstance(model, KeypointModel):
-        faces = model.predict(data[0])
-        return [output("boxes", np.reshape([f.box for f in faces], (-1, 4))),
-                output("points", np.reshape([f.points for f in faces], (-1, 68, 2))),
-                output("scores", [f.score for f in faces])]  # fmt: skip
-    return classify(model, np.stack([model.prepare(p) for p in data]), top_k)
+def answered(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A route that returns data -> one that answers it as JSON, and every error as
+    ``{"error": "..."}`` with its status: ours with theirs, a refused input 400, and a bug
+    of ours 500 with one line (the traceback goes to the log)."""
+
+    @functools.wraps(handler)
+    async def route(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return json_response(await handler(*args, **kwargs))
+        except HTTPError as err:
+            return error(err.status, str(err))
+        except VisionplayError as err:
+            return error(400, str(err))
+        except Exception:
+            log.exception("visionplay: a request failed")
+            return error(500, "the server failed on this request; its log says why")
+
+    return route
+
+
+class Routes:
+    """The routes over the models of one folder, with what they share: the limits on a
+    body and a batch, and the worker lanes.
+
+    Models run in worker threads, at most ``concurrency`` at a time (default: one per CPU
+    core): more would only fight over the cores and the GIL (BENCHMARKS.md). Large
+    requests also queue for a lane of one slot fewer, so a small one always finds a core.
+    """
+
+    def __init__(self, directory: str | os.PathLike | None, max_body: int,
+                 concurrency: int | None, max_batch: int) -> None:  # fmt: skip
+        self.directory, self.max_body, self.max_batch = directory, max_body, max_batch
+        self.limiter = CapacityLimiter(concurrency or os.cpu_count() or 1)
+        self.large_lane = CapacityLimiter(max(1, self.limiter.total_tokens - 1))
+
+    async def in_worker(self, function: Callable, *args: Any, large: bool = False,
+                        **kwargs: Any) -> Any:  # fmt: skip
+        work = functools.partial(function, *args, **kwargs)
+        if not large:
+            return await to_thread.run_sync(work, limiter=self.limiter)
+        async with self.large_lane:
+            return await to_thread.run_sync(work, limiter=self.limiter)
+
+    def model(self, name: str) -> Model:
+        """The folder's own model ``name`` (load() would also open a path), or a 404 that
+        does not tell a caller where the server keeps its files."""
+        plain = name.replace("_", "").replace("-", "")
+        try:
+            if len(name) <= MAX_NAME and plain.isascii() and plain.isalnum():
+                return load(name, self.directory)
+        except ModelNotFoundError:
+            pass
+        served = ", ".join(list_exported(self.directory)) or "none"
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise HTTPError(404, f"no model {shown!r} here; served: {served}")
+
+    async def body(self, request: Request) -> bytes:
+        """The request's body, refused (413) once past ``max_body`` bytes."""
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise HTTPError(413, f"the body is {int(declared):,} bytes; at most {self.max_body:,}")
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body:
+                    raise HTTPError(413, f"the body is over {self.max_body:,} bytes")
+        except ClientDisconnect:  # the client's doing, not a failure of ours to log
+            raise HTTPError(400, "the client went before its body had arrived") from None
+        return bytes(body)
+
+    async def ready(self) -> Response:
+        models = list_exported(self.directory)
+        return json_response({"ready": bool(models), "models": models}, 200 if models else 503)
+
+    @answered
+    async def model_metadata(self, name: str) -> dict[str, Any]:
+        return metadata(self.model(name))
+
+    @answered
+    async def model_ready(self, name: str) -> dict[str, Any]:
+        self.model(name)
+        return {"name": name, "ready": True}
+
+    @answered
+    async def infer(self, name: str, request: Request) -> dict[str, Any]:
+        model = self.model(name)
+        if BINARY_HEADER in request.headers:
+            raise HTTPError(400, BINARY_REFUSED)
+        try:
+            body = orjson.loads(await self.body(request))
+        except orjson.JSONDecodeError as err:
+            raise HTTPError(400, f"the body is not JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise HTTPError(400, "the body must be a JSON object with 'inputs'")
+        checked = read_request(model, body, self.max_batch)
+        outputs = await self.in_worker(infer, model, checked, large=checked.large)
+        return {"model_name": name, "model_version": "1", "id": body.get("id") or uuid.uuid4().hex,
+                "outputs": outputs}  # fmt: skip
+
+    @answered
+    async def predict(self, name: str, request: Request, k: int = DEFAULT_TOP_K,
+                      steps: int | None = None) -> dict[str, Any]:  # fmt: skip
+        """The body is the input's bytes: a picture, or a series as text or CSV."""
+        model = self.model(name)
+        data = await self.body(request)
+        if not data:
+            raise HTTPError(400, "the body is empty: send the picture's bytes (or the series)")
+        for key, value in (("k", k), ("steps", steps)):
+            if value is not None and value < 1:
+                raise HTTPError(400, f"{key} must be at least 1")
+        large = model.bytes_input is not None and picture_pixels(data) > LARGE_PIXELS
+        options = model.options_from(top_k=k, steps=steps)
+        answer = await self.in_worker(model.predict, data, large=large, **options)
+        return {"model": name, model.answer_key: model.to_json(answer)}
+
+
+async def server_metadata() -> dict[str, Any]:
+    return {"name": "visionplay", "version": __version__, "extensions": []}
+
+
+async def live() -> dict[str, bool]:
+    return {"live": True}
 
 
 def create_router(
@@ -277,135 +376,16 @@ def create_router(
     max_batch: int = MAX_BATCH,
 ) -> APIRouter:
     """The routes, over the models in ``directory``; bodies over ``max_body`` bytes get 413,
-    batches over ``max_batch`` pictures or rows 400.
-
-    Models run in worker threads, at most ``concurrency`` at a time (default: one per CPU
-    core): more would only fight over the cores and the GIL (BENCHMARKS.md). Large
-    requests also queue for a lane of one slot fewer.
-    """
+    batches over ``max_batch`` pictures or rows 400. See :class:`Routes` for the workers."""
+    routes = Routes(directory, max_body, concurrency, max_batch)
     router = APIRouter()
-    limiter = CapacityLimiter(concurrency or os.cpu_count() or 1)
-    large_lane = CapacityLimiter(max(1, limiter.total_tokens - 1))
-
-    async def in_worker(function: Callable, *args: Any, large: bool = False) -> Any:
-        work = functools.partial(function, *args)
-        if not large:
-            return await to_thread.run_sync(work, limiter=limiter)
-        async with large_lane:
-            return await to_thread.run_sync(work, limiter=limiter)
-
-    def model_or_404(name: str) -> Model:
-        # Only the folder's own models (load() would also open a path), and a 404 that does
-        # not tell a caller where the server keeps its files.
-        plain = name.replace("_", "").replace("-", "")
-        try:
-            if len(name) <= MAX_NAME and plain.isascii() and plain.isalnum():
-                return load(name, directory)
-        except ModelNotFoundError:
-            pass
-        served = ", ".join(list_exported(directory)) or "none"
-        shown = name if len(name) <= 40 else f"{name[:40]}..."
-        raise HTTPError(404, f"no model {shown!r} here; served: {served}")
-
-    async def body_of(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body:
-            raise HTTPError(413, f"the body is {int(declared):,} bytes; at most {max_body:,}")
-
-        body = bytearray()
-        try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body:
-                    raise HTTPError(413, f"the body is over {max_body:,} bytes")
-        except ClientDisconnect:  # the client's doing, not a failure of ours to log
-            raise HTTPError(400, "the client went before its body had arrived") from None
-        return bytes(body)
-
-    async def answer(work) -> Response:
-        try:
-            return json_response(await work())
-        except HTTPError as err:
-            return error(err.status, str(err))
-        except VisionplayError as err:
-            return error(400, str(err))
-        except Exception:  # a bug of ours: the log gets the traceback, the client one line
-            log.exception("visionplay: a request failed")
-            return error(500, "the server failed on this request; its log says why")
-
-    @router.get("/v2")
-    async def server_metadata() -> dict:
-        return {"name": "visionplay", "version": __version__, "extensions": []}
-
-    @router.get("/v2/health/live")
-    async def live() -> dict:
-        return {"live": True}
-
-    @router.get("/v2/health/ready")
-    async def ready() -> Response:
-        models = list_exported(directory)
-        status = 200 if models else 503
-        return json_response({"ready": bool(models), "models": models}, status)
-
-    @router.get("/v2/models/{name}")
-    async def model_metadata(name: str) -> Response:
-        async def work():
-            return metadata(model_or_404(name))
-
-        return await answer(work)
-
-    @router.get("/v2/models/{name}/ready")
-    async def model_ready(name: str) -> Response:
-        async def work():
-            model_or_404(name)
-            return {"name": name, "ready": True}
-
-        return await answer(work)
-
-    @router.post("/v2/models/{name}/infer")
-    async def model_infer(name: str, request: Request) -> Response:
-        async def work():
-            model = model_or_404(name)
-            if BINARY_HEADER in request.headers:
-                raise HTTPError(400, BINARY_REFUSED)
-            try:
-                body = orjson.loads(await body_of(request))
-            except orjson.JSONDecodeError as err:
-                raise HTTPError(400, f"the body is not JSON: {err}") from None
-            if not isinstance(body, dict):
-                raise HTTPError(400, "the body must be a JSON object with 'inputs'")
-            checked = read_request(model, body, max_batch)
-            outputs = await in_worker(infer, model, checked, large=checked.large)
-            request_id = body.get("id") or uuid.uuid4().hex
-            return {"model_name": name, "model_version": "1", "id": request_id,
-                    "outputs": outputs}  # fmt: skip
-
-        return await answer(work)
-
-    @router.post("/predict/{name}")
-    async def predict(name: str, request: Request, k: int = DEFAULT_TOP_K) -> Response:
-        async def work():
-            model = model_or_404(name)
-            data = await body_of(request)
-            if not data:
-                raise HTTPError(400, "the body is empty: send the picture's bytes")
-            if k < 1:
-                raise HTTPError(400, "k must be at least 1")
-            if isinstance(model, ForecastModel):
-                values = await in_worker(model.forecast, data.decode("utf-8", "replace"))
-                return {"model": name, "forecast": values.tolist()}
-            large = picture_pixels(data) > LARGE_PIXELS
-            if isinstance(model, KeypointModel):
-                faces = await in_worker(model.predict, data, large=large)
-                return {"model": name, "faces": [
-                    {"box": list(f.box), "points": f.points.tolist(), "score": f.score}
-                    for f in faces]}  # fmt: skip
-            top = await in_worker(model.predict, data, k, large=large)
-            return {"model": name, "predictions": [
-                {"label": p.label, "score": p.score, "index": p.index} for p in top]}  # fmt: skip
-
-        return await answer(work)
-
+    router.add_api_route("/v2", server_metadata, methods=["GET"])
+    router.add_api_route("/v2/health/live", live, methods=["GET"])
+    router.add_api_route("/v2/health/ready", routes.ready, methods=["GET"])
+    router.add_api_route("/v2/models/{name}", routes.model_metadata, methods=["GET"])
+    router.add_api_route("/v2/models/{name}/ready", routes.model_ready, methods=["GET"])
+    router.add_api_route("/v2/models/{name}/infer", routes.infer, methods=["POST"])
+    router.add_api_route("/predict/{name}", routes.predict, methods=["POST"])
     return router
 
 

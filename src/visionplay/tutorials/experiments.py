@@ -9,18 +9,19 @@ pixels by one fixed permutation and its advantage (locality, weight sharing) is 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .files import atomic_write, write_json
-from .plots import pyplot
+from ..files import atomic_write, write_json
+from ..plots import pyplot
 
 if TYPE_CHECKING:
     import torch
     from torch.utils.data import TensorDataset
+
+    from ..train.settings import TrainingSettings
 
 PERMUTE_MODELS = {"fc2": "FC2(8)", "cnn_small": "CNN-small(6)"}
 EXAMPLES = 8  # test digits kept in the result, to show before and after the permutation
@@ -35,25 +36,22 @@ def permute_pixels(dataset: TensorDataset, permutation: torch.Tensor) -> TensorD
     return TensorDataset(flat.view_as(images), labels)
 
 
-def permutation_experiment(args: argparse.Namespace) -> dict[str, Any]:
-    """Train both models on plain and on permuted MNIST; return the 2x2 table and more."""
+def permutation_experiment(settings: TrainingSettings) -> dict[str, Any]:
+    """Train both models on plain and on permuted MNIST; return the 2x2 table and more.
+    Of ``settings``, the data, the seed, the epochs, the batch size and the SGD learning
+    rate count: both models are trained alike, with no augmentation."""
     # torch here, not at the top: the Learn tab reads results and permutes with numpy only.
     import torch
 
-    from .config import MNIST
-    from .data import batches
-    from .training import (
-        build_model,
-        count_parameters,
-        evaluate,
-        load_splits,
-        seed_everything,
-        train_one_epoch,
-    )
+    from ..config import MNIST
+    from ..train.build import build_model, count_parameters
+    from ..train.data import batches, load_splits
+    from ..train.loop import evaluate, seed_everything, train_one_epoch
 
-    seed_everything(args.seed)
-    train_set, test_set = load_splits(MNIST, args)
-    permutation = torch.randperm(28 * 28, generator=torch.Generator().manual_seed(args.seed))
+    seed = settings.seed
+    seed_everything(seed)
+    train_set, test_set = load_splits(MNIST, settings)
+    permutation = torch.randperm(28 * 28, generator=torch.Generator().manual_seed(seed))
     pixel_orders = {
         "plain": (train_set, test_set),
         "permuted": (permute_pixels(train_set, permutation), permute_pixels(test_set, permutation)),
@@ -63,13 +61,13 @@ def permutation_experiment(args: argparse.Namespace) -> dict[str, Any]:
     parameters = {}
     for arch in PERMUTE_MODELS:
         for order, (train, test) in pixel_orders.items():
-            seed_everything(args.seed)  # the same initial weights for both pixel orders
+            seed_everything(seed)  # the same initial weights for both pixel orders
             model = build_model(arch)
             parameters[arch] = count_parameters(model)
-            optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.5)
-            for epoch in range(1, args.epochs + 1):
+            optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=0.5)
+            for epoch in range(1, settings.epochs + 1):
                 train_one_epoch(
-                    model, batches(train, args.batch_size, shuffle=True, seed=args.seed + epoch),
+                    model, batches(train, settings.batch_size, shuffle=True, seed=seed + epoch),
                     optimizer, device, desc=f"{arch} {order} epoch {epoch}",
                 )  # fmt: skip
             accuracy = evaluate(model, batches(test, 1000, shuffle=False), device)["acc"]
@@ -77,11 +75,11 @@ def permutation_experiment(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "table": table,
         "parameters": parameters,
-        "epochs": args.epochs,
+        "epochs": settings.epochs,
         "train_images": len(train_set),
         "test_images": len(test_set),
-        "optimizer": f"SGD lr={args.lr} momentum=0.5, batch {args.batch_size}",
-        "seed": args.seed,
+        "optimizer": f"SGD lr={settings.lr} momentum=0.5, batch {settings.batch_size}",
+        "seed": seed,
         # The panel in the Learn tab shows these digits both ways; the permutation is kept
         # so that "permuted" means the very pixel order the table was measured on.
         "permutation": permutation.tolist(),

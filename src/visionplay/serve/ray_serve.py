@@ -1,9 +1,9 @@
-"""The REST routes of :mod:`visionplay.rest` as a Ray Serve deployment: N replicas, each a
+"""The REST routes of :mod:`visionplay.serve.rest` as a Ray Serve deployment: N replicas, each a
 process holding its own onnxruntime sessions, behind Ray's HTTP proxy (one port).
 
     visionplay serve --ray --replicas 2                            # starts a local Ray
     visionplay serve --ray --address auto --replicas 16 ...        # on a running cluster
-    serve run --working-dir exported visionplay.ray_serve:build replicas=2   # Ray's CLI
+    serve run --working-dir exported visionplay.serve.ray_serve:build replicas=2   # Ray's CLI
 
 The models travel with the job (Ray's ``runtime_env`` working_dir: the ``.onnx`` files
 only), so the nodes of a cluster need visionplay installed but not the models.
@@ -25,9 +25,9 @@ from typing import Any
 from ray import serve
 from starlette.datastructures import MutableHeaders
 
-from .errors import InvalidInputError
-from .inference import THREADS_ENV, list_exported, load, models_dir
-from .preprocess import MAX_PIXELS_ENV
+from ..errors import InvalidInputError
+from ..inference import THREADS_ENV, list_exported, load, models_dir
+from ..preprocess import MAX_PIXELS_ENV
 from .rest import MAX_BATCH, MAX_BODY, create_app
 
 # What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
@@ -122,8 +122,9 @@ def deployment(
 def build(args: dict[str, Any]) -> serve.Application:
     """For Ray's own CLI, with the models either carried along or at a path every node sees:
 
-    serve run --working-dir exported visionplay.ray_serve:build replicas=2
-    serve run visionplay.ray_serve:build replicas=2 models_dir=/shared/models cpus_per_replica=1
+    serve run --working-dir exported visionplay.serve.ray_serve:build replicas=2
+    serve run visionplay.serve.ray_serve:build replicas=2 models_dir=/shared/models \
+        cpus_per_replica=1
     """
     try:
         return deployment(
@@ -134,4 +135,4 @@ def build(args: dict[str, Any]) -> serve.Application:
             max_pixels=int(args["max_pixels"]) if "max_pixels" in args else None,
         )
     except ValueError as err:
-        raise InvalidInputError(f"serve run visionplay.ray_serve:build: {err}") from None
+        raise InvalidInputError(f"serve run visionplay.serve.ray_serve:build: {err}") from None

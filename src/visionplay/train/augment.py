@@ -117,7 +117,7 @@ class KeypointAugment(nn.Module):
     contrast and gamma jitter.
 
     Takes context crops ``context`` times wider than the output, framed like the serving
-    crop (:func:`visionplay.data.face_crops`), and (N, K, 2) points in their [0, 1]
+    crop (:func:`visionplay.train.data.face_crops`), and (N, K, 2) points in their [0, 1]
     coordinates. With no jitter it returns exactly the serving crop: the window is the
     context's centre, sampled at pixel centres.
     """

@@ -1,8 +1,8 @@
 """The Learn tab: the tutorials' small experiments, computed for real in the browser.
 
-Four panels over code that lives elsewhere: the model explorer (:mod:`.summary`, ONNX
-metadata through :func:`.load`), the learned edge detector and linear regression
-(:mod:`.lessons`), and FC vs CNN on shuffled pixels (the result file that
+Four panels over code that lives elsewhere: the model explorer (:mod:`..train.summary`,
+ONNX metadata through :func:`.load`), the learned edge detector and linear regression
+(:mod:`..tutorials.lessons`), and FC vs CNN on shuffled pixels (the result file that
 ``visionplay experiment permute`` writes). torch and matplotlib are imported only when a
 panel computes something, so they cost the app's start-up nothing.
 
@@ -20,9 +20,10 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from .errors import InvalidInputError, VisionplayError
-from .inference import load, models_dir
-from .plots import pyplot
+from ..errors import InvalidInputError, VisionplayError
+from ..inference import load, models_dir
+from ..plots import pyplot
+from .widgets import as_image, tolerant
 
 LAYER_HEADERS = ["layer", "type", "output shape", "parameters"]
 FIT_HEADERS = ["method", "w", "b", "final loss", "time (ms)"]
@@ -38,8 +39,8 @@ EDGE_HINT = "Draw on the canvas, or upload or paste a picture: the learned kerne
 def explore(name: str | None, directory: str | os.PathLike | None = None) -> tuple[Any, str]:
     """The layer table of a registered architecture and, when it is exported, its ONNX
     file's inputs, outputs, opset and metadata."""
-    from .registry import get_entry
-    from .summary import summarize
+    from ..models.registry import get_entry
+    from ..train.summary import summarize
 
     if not name:
         return None, "Pick an architecture."
@@ -77,7 +78,7 @@ def explore(name: str | None, directory: str | os.PathLike | None = None) -> tup
 def architectures() -> Any:
     """The explorer's choices, filled in when the Learn tab opens: listing the registry
     imports the models, and so torch, which the other tabs never need."""
-    from .registry import list_models
+    from ..models.registry import list_models
 
     return gr.Dropdown(choices=list_models())
 
@@ -104,7 +105,7 @@ def explorer_panel(directory: str | os.PathLike | None) -> gr.Dropdown:
 def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[float]]:
     """Train the 1x2 kernel; a figure of picture, target, output and loss, a summary, and
     the learned [k1, k2, bias] for the "your picture" half of the panel."""
-    from .lessons import learn_edge_kernel
+    from ..tutorials.lessons import learn_edge_kernel
 
     if not lr or lr <= 0 or not steps or steps < 1:
         return None, "**Need at least 1 step and a positive learning rate.**", []
@@ -139,8 +140,7 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
 
 def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
     """The learned kernel over the user's picture: grey input beside its response."""
-    from .app import as_image  # app imports this module: import at call time
-    from .lessons import apply_kernel
+    from ..tutorials.lessons import apply_kernel
 
     image = as_image(value)
     if not learned:
@@ -173,8 +173,6 @@ def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
 
 
 def edge_panel() -> None:
-    from .app import tolerant
-
     with gr.Tab("Edge detector", id="learn-edge"):
         gr.Markdown(
             "A conv layer computes a **cross-correlation**: the kernel slides over the picture "
@@ -221,7 +219,7 @@ def edge_panel() -> None:
 def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any, str]:
     """A plot of the data, the three fitted lines and their losses; a table of w and b
     beside the truth and the closed-form least squares; and what happened, in words."""
-    from .lessons import TRUE_B, TRUE_W, curvatures, fit_line
+    from ..tutorials.lessons import TRUE_B, TRUE_W, curvatures, fit_line
 
     try:
         rate = float(lr)
@@ -293,7 +291,7 @@ def regression_panel() -> None:
 def permutation_view(directory: str | os.PathLike | None) -> tuple[str, list]:
     """The recorded table, and (caption, picture) pairs: each example digit as given and
     with its pixels moved by the experiment's permutation."""
-    from .experiments import PERMUTE_MODELS, permuted
+    from ..tutorials.experiments import PERMUTE_MODELS, permuted
 
     path = Path(directory or models_dir()) / PERMUTE_FILE
     try:

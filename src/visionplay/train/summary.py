@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .registry import create_model, get_config, get_entry, list_models
+from ..models.registry import create_model, get_config, get_entry, list_models
 
 
 @dataclass(frozen=True)

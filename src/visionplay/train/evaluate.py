@@ -1,0 +1,283 @@
+"""Test-set figures of an exported model, through ``load()``: one evaluation per task
+(``visionplay eval NAME`` runs the one of the model's task). Accuracy and a confusion
+matrix for classifiers; keypoint NME three ways for the face model; MSE beside the
+baselines for forecasters. Reads the datasets with torchvision, hence in ``train``.
+
+"Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from .. import faces, series
+from ..errors import VisionplayError
+from ..inference import load
+from ..manifest import read_manifest
+from ..plots import pyplot
+from ..tasks import Classifier, ForecastModel, KeypointModel, Model
+from .data import is_held_out, load_dataset, load_face_frames, spread
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What to evaluate on: ``limit`` test samples (evenly spread; None: all), in batches
+    of ``batch_size``; ``confusion``: where a classifier's matrix goes; ``as_drawn``: the
+    digits redrawn as on the canvas (with ``seed``); ``compare``: folders of other
+    forecasters to score beside a forecaster."""
+
+    data_dir: Path | None = None
+    limit: int | None = None
+    batch_size: int = 256
+    confusion: Path | None = None
+    as_drawn: bool = False
+    seed: int = 0
+    compare: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A report (JSON-ready, what ``--record`` stores) and notes for a reader (a table)."""
+
+    report: dict[str, Any]
+    notes: str = field(default="")
+
+
+EVALUATIONS: dict[str, Callable[[Any, EvalSettings], Evaluation]] = {}
+
+
+def evaluates(task: str) -> Callable:
+    """Register the evaluation of one task."""
+
+    def register(function: Callable[[Any, EvalSettings], Evaluation]) -> Callable:
+        if task in EVALUATIONS:
+            raise ValueError(f"task {task!r} already has an evaluation")
+        EVALUATIONS[task] = function
+        return function
+
+    return register
+
+
+def evaluate(model: Model, settings: EvalSettings) -> Evaluation:
+    """The evaluation of ``model``'s task on its test data."""
+    try:
+        run = EVALUATIONS[model.task]
+    except KeyError:
+        raise VisionplayError(f"{model.name}: no evaluation for {model.task} models") from None
+    return run(model, settings)
+
+
+@evaluates("classification")
+def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation:
+    """Test-set accuracy and the confusion matrix (written as a PNG); with ``as_drawn`` on
+    the test digits redrawn as the sketchpad sends a drawing (:func:`redraw_on_canvas`)."""
+    dataset = load_dataset(model.cfg, settings.data_dir, train=False, preprocess=False)
+    indices = spread(len(dataset), settings.limit)
+    count, n = len(indices), len(model.labels)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    rng = np.random.default_rng(settings.seed)
+    start = time.perf_counter()
+    for first in range(0, count, settings.batch_size):
+        samples = [dataset[i] for i in indices[first : first + settings.batch_size]]
+        if settings.as_drawn:
+            samples = [(redraw_on_canvas(image, rng), target) for image, target in samples]
+        predictions = model.predict_batch([image for image, _ in samples], top_k=1)
+        for (_, target), top in zip(samples, predictions, strict=True):
+            confusion[target, top[0].index] += 1
+    seconds = time.perf_counter() - start
+    report = {
+        "model": model.name,
+        "dataset": model.cfg.dataset,
+        "split": "test, redrawn on a 400x400 canvas" if settings.as_drawn else "test",
+        "images": count,
+        "accuracy": round(float(np.trace(confusion) / max(count, 1)), 5),
+        "errors": int(count - np.trace(confusion)),
+        "provider": model.provider,
+        "seconds": round(seconds, 2),
+        "images_per_s": round(count / seconds, 1) if seconds else None,
+    }
+    suffix = "-as-drawn" if settings.as_drawn else ""
+    png = settings.confusion or Path("runs/eval") / f"{model.name}{suffix}-confusion.png"
+    plot_confusion(confusion, model.labels, png, f"{model.name}: {report['accuracy']:.2%}")
+    report["confusion_png"] = str(png)
+    return Evaluation(report)
+
+
+@evaluates("keypoints")
+def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluation:
+    """NME (mean point error / outer-eye-corner distance) three ways: test frames cropped
+    on their true points' box; test frames end to end (detector, then regressor); and
+    training frames of the people the trainer held out (the figure for a new face)."""
+    data_dir, limit = settings.data_dir, settings.limit
+    margin = model.cfg.extra["margin"]
+
+    def true_box_nme(frames) -> np.ndarray:
+        return np.array([
+            faces.nme(model.points_in(gray, [faces.square_from_points(p, margin)])[0], p)
+            for gray, p in zip(frames.grays, frames.points, strict=True)
+        ])  # fmt: skip
+
+    test = load_face_frames(data_dir, train=False, limit=limit)
+    true_box = true_box_nme(test)
+    end_to_end, seconds = [], 0.0
+    for gray, points in zip(test.grays, test.points, strict=True):
+        start = time.perf_counter()
+        detection = faces.match(model.detector(gray), points)
+        if detection is not None:
+            square = faces.square_from_detection(detection.box, model.framing, margin)
+            predicted = model.points_in(gray, [square])[0]
+            end_to_end.append(faces.nme(predicted, points))
+        seconds += time.perf_counter() - start
+    training = load_face_frames(data_dir, train=True, limit=None if limit is None else 4 * limit)
+    held_out = training.subset([i for i, p in enumerate(training.people) if is_held_out(p)])
+    validation = true_box_nme(held_out)
+
+    def summary(values: np.ndarray) -> dict:
+        return {
+            "nme": round(float(values.mean()), 5),
+            "nme_median": round(float(np.median(values)), 5),
+            "failures_over_0.1": round(float((values > 0.1).mean()), 4),
+        }
+
+    return Evaluation({
+        "model": model.name,
+        "dataset": model.cfg.dataset,
+        "provider": model.provider,
+        "test_true_box": {"frames": len(test.names), **summary(true_box)},
+        "test_end_to_end": {
+            "frames": len(test.names),
+            "face_found": round(len(end_to_end) / max(len(test.names), 1), 4),
+            **summary(np.array(end_to_end) if end_to_end else np.array([np.nan])),
+            "ms_per_frame": round(1000 * seconds / max(len(test.names), 1), 2),
+        },
+        "validation_held_out_people": {
+            "frames": len(held_out.names),
+            "people": len(set(held_out.people)),
+            **summary(validation),
+        },
+        "normaliser": "distance between the outer eye corners (points 36 and 45)",
+    })  # fmt: skip
+
+
+def redraw_on_canvas(
+    digit: Image.Image, rng: np.random.Generator, canvas: int = 400
+) -> Image.Image:
+    """A test digit as someone might draw it on the sketchpad: 40-360 px tall, anywhere,
+    with a pen from hairline to fat (binarised, so no anti-aliasing helps the model)."""
+    pixels = np.asarray(digit.convert("L"))
+    ys, xs = np.nonzero(pixels > 30)
+    crop = digit.convert("L").crop((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    height = int(rng.integers(40, 361))
+    width = min(canvas - 10, max(1, round(crop.width * height / crop.height)))
+    big = crop.resize((width, height), Image.Resampling.BICUBIC)
+    pen = int(rng.integers(-1, 2)) * (2 * int(rng.integers(0, max(1, height // 25))) + 1)
+    if pen > 1:
+        big = big.filter(ImageFilter.MaxFilter(pen))
+    elif pen < -1:
+        big = big.filter(ImageFilter.MinFilter(-pen))
+    strokes = Image.fromarray(np.uint8(np.asarray(big) > 100) * 255)
+    if strokes.getbbox() is None:  # thinned away: keep the plain upscaled digit
+        strokes = Image.fromarray(np.uint8(np.asarray(crop.resize((width, height))) > 100) * 255)
+    page = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    left = int(rng.integers(0, canvas - width + 1))
+    top = int(rng.integers(0, canvas - height + 1))
+    page.paste((0, 0, 0, 255), (left, top), strokes)
+    return page
+
+
+def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
+    plt = pyplot()
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.imshow(np.log1p(confusion), cmap="Blues")
+    for (i, j), value in np.ndenumerate(confusion):
+        if value:
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")  # fmt: skip
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xlabel="predicted",
+           ylabel="true", title=title)  # fmt: skip
+    ax.set_xticklabels(labels, rotation=45, ha="right")
+    ax.set_yticklabels(labels)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+@evaluates("forecast")
+def evaluate_forecasts(model: ForecastModel, settings: EvalSettings) -> Evaluation:
+    """Test MSE of ``model`` (and of every forecaster exported in ``compare``) beside the
+    naive and least-squares linear baselines: next value (51-step series) and the next 10
+    (60-step series; direct for 10-output models, a rolled-out forecast for 1-output ones)."""
+    limit = settings.limit
+    next_one = series.make_splits(1)
+    next_ten = series.make_splits(10)
+    one, ten = next_one["test"], next_ten["test"]
+    if limit is not None:
+        one = series.Split(one.inputs[:limit], one.targets[:limit])
+        ten = series.Split(ten.inputs[:limit], ten.targets[:limit])
+
+    def mse(predicted: np.ndarray, true: np.ndarray) -> float:
+        return round(float(((predicted - true) ** 2).mean()), 6)
+
+    weights_one = series.fit_linear(next_one["train"].inputs, next_one["train"].targets)
+    weights_ten = series.fit_linear(next_ten["train"].inputs, next_ten["train"].targets)
+    table = [
+        {"model": "naive (last value)", "horizon": 1, "parameters": 0, "train_seconds": 0.0,
+         "next_mse": mse(series.naive(one.inputs, 1), one.targets),
+         "ten_mse": mse(series.naive(ten.inputs, 10), ten.targets), "ten_how": "repeated"},
+        {"model": "linear (least squares)", "horizon": "1 / 10", "parameters": 51 + 51 * 10,
+         "train_seconds": 0.0,
+         "next_mse": mse(series.linear(one.inputs, weights_one), one.targets),
+         "ten_mse": mse(series.linear(ten.inputs, weights_ten), ten.targets),
+         "ten_how": "direct"},
+    ]  # fmt: skip
+    others = [path for folder in settings.compare for path in sorted(folder.glob("*.onnx"))]
+    forecasters = [model] + [m for m in map(load, others) if isinstance(m, ForecastModel)]
+    seen = set()
+    for forecaster in forecasters:
+        if forecaster.path in seen:
+            continue
+        seen.add(forecaster.path)
+        entry = read_manifest(forecaster.path.parent)["models"].get(forecaster.name, {})
+        table.append({
+            "model": forecaster.name,
+            "horizon": forecaster.horizon,
+            "parameters": entry.get("parameters"),
+            "train_seconds": entry.get("training", {}).get("wall_seconds"),
+            "next_mse": mse(forecaster.forecast_batch(one.inputs, 1), one.targets),
+            "ten_mse": mse(forecaster.forecast_batch(ten.inputs, 10), ten.targets),
+            "ten_how": "direct" if forecaster.horizon >= 10 else "rolled out",
+        })  # fmt: skip
+    report = {
+        "model": model.name,
+        "dataset": "seed 003 generator, test split (seed 0)",
+        "series": len(one.inputs),
+        "provider": model.provider,
+        "next_mse": table[2]["next_mse"],
+        "ten_mse": table[2]["ten_mse"],
+        "table": table,
+    }
+    return Evaluation(report, notes=forecast_table(table))
+
+
+def forecast_table(rows: list[dict]) -> str:
+    lines = [
+        "| model | outputs | parameters | training s | next value MSE | next 10 MSE | 10 steps |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['horizon']} | "
+            f"{r['parameters'] if r['parameters'] is not None else '?'} | "
+            f"{r['train_seconds'] if r['train_seconds'] is not None else '?'} | "
+            f"{r['next_mse']:.5f} | {r['ten_mse']:.5f} | {r['ten_how']} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""The Forecast tab: a series (generated, typed or uploaded as CSV), the model's next
+steps, and the two baselines beside them on one plot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from .. import series
+from ..errors import VisionplayError
+from ..tasks import ForecastModel
+from .widgets import try_load
+
+SERIES_HINT = (
+    "Press **New series** for one from the generator, or paste numbers (commas, spaces or "
+    "new lines), or upload a one-column CSV."
+)
+
+
+def series_text(values: np.ndarray) -> str:
+    return ", ".join(f"{v:.4f}" for v in values)
+
+
+def new_series(seed: float | None) -> tuple[str, list[float], int]:
+    """A series from the seed's generator: 50 values shown, the next 10 kept as truth."""
+    seed = int(seed or 0)
+    values = series.generate(1, series.HISTORY + 10, seed=seed)[0]
+    return series_text(values[: series.HISTORY]), values.tolist(), seed + 1
+
+
+def load_csv(path: str) -> tuple[str, list[float]]:
+    """The uploaded CSV's numbers into the series box (its problem as a pop-up error)."""
+    try:
+        values = series.read_csv_column(Path(path).read_bytes())
+    except VisionplayError as err:
+        raise gr.Error(f"Could not read that CSV: {err}") from None
+    return series_text(values), []
+
+
+def forecast_view(
+    model: ForecastModel, text: str | None, steps: int, generated: list[float]
+) -> tuple[Any, str]:
+    """The history, the model's forecast, both baselines and (for a generated series) the
+    truth, as long-form rows for the tab's LinePlot (drawn in the browser, which spares the
+    server a matplotlib figure); or a message saying what is wrong."""
+    import pandas as pd  # Gradio's own dependency
+
+    if not text or not text.strip():
+        return None, SERIES_HINT
+    try:
+        values = model.prepare(text)[:, 0]
+        forecast = model.forecast(values, int(steps))
+    except VisionplayError as err:
+        return None, f"**Cannot forecast that:** {err}"
+    steps = len(forecast)
+    # The last known value starts every line ahead, so each joins the history.
+    start = np.arange(len(values) - 1, len(values) + steps)
+    last = values[-1:]
+    lines = {"history": (np.arange(len(values)), values)}
+    history = np.asarray(generated[: len(values)], np.float32)
+    if len(generated) >= len(values) + steps and np.allclose(history, values, atol=1e-3):
+        truth = np.asarray(generated[len(values) : len(values) + steps])
+        lines["truth"] = (start, np.concatenate([last, truth]))
+    lines["naive"] = (start, np.concatenate([last, series.naive(values[None], steps)[0]]))
+    lines["linear"] = (start, np.concatenate([last, series.linear_baseline(values, steps)]))
+    lines[model.name] = (start, np.concatenate([last, forecast]))
+    rows = pd.concat(
+        pd.DataFrame({"step": x, "value": np.asarray(y, np.float64), "line": name})
+        for name, (x, y) in lines.items()
+    )
+    message = f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
+    warning = series.outside_learnt_range(values)
+    return rows, message + (f"\n\n**Careful:** {warning}." if warning else "")
+
+
+def forecast_tab(directory: str | os.PathLike | None) -> None:
+    model, problem = try_load("timeseries", directory)
+    with gr.Tab("Forecast", id="timeseries"):
+        if model is None:
+            gr.Markdown(problem)
+            return
+        generated = gr.State([])
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Series", lines=4, elem_id="series-input",
+                                  placeholder="0.1, 0.25, 0.31, ...")  # fmt: skip
+                with gr.Row():
+                    fresh = gr.Button("New series", elem_id="series-new")
+                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                upload = gr.File(label="One-column CSV", file_types=[".csv", ".txt"],
+                                 type="filepath")  # fmt: skip
+                steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
+                go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
+            with gr.Column():
+                plot = gr.LinePlot(
+                    x="step", y="value", color="line", label="Forecast", color_title="",
+                    color_map={"history": "#4d4d4d", "truth": "#2ca02c", "naive": "#aaaaaa",
+                               "linear": "#ff7f0e", model.name: "#1f77b4"},
+                    elem_id="series-plot",
+                )  # fmt: skip
+                message = gr.Markdown(SERIES_HINT, elem_id="series-message")
+
+        def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:
+            return forecast_view(model, values, horizon, truth)
+
+        inputs, outputs = [text, steps, generated], [plot, message]
+        fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").then(
+            read, inputs, outputs, api_name=False
+        )
+        upload.upload(load_csv, upload, [text, generated], api_name=False).success(
+            read, inputs, outputs, api_name=False
+        )
+        go.click(read, inputs, outputs, api_name="forecast")
+        text.submit(read, inputs, outputs, api_name=False)
+        steps.release(read, inputs, outputs, api_name=False)
