@@ -121,6 +121,7 @@ def test_forward_shape_and_finite(name):
 @pytest.mark.parametrize("name", ALL)
 def test_onnx_round_trip(name, tmp_path):
     cfg = get_config(name)
+    torch.manual_seed(0)
     model = build_model(name).eval()
     checkpoint = save_checkpoint(
         tmp_path / f"{name}.pt", name=name, model=model, cfg=cfg, args={}, model_kwargs={},
@@ -134,6 +135,6 @@ def test_onnx_round_trip(name, tmp_path):
     batch = np.random.default_rng(1).random((5, *cfg.input_size), dtype=np.float32)
     with torch.no_grad():
         expected = servable(model, cfg)(torch.from_numpy(batch)).numpy()
-    np.testing.assert_allclose(served.run(batch), expected, atol=1e-5)
+    np.testing.assert_allclose(served.run(batch), expected, rtol=1e-4, atol=1e-5)
     if cfg.task == "classification":
         np.testing.assert_allclose(served.run(batch).sum(1), 1.0, atol=1e-5)
