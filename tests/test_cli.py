@@ -112,6 +112,8 @@ def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, mo
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 1000 and report["dataset"] == "mnist"
     assert report["accuracy"] > 0.98
+    # The ECE is at least the gap between the mean top score and the accuracy.
+    assert report["ece"] >= abs(report["mean_top_score"] - report["accuracy"]) - 1e-5
     assert png.read_bytes()[:4] == b"\x89PNG"
     recorded = json.loads((models / "manifest.json").read_text())["models"]["mnist"]["eval"]
     assert recorded["accuracy"] == report["accuracy"]
@@ -155,3 +157,17 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
                                 torch.tensor(result["permutation"])).tensors[0][0, 0]  # fmt: skip
     np.testing.assert_array_equal(as_trained.numpy(), shuffled)
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_expected_calibration_error_on_known_cases():
+    from visionplay.train.evaluate import expected_calibration_error as ece
+
+    # Calibrated: a score of 0.8 right four times in five, 0.6 three in five.
+    scores = np.array([0.8] * 5 + [0.6] * 5)
+    right = np.array([1, 1, 1, 1, 0, 1, 1, 1, 0, 0], dtype=bool)
+    assert ece(scores, right) == pytest.approx(0.0)
+    # Under-confident: always right at 0.9 -> off by 0.1; over-confident by 0.5 on half.
+    assert ece(np.full(10, 0.9), np.ones(10, bool)) == pytest.approx(0.1)
+    half = np.array([1.0] * 5 + [0.5] * 5)
+    assert ece(half, np.array([0] * 5 + [1] * 5, bool)) == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)
+    assert ece(np.array([]), np.array([], bool)) == 0.0

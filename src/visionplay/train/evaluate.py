@@ -83,6 +83,7 @@ def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation
     count, n = len(indices), len(model.labels)
     confusion = np.zeros((n, n), dtype=np.int64)
     rng = np.random.default_rng(settings.seed)
+    top_scores, right = [], []
     start = time.perf_counter()
     for first in range(0, count, settings.batch_size):
         samples = [dataset[i] for i in indices[first : first + settings.batch_size]]
@@ -91,7 +92,10 @@ def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation
         predictions = model.predict_batch([image for image, _ in samples], top_k=1)
         for (_, target), top in zip(samples, predictions, strict=True):
             confusion[target, top[0].index] += 1
+            top_scores.append(top[0].score)
+            right.append(top[0].index == target)
     seconds = time.perf_counter() - start
+    scores, hits = np.array(top_scores), np.array(right, dtype=bool)
     report = {
         "model": model.name,
         "dataset": model.cfg.dataset,
@@ -99,6 +103,8 @@ def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation
         "images": count,
         "accuracy": round(float(np.trace(confusion) / max(count, 1)), 5),
         "errors": int(count - np.trace(confusion)),
+        "ece": round(expected_calibration_error(scores, hits), 5),
+        "mean_top_score": round(float(scores.mean()), 5) if count else None,
         "provider": model.provider,
         "seconds": round(seconds, 2),
         "images_per_s": round(count / seconds, 1) if seconds else None,
@@ -108,6 +114,22 @@ def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation
     plot_confusion(confusion, model.labels, png, f"{model.name}: {report['accuracy']:.2%}")
     report["confusion_png"] = str(png)
     return Evaluation(report)
+
+
+def expected_calibration_error(scores: np.ndarray, right: np.ndarray, bins: int = 15) -> float:
+    """How far the top score is from the share answered right, averaged over ``bins``
+    equal-width bins of the top score, each weighted by its share of the samples (the ECE
+    of Guo et al., 2017). 0: a score of 0.9 is right nine times in ten."""
+    if not len(scores):
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1], right=True), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(scores[members].mean() - right[members].mean())
+    return float(gap)
 
 
 @evaluates("keypoints")
