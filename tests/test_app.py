@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 import gradio as gr
 import numpy as np
 import pytest
-from digits import draw
-from gradio_client import Client, handle_file
-from PIL import Image
+from drawn import strokes
+from gradio_client import Client
 
 from visionplay.ui.app import build_app
 from visionplay.ui.draw import DRAW_HINT
@@ -20,30 +21,29 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
-def editor_value(path):
-    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+def test_draw_tab_reads_a_drawn_seven(client):
+    reply = client.predict(strokes("7", size=150, width=10, centre=(120, 260)), api_name="/draw")
+    assert reply["label"] == "7"
+    assert [c["label"] for c in reply["confidences"]][0] == "7"
+    assert len(reply["confidences"]) == 3
+    assert reply["message"] == "" and reply["read"] == "1 stroke, 3 points"
+    seen = np.frombuffer(base64.b64decode(reply["seen"]), np.uint8)
+    assert seen.size == 28 * 28 and seen.max() == 255  # the model's input, as it saw it
 
 
-def test_draw_tab_reads_a_drawn_seven(client, tmp_path):
-    path = tmp_path / "seven.png"
-    draw("7", size=150, width=10, centre=(120, 260)).save(path)
-    label, seen, message = client.predict(editor_value(path), api_name="/draw")
-    assert label["label"] == "7"
-    assert len(label["confidences"]) == 3
-    assert message == ""
-    assert np.asarray(Image.open(seen)).shape[:2] == (224, 224)  # the 28x28 input, enlarged
-
-
-def test_empty_canvas_gives_a_hint_not_an_error(client, tmp_path):
-    path = tmp_path / "blank.png"
-    Image.new("RGBA", (400, 400)).save(path)
-    label, seen, message = client.predict(editor_value(path), api_name="/draw")
-    assert not label and seen is None  # gradio_client shows an empty Label as {}
-    assert message == DRAW_HINT
+def test_empty_canvas_gives_a_hint_not_an_error(client):
+    for empty in ("[]", ""):
+        reply = client.predict(empty, api_name="/draw")
+        assert reply["label"] is None and reply["seen"] is None and reply["confidences"] == []
+        assert reply["message"] == DRAW_HINT
+    reply = client.predict('[{"width": 18, "points": [[1, 500]]}]', api_name="/draw")
+    assert reply["label"] is None
+    assert reply["message"] == ("Could not read that drawing: stroke 1, point 1 (1, 500) is "
+                                "outside the 400 x 400 canvas")  # fmt: skip
 
 
 TAB_MODELS = ("mnist", *PHOTO_MODELS, "face_keypoints", "timeseries")
-TAB_INPUTS = ("digit-sketchpad", "photo-input", "face-input", "series-input")
+TAB_INPUTS = ("digit-draw", "photo-input", "face-input", "series-input")
 
 
 def test_missing_model_turns_the_tab_into_instructions(tmp_path, capsys):

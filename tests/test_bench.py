@@ -79,8 +79,8 @@ def test_bench_without_weights_says_how_to_make_them(tiny_models, tmp_path, caps
 
 
 def test_bench_drives_the_app(tmp_path, capsys):
-    argv = ["bench", "mnist", "--runs", "3", "--warmup", "1", "--batch", "2",
-            "--clients", "1", "2", "--requests", "4", "--out", str(tmp_path)]  # fmt: skip
+    argv = ["bench", "mnist", "--runs", "3", "--warmup", "1", "--batch", "2", "--clients", "1",
+            "2", "--requests", "4", "--no-browser", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
     app = json.loads((tmp_path / "bench.json").read_text())["app"]
     assert app["startup_s"] > 0

@@ -1,11 +1,15 @@
-"""The bad-input corpus (tests/corpus.py) through the Python API, the CLI and every app tab:
-a sensible answer or a clear error naming the problem, never a traceback."""
+"""The bad-input corpus (tests/corpus.py, and bad strokes for the Draw tab) through the
+Python API, the CLI and every app tab: a sensible answer or a clear error naming the
+problem, never a traceback."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 from corpus import BAD_SERIES, BLANK, UNREADABLE, make_pictures
+from drawn import strokes
 from gradio_client import Client, handle_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,12 +85,27 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
+# What a browser or a script may send the Draw tab instead of a drawing's strokes.
+BAD_STROKES = {
+    "not_json": "<p>Hello</p>",
+    "a_picture_path": "/etc/passwd",
+    "an_object": '{"width": 18, "points": [[1, 1]]}',
+    "nan_width": '[{"width": NaN, "points": [[1, 1]]}]',
+    "off_the_canvas": '[{"width": 18, "points": [[1, 1e9]]}]',
+    "text_point": '[{"width": 18, "points": [["1", "2"]]}]',
+    "no_points": '[{"width": 18, "points": []}]',
+    "too_many_strokes": json.dumps([{"width": 18, "points": [[1, 1]]}] * 500),
+    "too_many_points": json.dumps([{"width": 18, "points": [[1, 1]] * 6000}]),
+    "nested": "[" * 50_000 + "]" * 50_000,
+}
+
+
 def test_every_tab_answers_the_corpus(client, pictures):
+    for case, text in BAD_STROKES.items():
+        reply = client.predict(text, api_name="/draw")
+        assert reply["message"].startswith("Could not read that drawing: "), case
+        assert reply["label"] is None and reply["seen"] is None, case
     for case, path in pictures.items():
-        editor = {"background": None, "layers": [], "composite": handle_file(str(path))}
-        label, _, message = client.predict(editor, api_name="/draw")
-        if case in UNREADABLE:
-            assert "Could not read that picture" in message and not label, case
         label, _, message = client.predict(handle_file(str(path)), "cifar10", api_name="/photo")
         if case in UNREADABLE:
             assert "Could not read that picture" in message and not label, case
@@ -144,8 +163,7 @@ def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        editor = {"background": None, "layers": [], "composite": handle_file(str(pictures["cmyk"]))}
-        label, _, message = client.predict(editor, api_name="/draw")
-        assert label["label"] == "7" and message == ""
+        reply = client.predict(strokes("7"), api_name="/draw")
+        assert reply["label"] == "7" and reply["message"] == ""
     finally:
         demo.close()

@@ -15,7 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from visionplay.bench.inputs import digit_drawing, photo_variants
+from visionplay.bench.browser import digit_strokes
+from visionplay.bench.inputs import photo_variants
 from visionplay.bench.server import free_port, start_server
 from visionplay.inference import models_dir
 
@@ -53,18 +54,15 @@ def test_32_clients_100_requests_each(tmp_path):
     base = f"http://127.0.0.1:{port}/"
     try:
         with httpx.Client(base_url=base, timeout=60) as setup:
-            digits, photos = [], []
-            for i in range(8):
-                digit_drawing(seed=i).save(tmp_path / f"digit-{i}.png")
-                digits.append(upload(setup, tmp_path / f"digit-{i}.png"))
+            photos = []
             for i, photo in enumerate(photo_variants(8)):
                 photo.save(tmp_path / f"photo-{i}.png")
                 photos.append(upload(setup, tmp_path / f"photo-{i}.png"))
             faces = [upload(setup, p) for p in sorted(Path("demos/examples").glob("face_*"))]
             series = ", ".join(f"{v:.3f}" for v in np.sin(np.linspace(0, 6, 50)))
         requests = [
-            ("draw", lambda i: [{"background": None, "layers": [], "composite": digits[i % 8]}],
-             lambda out: out[2] == "" and out[0]["label"] == "7"),
+            ("draw", lambda i: [digit_strokes("7", seed=i % 8)],
+             lambda out: out[0]["message"] == "" and out[0]["label"] == "7"),
             ("photo", lambda i: [photos[i % 8], "fashion_mnist"], lambda out: out[2] == ""),
             ("faces", lambda i: [faces[i % len(faces)], True], lambda out: "found" in out[1]),
             ("forecast", lambda i: [series, 10], lambda out: out[1].startswith("**Next 10")),

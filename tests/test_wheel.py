@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from visionplay.bench.browser import digit_strokes
 from visionplay.bench.inputs import digit_drawing, png_bytes
 from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
@@ -104,10 +105,7 @@ def test_serve_from_the_wheel_answers_every_tab(wheel_server, tmp_path):
     served = httpx.get(f"{wheel_server}gradio_api/info", timeout=30).json()["named_endpoints"]
     assert set(served) == {"/draw", "/photo", "/faces", "/new_series", "/forecast"}
     assert "visionplay[train]" in httpx.get(f"{wheel_server}config", timeout=30).text
-    digit = tmp_path / "digit.png"
-    digit.write_bytes(png_bytes(digit_drawing(seed=2)))
-    sketch = {"background": None, "layers": [], "composite": handle_file(str(digit))}
-    assert client.predict(sketch, api_name="/draw")[0]["label"].isdigit()
+    assert client.predict(digit_strokes("7", seed=2), api_name="/draw")["label"].isdigit()
     photo = handle_file(str(EXAMPLES / "fashion_mnist-trouser.png"))
     assert client.predict(photo, "fashion_mnist", api_name="/photo")[0]["label"] == "Trouser"
     face = handle_file(str(EXAMPLES / "face_keypoints-two-faces.jpg"))

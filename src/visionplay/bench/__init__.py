@@ -13,6 +13,8 @@ Two parts, one report:
   then driven by gradio_client with 1, 8 and 32 concurrent clients on the Draw and Photo
   tabs: client-side latency and requests per second, and the server's own time per
   request from Gradio's monitoring summary.
+* browser: Chromium draws digits on the Draw tab, and on a bare Gradio Sketchpad for
+  comparison; pen-up -> answer timed inside the page (:mod:`.browser`).
 
 Here: :func:`run_bench` and the drivers of the app and of Ray Serve. Around it: ``timing``
 (durations and percentiles), ``inputs`` (what is sent), ``server`` (a ``visionplay serve``
@@ -32,6 +34,7 @@ from typing import Any
 
 from ..errors import VisionplayError
 from ..inference import list_exported, models_dir
+from .browser import bench_browser, digit_strokes
 from .clients import drive, drive_rest_levels, server_times
 from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
@@ -48,9 +51,11 @@ def run_bench(
     app_requests: int = 64,
     cuda: bool | None = None,
     ray_replicas: Sequence[int] = (),
+    browser_drawings: int = 0,
 ) -> dict[str, Any]:
     """The whole report (see the module's docstring); ``app_levels=()`` skips the app,
-    ``ray_replicas`` adds the REST route served by Ray Serve with each number of replicas."""
+    ``ray_replicas`` adds the REST route served by Ray Serve with each number of replicas,
+    ``browser_drawings`` the browser part with that many digits drawn on each page."""
     directory = Path(directory or models_dir())
     names = list(names or list_exported(directory))
     if not names:
@@ -69,13 +74,16 @@ def run_bench(
         report["app"] = bench_app(directory, app_levels, app_requests)
     if ray_replicas:
         report["ray"] = bench_ray(directory, ray_replicas, app_levels or (1, 8), app_requests)
+    if browser_drawings:
+        report["browser"] = bench_browser(directory, browser_drawings)
     return report
 
 
 def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str, Any]:
     """Start the app, drive its Draw and Photo tabs at each concurrency level, stop it.
-    Every request carries a different picture: identical answers at the same moment would
-    race in Gradio's file cache (it rewrites a cached output in place while serving it)."""
+    Every request carries a different drawing or picture: identical answers at the same
+    moment would race in Gradio's file cache (it rewrites a cached output in place while
+    serving it)."""
     from gradio_client import handle_file
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,12 +92,12 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
             digit_drawing(seed=i).save(folder / f"digit-{i}.png")
         for i, photo in enumerate(photo_variants(max(levels) * 2)):
             photo.save(folder / f"photo-{i}.png")
-        digits, photos = sorted(folder.glob("digit-*")), sorted(folder.glob("photo-*"))
+        photos = sorted(folder.glob("photo-*"))
+        strokes = [digit_strokes("7", seed=i) for i in range(max(levels) * 2)]
         counter = itertools.count()  # next() on it is atomic under the GIL
 
-        def draw() -> tuple:
-            path = digits[next(counter) % len(digits)]
-            return ({"background": None, "layers": [], "composite": handle_file(str(path))},)
+        def draw() -> tuple:  # strokes JSON, as the Draw tab's canvas sends it
+            return (strokes[next(counter) % len(strokes)],)
 
         def photo() -> tuple:
             return handle_file(str(photos[next(counter) % len(photos)])), "fashion_mnist"

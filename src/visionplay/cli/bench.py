@@ -1,4 +1,5 @@
-"""``visionplay bench``: onnxruntime vs PyTorch per shipped model, and the app under load."""
+"""``visionplay bench``: onnxruntime vs PyTorch per shipped model, the app under load, and
+the Draw tab drawn on in Chromium."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="concurrent app clients to try; none skips the app")  # fmt: skip
     parser.add_argument("--requests", type=int, default=64,
                         help="requests per tab at each concurrency level")  # fmt: skip
-    parser.add_argument("--no-app", action="store_true", help="models only")
+    parser.add_argument("--no-app", action="store_true", help="models only (no app, no browser)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="skip the browser part (Chromium draws on the Draw tab)")  # fmt: skip
+    parser.add_argument("--drawings", type=int, default=10,
+                        help="digits the browser part draws on each page")  # fmt: skip
     parser.add_argument("--ray", type=int, nargs="*", default=None, metavar="REPLICAS",
                         help="also the REST route from `serve --ray` with each number of "
                         "replicas (--ray alone: 1 2; needs visionplay[ray])")  # fmt: skip
@@ -34,10 +39,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..bench import run_bench
+    from ..bench.browser import format_browser
     from ..bench.report import format_report, save_report
     from ..errors import InvalidInputError
 
-    for flag in ("runs", "batch", "requests"):
+    for flag in ("runs", "batch", "requests", "drawings"):
         if getattr(args, flag) < 1:
             raise InvalidInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if any(clients < 1 for clients in args.clients):
@@ -49,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
         args.models_dir, args.models, args.runs, max(0, args.warmup), args.batch,
         app_levels=() if args.no_app else args.clients, app_requests=args.requests, cuda=args.cuda,
         ray_replicas=ray_replicas,
+        browser_drawings=0 if args.no_app or args.no_browser else args.drawings,
     )  # fmt: skip
     print(format_report(report))
+    if "browser" in report:
+        print("\n".join(format_browser(report["browser"])))
     json_path, png_path = save_report(report, args.out)
     print(f"saved {json_path} and {png_path}")
     return 0

@@ -1,6 +1,7 @@
 """What the app's tabs share: upload handling, the classifier callback that Draw and Photo
 both use, loading a tab's model (or the message shown instead), the example pictures, and
-the page script that readies every sketchpad's brush (Draw's and the Learn tab's).
+the page script that readies every Gradio sketchpad's brush (the Learn tab's; the Draw tab
+has a canvas of its own).
 """
 
 from __future__ import annotations
