@@ -1,8 +1,9 @@
-"""Digits drawn as pen strokes, the way a person draws them on the sketchpad.
+"""Digits drawn as pen strokes, the way a person draws them on the Draw tab's canvas.
 
 Each digit is a list of polylines in a unit box (x right, y down). ``draw`` renders them
-with PIL at any size, place and brush width, as black ink on a transparent canvas:
-what Gradio's Sketchpad hands over.
+with PIL at any size, place and brush width, as black ink on a transparent canvas (a
+picture, as the Photo tab or REST would get one); tests/drawn.py turns the same polylines
+into the strokes JSON the canvas sends.
 """
 
 from __future__ import annotations
