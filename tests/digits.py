@@ -16,6 +16,15 @@ from visionplay.bench.browser import DIGITS
 STROKES = DIGITS
 
 
+def placed(digit: str, size: float, centre: tuple[float, float], aspect: float
+           ) -> list[list[tuple[float, float]]]:  # fmt: skip
+    """The strokes of ``digit`` in canvas pixels: ``size`` tall, ``aspect`` as wide, around
+    ``centre``."""
+    left, top = centre[0] - size * aspect / 2, centre[1] - size / 2
+    return [[(left + x * size * aspect, top + y * size) for x, y in stroke]
+            for stroke in STROKES[digit]]  # fmt: skip
+
+
 def draw(
     digit: str,
     size: int = 200,
@@ -27,9 +36,7 @@ def draw(
     """Black strokes of ``digit``, ``size`` pixels tall, on a transparent RGBA canvas."""
     image = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
     pen = ImageDraw.Draw(image)
-    left, top = centre[0] - size * aspect / 2, centre[1] - size / 2
-    for stroke in STROKES[digit]:
-        points = [(left + x * size * aspect, top + y * size) for x, y in stroke]
+    for points in placed(digit, size, centre, aspect):
         pen.line(points, fill=(0, 0, 0, 255), width=width, joint="curve")
         r = width / 2
         for x, y in (points[0], points[-1]):  # round pen ends, as a brush makes them

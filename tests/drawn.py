@@ -3,7 +3,7 @@ canvas pixels (:mod:`visionplay.strokes`), for the app's API and the unit tests.
 
 from __future__ import annotations
 
-from digits import STROKES
+from digits import placed
 
 from visionplay import strokes as pen
 
@@ -17,9 +17,7 @@ def strokes(
 ) -> str:
     """``digit`` drawn ``size`` pixels tall with a pen ``width`` wide around ``centre``, as
     digits.draw places it."""
-    left, top = centre[0] - size * aspect / 2, centre[1] - size / 2
     return pen.to_json([
-        {"width": width, "points": [[round(left + x * size * aspect, 1), round(top + y * size, 1)]
-                                    for x, y in stroke]}
-        for stroke in STROKES[digit]
+        {"width": width, "points": [[round(x, 1), round(y, 1)] for x, y in stroke]}
+        for stroke in placed(digit, size, centre, aspect)
     ])  # fmt: skip

@@ -25,19 +25,16 @@ import itertools
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import strokes as pen
-from ..errors import VisionplayError
-from .server import free_port, start_server, stop_server
+from .server import free_port, start_child, start_server, stop_server
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -405,21 +402,8 @@ def start_bare_sketchpad(port: int, log: Path, timeout: float = 120) -> tuple[An
     """The bare Sketchpad page in a child process on ``port``; it and its seconds to ready."""
     command = [sys.executable, "-m", "visionplay.bench.browser", "bare-sketchpad",
                "--port", str(port)]  # fmt: skip
-    began = time.perf_counter()
-    with open(log, "wb") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "GRADIO_PROFILING": "1"})  # fmt: skip
-    while time.perf_counter() - began < timeout:
-        if server.poll() is not None:
-            raise VisionplayError(f"the bare Sketchpad page exited: {log.read_text()[-500:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                if response.status == 200:
-                    return server, time.perf_counter() - began
-        except OSError:
-            time.sleep(0.1)
-    stop_server(server)
-    raise VisionplayError(f"the bare Sketchpad page did not answer within {timeout:.0f} s")
+    return start_child(command, f"http://127.0.0.1:{port}/", log, timeout,
+                       "the bare Sketchpad page")
 
 
 def format_browser(result: dict[str, Any]) -> list[str]:

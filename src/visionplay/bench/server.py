@@ -35,14 +35,20 @@ def start_server(
     (a path under the server's root) answers 200."""
     command = [sys.executable, "-m", "visionplay.cli.main", "serve", "--port", str(port),
                "--models-dir", str(directory), *options]  # fmt: skip
+    return start_child(command, f"http://127.0.0.1:{port}/{ready}", log, timeout, "the server")
+
+
+def start_child(command: Sequence[str], url: str, log: Path, timeout: float = 120,
+                what: str = "the server") -> tuple[subprocess.Popen, float]:  # fmt: skip
+    """``command`` in a child process, its output to ``log``; returns it and its seconds
+    until ``url`` answers 200 (stopped, and an error naming ``what``, if it never does)."""
     began = time.perf_counter()
     with open(log, "wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                   env={**os.environ, "GRADIO_PROFILING": "1"})  # fmt: skip
-    url = f"http://127.0.0.1:{port}/{ready}"
     while time.perf_counter() - began < timeout:
         if server.poll() is not None:
-            raise VisionplayError(f"the server exited: {log.read_text()[-500:]}")
+            raise VisionplayError(f"{what} exited: {log.read_text()[-500:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -50,7 +56,7 @@ def start_server(
         except OSError:
             time.sleep(0.05)
     stop_server(server)
-    raise VisionplayError(f"the server did not answer on {url} within {timeout:.0f} s")
+    raise VisionplayError(f"{what} did not answer on {url} within {timeout:.0f} s")
 
 
 def stop_server(server: subprocess.Popen, timeout: float = 60) -> int:
