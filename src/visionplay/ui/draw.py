@@ -31,7 +31,7 @@ import gradio as gr
 from .. import strokes as pen
 from ..errors import InvalidInputError
 from ..tasks import Classifier
-from .widgets import SEEN_SCALE, classify, try_load
+from .widgets import classify, try_load
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
 PEN_WIDTHS = (6, 40, 18)  # the pen width slider: lowest, highest, to start with
@@ -277,13 +277,14 @@ def answer(model: Classifier, value: Any) -> dict[str, Any]:
         return {**nothing, "message": f"Could not read that drawing: {err}"}
     if not drawing:
         return {**nothing, "message": DRAW_HINT}
-    scores, seen, message = classify(model, pen.render(drawing), top_k=3, hint=DRAW_HINT)
+    # The page enlarges the 28x28 input itself.
+    scores, seen, message = classify(model, pen.render(drawing), top_k=3, hint=DRAW_HINT, scale=1)
     if not scores:
         return {**nothing, "read": pen.describe(drawing), "message": message.replace("**", "")}
     return {
         "label": next(iter(scores)),
         "confidences": [{"label": k, "confidence": round(v, 6)} for k, v in scores.items()],
-        "seen": base64.b64encode(seen[::SEEN_SCALE, ::SEEN_SCALE].tobytes()).decode(),
+        "seen": base64.b64encode(seen.tobytes()).decode(),
         "read": pen.describe(drawing), "message": message,
     }  # fmt: skip
 

@@ -83,10 +83,10 @@ def enlarge(array: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
 
 
 def classify(
-    model: Classifier, value: Any, top_k: int, hint: str
+    model: Classifier, value: Any, top_k: int, hint: str, scale: int = SEEN_SCALE
 ) -> tuple[dict | None, np.ndarray | None, str]:
-    """Label scores, the input the model saw, and a message (empty when all went well;
-    ``hint`` when there is nothing to read)."""
+    """Label scores, the input the model saw (8-bit, each pixel ``scale`` x ``scale``), and
+    a message (empty when all went well; ``hint`` when there is nothing to read)."""
     image = as_image(value)
     if image is None:
         return None, None, hint
@@ -97,7 +97,7 @@ def classify(
     except VisionplayError as err:
         return None, None, f"**Could not read that picture:** {err}"
     top = model.predict_prepared(seen[None], top_k)[0]
-    return {p.label: p.score for p in top}, enlarge(seen), ""
+    return {p.label: p.score for p in top}, enlarge(seen, scale), ""
 
 
 def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
