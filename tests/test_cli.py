@@ -159,15 +159,3 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_expected_calibration_error_on_known_cases():
-    from visionplay.train.evaluate import expected_calibration_error as ece
-
-    # Calibrated: a score of 0.8 right four times in five, 0.6 three in five.
-    scores = np.array([0.8] * 5 + [0.6] * 5)
-    right = np.array([1, 1, 1, 1, 0, 1, 1, 1, 0, 0], dtype=bool)
-    assert ece(scores, right) == pytest.approx(0.0)
-    # Under-confident: always right at 0.9 -> off by 0.1; over-confident by 0.5 on half.
-    assert ece(np.full(10, 0.9), np.ones(10, bool)) == pytest.approx(0.1)
-    half = np.array([1.0] * 5 + [0.5] * 5)
-    assert ece(half, np.array([0] * 5 + [1] * 5, bool)) == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)
-    assert ece(np.array([]), np.array([], bool)) == 0.0

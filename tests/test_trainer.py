@@ -45,6 +45,7 @@ def run(data_dir, out, *extra):
     ("script", "arch", "dataset"),
     [
         ("mnist", "lenet5", "mnist"),
+        ("mnist", "mnist", "mnist"),  # MNIST, digits in other hands, and "not a digit"
         ("fashion_mnist", "simple_cnn", "fashion_mnist"),
         ("cifar10", "cifar_net", "cifar10"),  # from the JPEG archive, unpacked once
         ("cifar10", "cifar10", "cifar10"),  # the airbench recipe: whitening, Lookahead, TTA
@@ -61,12 +62,16 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, dat
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
     checkpoint = torch.load(out / f"{arch}.pt", weights_only=False)
     assert checkpoint["name"] == arch and checkpoint["cfg"]["dataset"] == dataset
+    # every classifier's recipe keeps images back and fits its scores' temperature on them
+    assert checkpoint["calibration"]["temperature"] > 0
+    assert 0 < checkpoint["calibration"]["images"] < 512  # a fifth of a dry run
 
 
 def killed_run(data_dir, out) -> list[str]:
-    """Three epochs of the shipped digit net on 2,048 images: about 2 s an epoch here, so a
-    kill lands inside one."""
-    return tiny_run(data_dir, out, "--arch", "mnist", "--epochs", "3", "--limit", "2048")
+    """Three epochs of the shipped digit net on 2,048 images (and a few made-up drawings):
+    about 2 s an epoch here, so a kill lands inside one."""
+    return tiny_run(data_dir, out, "--arch", "mnist", "--epochs", "3", "--limit", "2048",
+                    "--drawn-digits", "128", "--not-digits", "128")  # fmt: skip
 
 
 def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_path):
@@ -92,6 +97,9 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_pat
     assert resumed["epoch"] == 3
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
         assert resumed[key] == pytest.approx(straight[key], rel=1e-6), key
+    calibrations = [checkpoints.load_checkpoint(o / "mnist" / "mnist.pt")["calibration"]
+                    for o in (tmp_path / "straight", out)]  # fmt: skip
+    assert calibrations[0]["temperature"] == pytest.approx(calibrations[1]["temperature"])
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path):

@@ -23,7 +23,7 @@ from visionplay.models.objects import FlipShiftTTA, WhiteningStem
 from visionplay.models.registry import get_config
 from visionplay.train.augment import AlternatingFlip, FlipAndShift
 from visionplay.train.build import build_model
-from visionplay.train.data import load_splits
+from visionplay.train.data import hold_out, load_splits
 from visionplay.train.loop import fit, pick_device, seed_everything
 from visionplay.train.optim import Lookahead, steps_per_epoch
 from visionplay.train.settings import (
@@ -36,7 +36,8 @@ from visionplay.train.settings import (
 # airbench94's recipe. Learning rate and weight decay are per 1024 images and decoupled
 # from momentum (https://myrtle.ai/learn/how-to-train-your-resnet-5-hyperparameters/).
 RECIPE = dict(
-    arch="cifar10", epochs=12, batch_size=1024, lr=11.5, weight_decay=0.0153, label_smoothing=0.2
+    arch="cifar10", epochs=12, batch_size=1024, lr=11.5, weight_decay=0.0153,
+    label_smoothing=0.2, holdout=2500,
 )
 MOMENTUM = 0.85
 BIAS_LR_SCALE = 64.0  # BatchNorm shifts learn 64x faster (their scales are frozen)
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     # Data: every image goes through the serving preprocessing once, then lives in memory.
     cfg = get_config(settings.arch)
     train_set, test_set = load_splits(cfg, settings)
+    # Kept back from training: the scores' temperature is fitted on these.
+    train_set, calibration_set = hold_out(train_set, settings.holdout, settings.seed)
     images, labels = train_set.tensors
 
     # Model; channels-last convolutions are faster on CPU and GPU alike. The shipped one
@@ -130,6 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     history = fit(
         model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
         scheduler=scheduler, device=device, augment=augment, on_epoch_start=start_epoch,
+        calibration_set=calibration_set,
     )  # fmt: skip
     return history[-1] if history else {}
 

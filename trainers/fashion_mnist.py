@@ -20,7 +20,7 @@ import torch
 from visionplay.models.registry import get_config
 from visionplay.train.augment import FlipAndShift
 from visionplay.train.build import build_model
-from visionplay.train.data import load_splits
+from visionplay.train.data import hold_out, load_splits
 from visionplay.train.loop import fit, pick_device, seed_everything
 from visionplay.train.optim import one_cycle
 from visionplay.train.settings import (
@@ -31,7 +31,8 @@ from visionplay.train.settings import (
 )
 
 RECIPE = dict(
-    arch="fashion_mnist", epochs=30, batch_size=128, lr=3e-3, weight_decay=5e-2, label_smoothing=0.1
+    arch="fashion_mnist", epochs=30, batch_size=128, lr=3e-3, weight_decay=5e-2,
+    label_smoothing=0.1, holdout=5000,
 )
 
 
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
     # Data: every image goes through the serving preprocessing once, then lives in memory.
     cfg = get_config(settings.arch)
     train_set, test_set = load_splits(cfg, settings)
+    # Kept back from training: the scores' temperature is fitted on these.
+    train_set, calibration_set = hold_out(train_set, settings.holdout, settings.seed)
 
     # Model and optimisation; channels-last convolutions train faster on CPU.
     model = build_model(settings.arch, **settings.model_kwargs)
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     history = fit(
         model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
         scheduler=scheduler, device=device, augment=FlipAndShift(pad=2),
+        calibration_set=calibration_set,
     )  # fmt: skip
     return history[-1] if history else {}
 

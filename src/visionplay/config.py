@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 
 MNIST_LABELS = tuple(str(d) for d in range(10))
+NOT_A_DIGIT = "not a digit"  # the digit reader's label for a drawing that is none
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ MNIST = DataConfig(
     labels=MNIST_LABELS,
     preprocess="digit",
 )
+# The shipped digit reader's: MNIST's, and one more class for drawings that are not digits
+# (trained on made-up drawings: see visionplay.handwriting).
+MNIST_OPEN_SET = replace(MNIST, labels=(*MNIST_LABELS, NOT_A_DIGIT))
 
 
 FASHION_MNIST = DataConfig(

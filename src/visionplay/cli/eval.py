@@ -64,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
         key = "eval_as_drawn" if settings.as_drawn else "eval"
         update_entry(model.path.parent, model.name, **{key: {**evaluation.report,
                                                              "command": command}})  # fmt: skip
-    print(json.dumps(evaluation.report, indent=2))
+    print(json.dumps(evaluation.report, indent=2, ensure_ascii=False))
     return 0

@@ -1,4 +1,5 @@
-"""MNIST-shaped classifiers (1x28x28 in, 10 classes out): the seed zoo and the shipped net.
+"""MNIST-shaped classifiers (1x28x28 in): the seed zoo (10 classes) and the shipped reader
+(10 digits and "not a digit").
 
 "Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import MNIST
+from ..config import MNIST, MNIST_OPEN_SET
 from .common import small_vgg
 from .registry import register_model
 
@@ -51,7 +52,8 @@ def cnn_small(n_features: int = 6, num_classes: int = 10) -> nn.Module:
     )  # fmt: skip
 
 
-@register_model(MNIST)
-def mnist(width: int = 32, num_classes: int = 10, dropout: float = 0.2) -> nn.Module:
-    """The shipped digit reader: small VGG with BatchNorm, 28 -> 14 -> 7, global average pool."""
+@register_model(MNIST_OPEN_SET)
+def mnist(width: int = 32, num_classes: int = 11, dropout: float = 0.2) -> nn.Module:
+    """The shipped digit reader: small VGG with BatchNorm, 28 -> 14 -> 7, global average pool;
+    ten digits and "not a digit"."""
     return small_vgg(1, num_classes, width, dropout)

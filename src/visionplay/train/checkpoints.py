@@ -39,9 +39,11 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
     command: str | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> Path:
     """A checkpoint that describes itself: export rebuilds the model from it alone.
-    ``args`` are the run's settings as a dict, kept for the record (the manifest shows them)."""
+    ``args`` are the run's settings as a dict, kept for the record (the manifest shows them);
+    ``calibration`` is the fitted temperature's record, which export folds into the graph."""
     state = {
         "name": name,
         "command": command or shlex.join(["python", *sys.argv]),
@@ -49,6 +51,7 @@ def save_checkpoint(
         "cfg": cfg.to_dict(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()},
         "history": history,
+        "calibration": calibration,
         "epoch": len(history),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,

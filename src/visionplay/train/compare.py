@@ -26,7 +26,8 @@ def eager_model(name: str, directory: Path, device: str) -> torch.nn.Module:
             "`visionplay export --onnx` writes them beside the ONNX file"
         )
     checkpoint = load_checkpoint(path)
-    model = servable(model_from_checkpoint(checkpoint), DataConfig.from_dict(checkpoint["cfg"]))
+    cfg = DataConfig.from_dict(checkpoint["cfg"])
+    model = servable(model_from_checkpoint(checkpoint), cfg, checkpoint.get("calibration"))
     return model.eval().to(device)
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,29 @@ def spread(total: int, limit: int | None) -> range:
     return range(0, total, total // limit)[:limit]
 
 
+class MadeUpPages(Dataset):
+    """``count`` pages made by ``make(index, seed)`` (one of :mod:`visionplay.handwriting`'s
+    page makers), prepared by the serving code: samples (tensor, index of its label in
+    ``cfg.labels``), as a torchvision dataset's."""
+
+    def __init__(self, make: Callable, count: int, seed: int, cfg: DataConfig) -> None:
+        self.make, self.count, self.seed, self.cfg = make, count, seed, cfg
+        self.preprocess = Preprocess(cfg)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        page, label, _ = self.make(index, self.seed)
+        return self.preprocess(page), self.cfg.labels.index(label)
+
+
+def joined(*parts: TensorDataset) -> TensorDataset:
+    """One in-memory dataset of several."""
+    columns = zip(*(part.tensors for part in parts), strict=True)
+    return TensorDataset(*(torch.cat(tensors) for tensors in columns))
+
+
 def materialize(
     dataset: Dataset, limit: int | None = None, workers: int = 2, desc: str = "preprocess"
 ) -> TensorDataset:
@@ -157,6 +181,23 @@ def load_splits(
             load_dataset(cfg, settings.data_dir, train=train), settings.limit, settings.workers
         )
         for train in (True, False)
+    )
+
+
+def hold_out(
+    dataset: TensorDataset, count: int, seed: int = 0
+) -> tuple[TensorDataset, TensorDataset | None]:
+    """``dataset`` split in two at random (the same split for the same ``seed``): the
+    images to train on, and ``count`` kept back (None when ``count`` is 0). A set smaller
+    than five times ``count`` (a dry run's) keeps back a fifth of itself."""
+    if count <= 0:
+        return dataset, None
+    count = min(count, len(dataset) // 5) or 1
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    kept, held = order[count:], order[:count]
+    return (
+        TensorDataset(*(t[kept] for t in dataset.tensors)),
+        TensorDataset(*(t[held] for t in dataset.tensors)),
     )
 
 

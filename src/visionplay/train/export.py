@@ -25,6 +25,7 @@ from ..integrity import WEIGHTS_KEY, onnx_weights_sha256
 from ..manifest import update_entry
 from ..tasks import CONFIG_KEY, Model, task_class
 from .build import count_parameters
+from .calibration import Temperature
 from .checkpoints import load_checkpoint, model_from_checkpoint, weights_only
 from .history import save_history
 
@@ -42,15 +43,18 @@ class ExportResult:
     parameters: int
 
 
-def servable(model: nn.Module, cfg: DataConfig) -> nn.Module:
-    """What the ONNX graph computes: pixels in [0, 1] -> probabilities for classifiers."""
-    if task_class(cfg.task).softmax:
-        return nn.Sequential(model, nn.Softmax(dim=1)).eval()
-    return model.eval()
+def servable(model: nn.Module, cfg: DataConfig, calibration: dict | None = None) -> nn.Module:
+    """What the ONNX graph computes: pixels in [0, 1] -> probabilities for classifiers,
+    the logits divided by the checkpoint's fitted temperature (if it has one) first."""
+    if not task_class(cfg.task).softmax:
+        return model.eval()
+    temperature = (calibration or {}).get("temperature", 1.0)
+    return nn.Sequential(model, Temperature(temperature), nn.Softmax(dim=1)).eval()
 
 
 def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
     """Key/value strings stored in the file's ``metadata_props``."""
+    calibration = checkpoint.get("calibration")
     return {
         CONFIG_KEY: cfg.to_json(),
         "model_name": name,
@@ -61,6 +65,7 @@ def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
         "preprocess": cfg.preprocess,
         "labels": json.dumps(list(cfg.labels)),
         "training": json.dumps(training_summary(checkpoint)),
+        **({"calibration": json.dumps(calibration)} if calibration else {}),
     }
 
 
@@ -96,7 +101,7 @@ def export_checkpoint(
     checkpoint = load_checkpoint(checkpoint_path)
     cfg = DataConfig.from_dict(checkpoint["cfg"])
     name = name or checkpoint["name"]
-    model = servable(model_from_checkpoint(checkpoint), cfg)
+    model = servable(model_from_checkpoint(checkpoint), cfg, checkpoint.get("calibration"))
 
     if samples is None:
         samples = np.random.default_rng(0).random((8, *cfg.input_size), dtype=np.float32)
@@ -216,6 +221,7 @@ def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkp
         input_size=list(cfg.input_size),
         labels=list(cfg.labels),
         parity_max_abs_diff=result.max_abs_diff,
+        calibration=checkpoint.get("calibration"),
         exported_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
         training={
             **training_summary(checkpoint),

@@ -20,6 +20,7 @@ from ..config import DataConfig
 from ..errors import InvalidInputError
 from . import distributed
 from .build import count_parameters
+from .calibration import calibrate
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import batches
 from .history import save_history
@@ -59,12 +60,15 @@ def fit(
     on_epoch_start: Callable[[int], None] | None = None,
     task: Task | None = None,
     eval_split: str = "test",
+    calibration_set: TensorDataset | None = None,
 ) -> History:
     """The epoch loop: (resume,) train, evaluate, print, save checkpoint and curves each epoch.
 
     ``cfg`` is the data config the checkpoint stores. ``on_epoch_start(epoch)`` (epochs
     count from 1) changes per-epoch settings. ``task`` defaults to classification with
     ``settings.label_smoothing``; ``eval_split`` names the held-out set in the history.
+    With a ``calibration_set`` (training images kept back), the finished model's temperature
+    is fitted on it and stored in the checkpoint (see :mod:`.calibration`).
 
     Every epoch reseeds all generators from (seed, epoch), so a run resumed after a crash
     sees the same batches, augmentations and dropout as one that never stopped.
@@ -93,9 +97,21 @@ def fit(
         if distributed.is_main():
             save_progress(settings, model=model, cfg=cfg, history=history,
                           optimizer=optimizer, scheduler=scheduler)  # fmt: skip
+    if calibration_set is not None and distributed.is_main():
+        fitted = calibrate(model, calibration_set, device)
+        log(calibration_line(fitted))
+        save_progress(settings, model=model, cfg=cfg, history=history, optimizer=optimizer,
+                      scheduler=scheduler, calibration=fitted)  # fmt: skip
     distributed.barrier()  # every process ends with the checkpoint on disk
     log(f"saved {settings.checkpoint_path}")
     return history
+
+
+def calibration_line(fitted: dict[str, Any]) -> str:
+    return (
+        f"temperature {fitted['temperature']:.3f} fitted on {fitted['images']:,} held-out "
+        f"images: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
+    )
 
 
 def resume(
@@ -244,12 +260,13 @@ def save_progress(
     history: History,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
+    calibration: dict[str, Any] | None = None,
 ) -> None:
     """The run so far: its checkpoint, and its metrics and curves once it has an epoch."""
     save_checkpoint(
         settings.checkpoint_path, name=settings.arch, model=model, cfg=cfg,
         args=asdict(settings), model_kwargs=settings.model_kwargs, history=history,
-        optimizer=optimizer, scheduler=scheduler,
+        optimizer=optimizer, scheduler=scheduler, calibration=calibration,
     )  # fmt: skip
     if history:
         save_history(settings.run_dir, settings.arch, history)

@@ -32,6 +32,7 @@ class TrainingSettings:
     lr: float  # the schedule's peak
     weight_decay: float
     label_smoothing: float = 0.0
+    holdout: int = 0  # training images kept back to fit a classifier's temperature
     augment: bool = True
     seed: int = 0
     data_dir: Path | None = None  # None: $VISIONPLAY_DATA, else the cache folder
@@ -75,6 +76,7 @@ def add_training_args(
     lr: float,
     weight_decay: float,
     label_smoothing: float = 0.0,
+    holdout: int = 0,
 ) -> argparse.ArgumentParser:
     """The flags every trainer has, one per :class:`TrainingSettings` field; the keyword
     arguments are its recipe (the defaults)."""
@@ -89,6 +91,10 @@ def add_training_args(
     p.add_argument("--lr", type=float, default=lr, help="peak of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=weight_decay)
     p.add_argument("--label-smoothing", type=float, default=label_smoothing)
+    p.add_argument(
+        "--holdout", type=int, default=holdout, metavar="N",
+        help="training images kept back to fit the temperature of the scores (0: none)",
+    )  # fmt: skip
     p.add_argument("--no-augment", dest="augment", action="store_false")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")

@@ -29,11 +29,13 @@ from typing import Any
 import gradio as gr
 
 from .. import strokes as pen
+from ..config import NOT_A_DIGIT
 from ..errors import InvalidInputError
 from ..tasks import Classifier
 from .widgets import classify, try_load
 
 DRAW_HINT = "Draw a digit anywhere on the canvas: any size, any stroke."
+NOT_A_DIGIT_HINT = "That does not look like a digit to the model: draw one digit, 0 to 9."
 PEN_WIDTHS = (6, 40, 18)  # the pen width slider: lowest, highest, to start with
 MIN_STEP = 1.5  # canvas pixels the pen moves before the canvas keeps another point
 LIVE_INTERVAL_MS = 40  # while the pen moves, at most one question this often
@@ -266,7 +268,8 @@ def answer(model: Classifier, value: Any) -> dict[str, Any]:
     three, as gr.Label has them), ``seen`` (the 28x28 input the model read: base64 of its
     784 bytes, row by row, 0 black to 255 white), ``read`` (what the drawing was made of:
     "1 stroke, 3 points") and ``message`` (empty, the hint for an empty canvas, or what is
-    wrong with the strokes).
+    wrong with the strokes, or :data:`NOT_A_DIGIT_HINT` when the reader says "not a
+    digit").
 
     Its pieces: :func:`visionplay.strokes.check` and :func:`~visionplay.strokes.render`,
     then :func:`.widgets.classify` (``model.prepare``, the same as for any picture)."""
@@ -281,12 +284,14 @@ def answer(model: Classifier, value: Any) -> dict[str, Any]:
     scores, seen, message = classify(model, pen.render(drawing), top_k=3, hint=DRAW_HINT, scale=1)
     if not scores:
         return {**nothing, "read": pen.describe(drawing), "message": message.replace("**", "")}
+    label = next(iter(scores))
     return {
-        "label": next(iter(scores)),
+        "label": label,
         "confidences": [{"label": k, "confidence": round(v, 6)} for k, v in scores.items()],
         "seen": base64.b64encode(seen.tobytes()).decode(),
-        "read": pen.describe(drawing), "message": message,
-    }  # fmt: skip
+        "read": pen.describe(drawing),
+        "message": NOT_A_DIGIT_HINT if label == NOT_A_DIGIT else message,
+    }
 
 
 def draw_tab(directory: str | os.PathLike | None) -> None:
