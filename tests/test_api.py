@@ -13,13 +13,14 @@ from digits import STROKES, draw
 from PIL import Image
 
 import visionplay
+from visionplay import handwriting
 from visionplay.errors import InvalidInputError, ModelNotFoundError, VisionplayError
 
 
 def test_load_reports_provider_and_config(shipped_mnist):
     assert shipped_mnist.provider in ("CPUExecutionProvider", "CUDAExecutionProvider")
     assert shipped_mnist.cfg.input_size == (1, 28, 28)
-    assert shipped_mnist.labels == tuple("0123456789")
+    assert shipped_mnist.labels == (*"0123456789", "not a digit")
     assert visionplay.load("mnist") is shipped_mnist  # one session per process
 
 
@@ -62,6 +63,17 @@ def test_reads_drawn_digits(shipped_mnist):
     ]
     wrong = [w for w in wrong if w[2] != w[0]]
     assert len(wrong) <= 2, wrong  # 50 drawings
+
+
+def test_reads_the_worlds_digits_and_knows_what_is_none(shipped_mnist):
+    """Held-out templates (never trained on) in new hands: digits read as digits, and
+    non-digits (held-out shapes, fonts and scribbles) called "not a digit"."""
+    digits = [handwriting.digit_page(i, 21, held_out=True) for i in range(66)]
+    others = [handwriting.not_digit_page(i, 22, held_out=True) for i in range(66)]
+    answers = shipped_mnist.predict_batch([page for page, _, _ in digits + others], top_k=1)
+    right = [top[0].label == label for (_, label, _), top in zip(digits + others, answers,
+                                                                  strict=True)]  # fmt: skip
+    assert np.mean(right[:66]) >= 0.9 and np.mean(right[66:]) >= 0.8, right
 
 
 def test_blank_input_raises_empty(shipped_mnist):

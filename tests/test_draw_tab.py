@@ -4,10 +4,14 @@ component_server route with the strokes): answers, hostile bodies, unknown funct
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
 from drawn import strokes
 
-from visionplay.ui.draw import DRAW_HINT
+from visionplay import handwriting
+from visionplay import strokes as pen
+from visionplay.config import NOT_A_DIGIT
+from visionplay.ui.draw import DRAW_HINT, NOT_A_DIGIT_HINT
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +34,22 @@ def test_the_page_gets_its_answer_in_one_post(ask):
     answer = reply.json()
     assert answer["label"] == "4" and answer["read"] == "1 stroke, 4 points"
     assert answer["message"] == "" and len(answer["seen"]) == 1048  # 784 bytes in base64
+
+
+# What issue 18 saw read as digits: an "A" as 4 at 93 %, a smiley as 0, a scribble as 8.
+NOT_DIGITS = {
+    "A": next(t for t in handwriting.SHAPES_TRAIN if t.name == "A"),
+    "smiley": next(t for t in handwriting.SHAPES_TRAIN if t.name == "smiley"),
+    "scribble": handwriting.scribble(np.random.default_rng(5)),
+}
+
+
+@pytest.mark.parametrize("name", NOT_DIGITS)
+def test_a_drawing_that_is_no_digit_is_called_so_with_a_hint(ask, name):
+    drawing = handwriting.drawn(NOT_DIGITS[name], np.random.default_rng(11))
+    answer = ask(pen.to_json(drawing)).json()
+    assert answer["label"] == NOT_A_DIGIT, answer["confidences"]
+    assert answer["message"] == NOT_A_DIGIT_HINT and answer["seen"]
 
 
 @pytest.mark.parametrize(

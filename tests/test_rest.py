@@ -14,7 +14,7 @@ import visionplay
 from visionplay.bench.inputs import EXAMPLES, digit_drawing, png_bytes
 from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
-from visionplay.serve.rest import create_app
+from visionplay.serve.rest import create_app, model_version
 
 SHIPPED = list_exported()
 
@@ -79,7 +79,7 @@ def test_bytes_infer_prepares_like_predict(client):
     assert outputs["labels"]["shape"] == [1, 2] and outputs["labels"]["data"][0] == "7"
     expected = visionplay.load("mnist").predict(drawn_digit(), 2)
     assert outputs["scores"]["data"][0] == pytest.approx(expected[0].score, rel=1e-5)
-    assert outputs["probabilities"]["shape"] == [1, 10]
+    assert outputs["probabilities"]["shape"] == [1, len(visionplay.load("mnist").labels)]
 
     face = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))[0].read_bytes()
     body["inputs"][0]["data"] = [base64.b64encode(face).decode()]
@@ -185,6 +185,27 @@ def test_tritons_client_calls_every_shipped_model(triton_client):
     assert [o["name"] for o in result.get_response()["outputs"]] == ["labels"]
 
 
+def test_tritons_client_pins_a_version(triton_client):
+    """tritonclient's model_version= calls the protocol's versioned paths."""
+    tritonclient, client = triton_client
+    for name in SHIPPED:
+        model = visionplay.load(name)
+        version = model_version(model)  # the manifest's, else "1"
+        assert client.is_model_ready(name, version)
+        meta = client.get_model_metadata(name, version)
+        assert meta["versions"] == [version]
+        spec = meta["inputs"][0]
+        tensor = tritonclient.InferInput(spec["name"], [1, *model.cfg.input_size], "FP32")
+        tensor.set_data_from_numpy(
+            np.zeros((1, *model.cfg.input_size), np.float32), binary_data=False
+        )
+        result = client.infer(name, [tensor], model_version=version)
+        assert result.get_response()["model_version"] == version
+        assert not client.is_model_ready(name, "999")
+        with pytest.raises(tritonclient.InferenceServerException, match="no version '999'"):
+            client.get_model_metadata(name, "999")
+
+
 def test_tritons_binary_extension_and_unknown_outputs_are_refused_clearly(triton_client):
     tritonclient, client = triton_client
     tensor = tritonclient.InferInput("image", [1, 1, 28, 28], "FP32")
@@ -194,4 +215,4 @@ def test_tritons_binary_extension_and_unknown_outputs_are_refused_clearly(triton
     tensor.set_data_from_numpy(np.zeros((1, 1, 28, 28), np.float32), binary_data=False)
     with pytest.raises(tritonclient.InferenceServerException, match="no output 'logits'"):
         client.infer("mnist", [tensor], outputs=[tritonclient.InferRequestedOutput("logits")])
-    assert client.infer("mnist", [tensor]).as_numpy("probabilities").shape == (1, 10)
+    assert client.infer("mnist", [tensor]).as_numpy("probabilities").shape == (1, 11)

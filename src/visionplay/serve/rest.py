@@ -2,15 +2,19 @@
 MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes through
 :func:`visionplay.load`, as the app does; this module only translates JSON.
 
-    GET  /v2                        (server metadata)
+    GET  /v2                        (server metadata; also /v2/)
     GET  /v2/health/live            GET /v2/health/ready
     GET  /v2/models/{name}          GET /v2/models/{name}/ready
     POST /v2/models/{name}/infer    POST /predict/{name}   (body: a picture's bytes, or a series)
 
+Each /v2/models/{name} route is also at /v2/models/{name}/versions/{version}: a model has the
+one version its manifest entry names (``"version"``), else ``"1"``.
+
 An infer request carries either the model's own FP32 input tensor, already prepared, or
 one BYTES input per picture holding the encoded file (PNG, JPEG, ...) in base64, which is
 prepared exactly as ``load(name).predict`` prepares it. Errors answer ``{"error": "..."}``
-with 400 (bad input), 404 (unknown model) or 413 (body too large).
+with 400 (bad input), 404 (unknown model, version or route), 405 (wrong method), 413 (body
+too large), 500 (a failure of ours) or 503 (no models); so does every other path under /v2.
 
 What one request may make the server do is bounded, not only its bytes: at most
 ``max_batch`` pictures or tensor rows, pictures of at most ``preprocess.max_pixels()``
@@ -24,12 +28,14 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 import logging
 import math
 import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,10 +45,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from .. import __version__
 from ..errors import ModelNotFoundError, VisionplayError
 from ..inference import list_exported, load
+from ..manifest import MANIFEST
 from ..preprocess import max_pixels, picture_pixels
 from ..tasks import Model
 
@@ -50,6 +58,7 @@ DEFAULT_TOP_K = 3
 MAX_BODY = 10 << 20  # bytes; `visionplay serve --max-upload-mb` sets it
 MAX_BATCH = 64  # pictures or tensor rows in one request; `visionplay serve --max-batch`
 MAX_NAME = 100  # characters of a model name; longer ones are not looked up
+DEFAULT_VERSION = "1"  # a model's version when its manifest entry names none
 # A request past either of these runs in the large lane.
 LARGE_PIXELS = 1_000_000
 LARGE_BATCH = 8
@@ -79,6 +88,33 @@ def error(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
+def shown(text: str, most: int = 40) -> str:
+    """A client's name or path, cut short for an error line."""
+    return text if len(text) <= most else f"{text[:most]}..."
+
+
+@functools.lru_cache(maxsize=16)
+def manifest_versions(manifest: Path, stamp: int) -> dict[str, str]:
+    """The versions ``manifest`` names, by model; cached per file and modification time
+    (``stamp``), so a request reads no JSON. An unreadable manifest names none."""
+    try:
+        models = json.loads(manifest.read_text()).get("models", {})
+        return {name: str(entry["version"]) for name, entry in models.items()
+                if isinstance(entry, dict) and entry.get("version") not in (None, "")}  # fmt: skip
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def model_version(model: Model) -> str:
+    """The model's one version: its manifest entry's ``version``, else ``"1"``."""
+    manifest = model.path.parent / MANIFEST
+    try:
+        stamp = manifest.stat().st_mtime_ns
+    except OSError:
+        return DEFAULT_VERSION
+    return manifest_versions(manifest, stamp).get(model.name, DEFAULT_VERSION)
+
+
 def tensor_meta(values) -> list[dict[str, Any]]:
     """onnxruntime's input/output descriptions in the protocol's terms (-1: any size)."""
     return [
@@ -91,10 +127,10 @@ def tensor_meta(values) -> list[dict[str, Any]]:
     ]
 
 
-def metadata(model: Model) -> dict[str, Any]:
+def metadata(model: Model, version: str) -> dict[str, Any]:
     return {
         "name": model.name,
-        "versions": ["1"],
+        "versions": [version],
         "platform": "onnxruntime_onnx",
         "inputs": tensor_meta(model.session.get_inputs()),
         "outputs": tensor_meta(model.session.get_outputs()),
@@ -229,6 +265,17 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
                     "or BYTES (an encoded picture)")  # fmt: skip
 
 
+def request_id(body: dict[str, Any]) -> str:
+    """The request's ``id`` to echo, as the protocol's string (a number as its digits), or
+    a fresh one."""
+    given = body.get("id")
+    if given is None or given == "":
+        return uuid.uuid4().hex
+    if isinstance(given, bool) or not isinstance(given, (str, int)):
+        raise HTTPError(400, "'id' must be a string")
+    return str(given)
+
+
 def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
     """The protocol's outputs for one infer request (runs in a worker thread): all that
     the model gives, or those named in the request's ``outputs``, in that order."""
@@ -289,16 +336,29 @@ class Routes:
 
     def model(self, name: str) -> Model:
         """The folder's own model ``name`` (load() would also open a path), or a 404 that
-        does not tell a caller where the server keeps its files."""
+        does not tell a caller where the server keeps its files; nor does the 500 of a file
+        that will not open (its message names the path: it goes to the log)."""
         plain = name.replace("_", "").replace("-", "")
         try:
             if len(name) <= MAX_NAME and plain.isascii() and plain.isalnum():
                 return load(name, self.directory)
         except ModelNotFoundError:
             pass
+        except VisionplayError as err:
+            log.error("visionplay: model %r does not open: %s", name, err)
+            raise HTTPError(500, f"model {name!r} is here but does not open; "
+                            "the server's log says why") from None  # fmt: skip
         served = ", ".join(list_exported(self.directory)) or "none"
-        shown = name if len(name) <= 40 else f"{name[:40]}..."
-        raise HTTPError(404, f"no model {shown!r} here; served: {served}")
+        raise HTTPError(404, f"no model {shown(name)!r} here; served: {served}")
+
+    def served(self, name: str, version: str | None = None) -> tuple[Model, str]:
+        """The model ``name`` and its version; a ``version`` asked for must be that one."""
+        model = self.model(name)
+        has = model_version(model)
+        if version is not None and version != has:
+            raise HTTPError(404, f"model {name!r} has no version {shown(version)!r}; "
+                            f"versions: {has}")  # fmt: skip
+        return model, has
 
     async def body(self, request: Request) -> bytes:
         """The request's body, refused (413) once past ``max_body`` bytes."""
@@ -315,22 +375,41 @@ class Routes:
             raise HTTPError(400, "the client went before its body had arrived") from None
         return bytes(body)
 
-    async def ready(self) -> Response:
+    @answered
+    async def ready(self) -> dict[str, Any]:
         models = list_exported(self.directory)
-        return json_response({"ready": bool(models), "models": models}, 200 if models else 503)
+        if not models:
+            raise HTTPError(503, "no models to serve: export one with `visionplay export --onnx`")
+        return {"ready": True, "models": models}
 
     @answered
     async def model_metadata(self, name: str) -> dict[str, Any]:
-        return metadata(self.model(name))
+        return metadata(*self.served(name))
+
+    @answered
+    async def versioned_metadata(self, name: str, version: str) -> dict[str, Any]:
+        return metadata(*self.served(name, version))
 
     @answered
     async def model_ready(self, name: str) -> dict[str, Any]:
-        self.model(name)
+        self.served(name)
+        return {"name": name, "ready": True}
+
+    @answered
+    async def versioned_ready(self, name: str, version: str) -> dict[str, Any]:
+        self.served(name, version)
         return {"name": name, "ready": True}
 
     @answered
     async def infer(self, name: str, request: Request) -> dict[str, Any]:
-        model = self.model(name)
+        return await self.run_infer(name, None, request)
+
+    @answered
+    async def versioned_infer(self, name: str, version: str, request: Request) -> dict[str, Any]:
+        return await self.run_infer(name, version, request)
+
+    async def run_infer(self, name: str, version: str | None, request: Request) -> dict[str, Any]:
+        model, version = self.served(name, version)
         if BINARY_HEADER in request.headers:
             raise HTTPError(400, BINARY_REFUSED)
         try:
@@ -339,9 +418,9 @@ class Routes:
             raise HTTPError(400, f"the body is not JSON: {err}") from None
         if not isinstance(body, dict):
             raise HTTPError(400, "the body must be a JSON object with 'inputs'")
-        checked = read_request(model, body, self.max_batch)
+        checked, answer_id = read_request(model, body, self.max_batch), request_id(body)
         outputs = await self.in_worker(infer, model, checked, large=checked.large)
-        return {"model_name": name, "model_version": "1", "id": body.get("id") or uuid.uuid4().hex,
+        return {"model_name": name, "model_version": version, "id": answer_id,
                 "outputs": outputs}  # fmt: skip
 
     @answered
@@ -361,12 +440,37 @@ class Routes:
         return {"model": name, model.answer_key: model.to_json(answer)}
 
 
+@answered
 async def server_metadata() -> dict[str, Any]:
     return {"name": "visionplay", "version": __version__, "extensions": []}
 
 
+@answered
 async def live() -> dict[str, bool]:
     return {"live": True}
+
+
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+PROTOCOL_ROUTES = "/v2, /v2/health/live|ready, /v2/models/NAME[/versions/VERSION][/ready|/infer]"
+
+
+def unrouted(router: APIRouter) -> Callable[[Request], Any]:
+    """The last route under /v2: any other path or method gets the protocol's error (404 or
+    405), not FastAPI's ``{"detail": ...}``, nor, under ``visionplay serve``, the Gradio app
+    mounted at "/"."""
+
+    async def refuse(request: Request) -> Response:
+        path, method = request.url.path, request.method
+        allowed = sorted({m for route in router.routes if getattr(route, "methods", None)
+                          and route.matches(request.scope)[0] is Match.PARTIAL
+                          for m in route.methods})  # fmt: skip
+        if allowed:
+            answer = error(405, f"{shown(path, 80)} takes {', '.join(allowed)}, not {method}")
+            answer.headers["allow"] = ", ".join(allowed)
+            return answer
+        return error(404, f"no route {shown(path, 80)} here; served: {PROTOCOL_ROUTES}")
+
+    return refuse
 
 
 def create_router(
@@ -380,12 +484,19 @@ def create_router(
     routes = Routes(directory, max_body, concurrency, max_batch)
     router = APIRouter()
     router.add_api_route("/v2", server_metadata, methods=["GET"])
+    router.add_api_route("/v2/", server_metadata, methods=["GET"])  # the protocol's spelling
     router.add_api_route("/v2/health/live", live, methods=["GET"])
     router.add_api_route("/v2/health/ready", routes.ready, methods=["GET"])
-    router.add_api_route("/v2/models/{name}", routes.model_metadata, methods=["GET"])
-    router.add_api_route("/v2/models/{name}/ready", routes.model_ready, methods=["GET"])
-    router.add_api_route("/v2/models/{name}/infer", routes.infer, methods=["POST"])
+    model, versioned = "/v2/models/{name}", "/v2/models/{name}/versions/{version}"
+    router.add_api_route(model, routes.model_metadata, methods=["GET"])
+    router.add_api_route(f"{model}/ready", routes.model_ready, methods=["GET"])
+    router.add_api_route(f"{model}/infer", routes.infer, methods=["POST"])
+    router.add_api_route(versioned, routes.versioned_metadata, methods=["GET"])
+    router.add_api_route(f"{versioned}/ready", routes.versioned_ready, methods=["GET"])
+    router.add_api_route(f"{versioned}/infer", routes.versioned_infer, methods=["POST"])
     router.add_api_route("/predict/{name}", routes.predict, methods=["POST"])
+    for path in ("/v2", "/v2/{rest:path}"):  # after every route: it takes what they do not
+        router.add_api_route(path, unrouted(router), methods=ANY_METHOD, include_in_schema=False)
     return router
 
 

@@ -82,6 +82,7 @@ CSS = """
 }
 .vp-answer { min-height: 9em; }
 .digit-top { font-size: 3.5em; font-weight: 700; line-height: 1.1; }
+.digit-top.vp-words { font-size: 2em; }  /* "not a digit" */
 .digit-scores { list-style: none; margin: 0; padding: 0; }
 .digit-scores li { display: grid; grid-template-columns: 4em 1fr 4.5em; gap: 8px; margin: 0; }
 .digit-bar { align-self: center; height: 8px; border-radius: 4px; background: var(--color-accent); }
@@ -146,7 +147,8 @@ function showHint(text) {
 function showAnswer(a) {
   if (!a.label) return showHint(a.message || HINT);
   const top = document.createElement("div");
-  top.className = "digit-top"; top.textContent = a.label;
+  top.className = a.label.length > 1 ? "digit-top vp-words" : "digit-top";
+  top.textContent = a.label;
   const list = document.createElement("ul");
   list.className = "digit-scores";
   for (const c of a.confidences) {
