@@ -63,3 +63,11 @@ def small_vgg(in_channels: int, num_classes: int, width: int, dropout: float) ->
         nn.Dropout(dropout),
         nn.Linear(4 * w, num_classes),
     )  # fmt: skip
+
+
+def mirror(x: torch.Tensor) -> torch.Tensor:
+    """``x.flip(-1)``, as a gather on a constant index: the same pixels, exported as a Gather,
+    which every ONNX runtime has (a flip exports as a negative-step Slice, which OpenCV 4.x
+    cannot run)."""
+    width = x.shape[-1]
+    return x.index_select(-1, torch.arange(width - 1, -1, -1, device=x.device))

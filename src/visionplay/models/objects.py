@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import CIFAR10
-from .common import conv_bn_relu
+from .common import conv_bn_relu, mirror
 from .registry import register_model
 
 
@@ -89,7 +89,7 @@ class FlipShiftTTA(nn.Module):
         self.net, self.level = net, level
 
     def _mirrored(self, x: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (self.net(x) + self.net(x.flip(-1)))
+        return 0.5 * (self.net(x) + self.net(mirror(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or self.level == 0:

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from onnxscript import ir
+from onnxscript import opset18 as op
+from onnxscript.onnx_types import TensorType
 from torch import nn
 
 from ..config import DataConfig
@@ -192,8 +195,25 @@ def _export_bytes(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> byt
         dynamo=True,
         verbose=False,
         external_data=False,
+        custom_translation_table={torch.ops.aten.gelu.default: _gelu},
     )
     return program.model_proto.SerializeToString()
+
+
+def _gelu(x: TensorType, approximate: str = "none") -> TensorType:
+    """GELU as ``(x * (1 + erf(x / sqrt 2))) * 0.5``, the order OpenCV's and onnxruntime's
+    Gelu fusions recognise (onnxruntime then runs one Gelu kernel). The exporter's own order,
+    ``x * (0.5 * (1 + erf))``, crashes OpenCV's ONNX importer (4.x and 5.x)."""
+    if approximate == "tanh":  # tanh(sqrt(2 / pi) * (x + 0.044715 x^3)) in place of the erf
+        cubic = op.Add(x, op.Mul(_scalar(x, 0.044715), op.Pow(x, _scalar(x, 3.0))))
+        bent = op.Tanh(op.Mul(_scalar(x, 0.7978845608028654), cubic))
+    else:
+        bent = op.Erf(op.Div(x, _scalar(x, 1.4142135623730951)))
+    return op.Mul(op.Mul(x, op.Add(bent, _scalar(x, 1.0))), _scalar(x, 0.5))
+
+
+def _scalar(like: TensorType, value: float) -> ir.Tensor:
+    return ir.tensor(value, dtype=like.dtype)
 
 
 @torch.no_grad()
