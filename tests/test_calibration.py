@@ -15,6 +15,7 @@ from visionplay.train.calibration import (
     calibrate,
     expected_calibration_error,
     fit_temperature,
+    reject_offset,
 )
 from visionplay.train.data import hold_out
 
@@ -39,6 +40,32 @@ def test_calibrate_brings_the_held_out_ece_down_and_keeps_every_answer():
     assert fitted["ece_after"] < fitted["ece_before"] / 3
     assert fitted["nll_after"] < fitted["nll_before"]
     assert fitted["images"] == 4000
+
+
+def test_the_reject_offset_keeps_the_reject_class_from_real_images():
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(10_000, 4, generator=generator)
+    labels = torch.randint(0, 4, (10_000,), generator=generator)
+    logits[:, 3] += 1.0  # class 3, "none of these", takes far too many of the others
+    offset = reject_offset(logits, labels, reject=3, most=0.01)
+    real = labels != 3
+    called = (logits + torch.tensor([0, 0, 0, offset])).argmax(1) == 3
+    share = called[real].sum().item() / real.sum().item()
+    assert offset < 0 and 0.005 < share <= 0.01  # no further than it must
+    logits[:, 3] -= 10.0  # already rare: nothing to take away
+    assert reject_offset(logits, labels, reject=3, most=0.01) == 0.0
+
+
+def test_calibrate_fits_the_reject_offset_before_the_temperature():
+    generator = torch.Generator().manual_seed(3)
+    images = torch.randn(3000, 3, generator=generator)
+    labels = images.argmax(1)
+    eager = torch.nn.Linear(3, 3, bias=True)
+    eager.weight.data, eager.bias.data = 5 * torch.eye(3), torch.tensor([0.0, 0.0, 1.5])
+    fitted = calibrate(eager, TensorDataset(images, labels), torch.device("cpu"), reject=2)
+    assert fitted["offsets"][:2] == [0.0, 0.0] and fitted["offsets"][2] < 0
+    assert fitted["false_rejects_after"] <= 0.001 < fitted["false_rejects_before"]
+    assert fitted["rejects_caught_after"] > 0.9 and fitted["temperature"] > 0
 
 
 def test_expected_calibration_error_on_known_cases():
@@ -67,17 +94,19 @@ def test_hold_out_keeps_back_the_same_images_apart_from_the_rest():
     assert (len(small), len(kept)) == (40, 10)  # a dry run's few images: a fifth
 
 
-def test_export_divides_the_logits_by_the_checkpoints_temperature(tmp_path):
+def test_export_puts_the_checkpoints_calibration_before_the_softmax(tmp_path):
     torch.manual_seed(0)
     net = build_model("cnn_small").eval()
     checkpoint = checkpoints.save_checkpoint(
         tmp_path / "cnn_small.pt", name="cnn_small", model=net, cfg=get_config("cnn_small"),
-        args={}, model_kwargs={}, history=[], calibration={"temperature": 2.5},
+        args={}, model_kwargs={}, history=[],
+        calibration={"temperature": 2.5, "offsets": [0.0] * 9 + [-1.5]},
     )  # fmt: skip
     export.export_checkpoint(checkpoint, tmp_path / "exported")
     model = visionplay.load("cnn_small", tmp_path / "exported")
     pixels = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
     with torch.no_grad():
-        expected = torch.softmax(net(torch.from_numpy(pixels)) / 2.5, 1).numpy()
+        offsets = torch.tensor([0.0] * 9 + [-1.5])
+        expected = torch.softmax((net(torch.from_numpy(pixels)) + offsets) / 2.5, 1).numpy()
     np.testing.assert_allclose(model.run(pixels), expected, atol=1e-5)
     assert '"temperature": 2.5' in model.metadata["calibration"]

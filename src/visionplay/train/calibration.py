@@ -1,6 +1,7 @@
 """Scores that mean what they say: a temperature fitted on training images kept back from
 training, folded into the exported graph (Guo et al., 2017, "On Calibration of Modern
-Neural Networks").
+Neural Networks"); for a reader with a "not a digit" class, first an offset on that class's
+logit that keeps it from taking real digits (a prior shift, as in logit adjustment).
 
 Label smoothing and weight decay leave a classifier's top score below how often it is
 right; one scalar ``T`` dividing the logits fixes most of that without changing a single
@@ -18,7 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from ..config import NOT_A_DIGIT, DataConfig
 from .data import batches
+
+# A reader with a "none of these" class may give it to at most this share of the held-out
+# images of the real classes (see reject_offset).
+MAX_FALSE_REJECTS = 0.001
 
 
 def expected_calibration_error(scores: np.ndarray, right: np.ndarray, bins: int = 15) -> float:
@@ -65,37 +71,76 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(log_t.detach().exp())
 
 
-def calibrate(model: nn.Module, held_out: TensorDataset, device: torch.device) -> dict[str, Any]:
-    """Fit the temperature on ``held_out``; the record a checkpoint keeps, with the
-    held-out cross-entropy and ECE before and after (figures on data ``T`` was fitted on,
-    so only ``visionplay eval``'s test-set ECE is the honest measure)."""
+def reject_class(cfg: DataConfig) -> int | None:
+    """The index of a "none of these" class (the digit reader's "not a digit"), if any."""
+    return cfg.labels.index(NOT_A_DIGIT) if NOT_A_DIGIT in cfg.labels else None
+
+
+def reject_offset(
+    logits: torch.Tensor, labels: torch.Tensor, reject: int, most: float = MAX_FALSE_REJECTS
+) -> float:
+    """What to add (0 or less) to the reject class's logit so that it is the top answer for
+    at most ``most`` of the held-out images of the other classes. Training shows the reject
+    class far more often than people draw one, and the rare real digit it takes costs more
+    than the rare scribble it misses."""
+    others = logits[labels != reject]
+    if not len(others):
+        return 0.0
+    best_other = torch.cat([others[:, :reject], others[:, reject + 1 :]], 1).max(1).values
+    margins = others[:, reject] - best_other  # above 0: called the reject class
+    highest_allowed = torch.quantile(margins, 1 - most, interpolation="higher").item()
+    return min(0.0, -highest_allowed - 1e-4)  # the image at the quantile stays a real one
+
+
+def calibrate(
+    model: nn.Module, held_out: TensorDataset, device: torch.device, reject: int | None = None
+) -> dict[str, Any]:
+    """Fit the logits' offsets (only a ``reject`` class has one: :func:`reject_offset`) and
+    then the temperature on ``held_out``; the record a checkpoint keeps, with held-out
+    figures before and after (on data they were fitted on: ``visionplay eval``'s test-set
+    figures are the honest ones)."""
     logits, labels = logits_of(model, held_out, device)
-    temperature = fit_temperature(logits, labels)
+    offsets = torch.zeros(logits.shape[1])
+    if reject is not None:
+        offsets[reject] = reject_offset(logits, labels, reject)
+    temperature = fit_temperature(logits + offsets, labels)
 
-    def measured(t: float) -> tuple[float, float]:
-        probs = torch.softmax(logits / t, dim=1)
-        top, guess = probs.max(dim=1)
-        nll = F.cross_entropy(logits / t, labels).item()
-        return nll, expected_calibration_error(top.numpy(), (guess == labels).numpy())
+    def measured(o: torch.Tensor, t: float) -> dict[str, float]:
+        adjusted = (logits + o) / t
+        top, guess = torch.softmax(adjusted, dim=1).max(dim=1)
+        figures = {
+            "nll": F.cross_entropy(adjusted, labels).item(),
+            "ece": expected_calibration_error(top.numpy(), (guess == labels).numpy()),
+        }
+        if reject is not None:
+            real, rejects = labels != reject, labels == reject
+            figures["false_rejects"] = (guess[real] == reject).float().mean().item()
+            figures["rejects_caught"] = (guess[rejects] == reject).float().mean().item()
+        return figures
 
-    (nll_before, ece_before), (nll_after, ece_after) = measured(1.0), measured(temperature)
+    before, after = measured(torch.zeros_like(offsets), 1.0), measured(offsets, temperature)
     return {
-        "method": "temperature",
+        "method": "temperature" + (", reject offset" if reject is not None else ""),
         "temperature": temperature,
+        "offsets": offsets.tolist(),
         "images": len(labels),
-        "nll_before": nll_before,
-        "nll_after": nll_after,
-        "ece_before": ece_before,
-        "ece_after": ece_after,
+        **{f"{k}_before": v for k, v in before.items()},
+        **{f"{k}_after": v for k, v in after.items()},
     }
 
 
-class Temperature(nn.Module):
-    """Logits divided by a fitted temperature: what export puts before the softmax."""
+class CalibratedLogits(nn.Module):
+    """``(logits + offsets) / temperature``: what export puts before the softmax."""
 
-    def __init__(self, temperature: float) -> None:
+    def __init__(self, temperature: float, offsets: list[float] | None = None) -> None:
         super().__init__()
         self.temperature = float(temperature)
+        self.register_buffer("offsets", torch.tensor(offsets or [0.0]), persistent=False)
+
+    @classmethod
+    def of(cls, calibration: dict[str, Any]) -> CalibratedLogits:
+        """The layer a checkpoint's ``calibration`` record describes."""
+        return cls(calibration["temperature"], calibration.get("offsets"))
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits / self.temperature
+        return (logits + self.offsets) / self.temperature

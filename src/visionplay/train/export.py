@@ -28,7 +28,7 @@ from ..integrity import WEIGHTS_KEY, onnx_weights_sha256
 from ..manifest import update_entry
 from ..tasks import CONFIG_KEY, Model, task_class
 from .build import count_parameters
-from .calibration import Temperature
+from .calibration import CalibratedLogits
 from .checkpoints import load_checkpoint, model_from_checkpoint, weights_only
 from .history import save_history
 
@@ -48,11 +48,11 @@ class ExportResult:
 
 def servable(model: nn.Module, cfg: DataConfig, calibration: dict | None = None) -> nn.Module:
     """What the ONNX graph computes: pixels in [0, 1] -> probabilities for classifiers,
-    the logits divided by the checkpoint's fitted temperature (if it has one) first."""
+    the logits calibrated first as the checkpoint's record says (if it has one)."""
     if not task_class(cfg.task).softmax:
         return model.eval()
-    temperature = (calibration or {}).get("temperature", 1.0)
-    return nn.Sequential(model, Temperature(temperature), nn.Softmax(dim=1)).eval()
+    calibrated = [CalibratedLogits.of(calibration)] if calibration else []
+    return nn.Sequential(model, *calibrated, nn.Softmax(dim=1)).eval()
 
 
 def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:

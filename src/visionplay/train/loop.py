@@ -20,7 +20,7 @@ from ..config import DataConfig
 from ..errors import InvalidInputError
 from . import distributed
 from .build import count_parameters
-from .calibration import calibrate
+from .calibration import calibrate, reject_class
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import batches
 from .history import save_history
@@ -98,7 +98,7 @@ def fit(
             save_progress(settings, model=model, cfg=cfg, history=history,
                           optimizer=optimizer, scheduler=scheduler)  # fmt: skip
     if calibration_set is not None and distributed.is_main():
-        fitted = calibrate(model, calibration_set, device)
+        fitted = calibrate(model, calibration_set, device, reject_class(cfg))
         log(calibration_line(fitted))
         save_progress(settings, model=model, cfg=cfg, history=history, optimizer=optimizer,
                       scheduler=scheduler, calibration=fitted)  # fmt: skip
@@ -108,10 +108,18 @@ def fit(
 
 
 def calibration_line(fitted: dict[str, Any]) -> str:
-    return (
+    line = (
         f"temperature {fitted['temperature']:.3f} fitted on {fitted['images']:,} held-out "
         f"images: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
     )
+    if "false_rejects_after" in fitted:
+        line += (
+            f"; reject offset {max(fitted['offsets'], key=abs):.2f}: real classes rejected "
+            f"{fitted['false_rejects_before']:.2%} -> {fitted['false_rejects_after']:.2%}, "
+            f"rejects caught {fitted['rejects_caught_before']:.2%} -> "
+            f"{fitted['rejects_caught_after']:.2%}"
+        )
+    return line
 
 
 def resume(
