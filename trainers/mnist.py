@@ -37,7 +37,7 @@ from visionplay.train.settings import (
 )
 
 RECIPE = dict(
-    arch="mnist", epochs=12, batch_size=128, lr=3e-3, weight_decay=5e-2, label_smoothing=0.1,
+    arch="mnist", epochs=15, batch_size=128, lr=3e-3, weight_decay=5e-2, label_smoothing=0.1,
     holdout=5000,
 )
 MADE_UP_SEED = 1  # the made-up drawings' seed (eval measures on other seeds and templates)
@@ -45,8 +45,8 @@ MADE_UP_SEED = 1  # the made-up drawings' seed (eval measures on other seeds and
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DigitSettings(TrainingSettings):
-    drawn_digits: int = 16_000  # digits in other hands (the shipped reader only)
-    not_digits: int = 16_000  # letters, shapes, scribbles (a reader with "not a digit")
+    drawn_digits: int = 12_000  # digits in other hands (the shipped reader only)
+    not_digits: int = 12_000  # letters, shapes, scribbles (a reader with "not a digit")
 
 
 def parse_settings(argv: list[str] | None = None) -> DigitSettings:
