@@ -109,7 +109,8 @@ def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, mo
     monkeypatch.setenv("VISIONPLAY_MODELS", str(models))
     png = tmp_path / "confusion.png"
     assert main(["eval", "mnist", "--limit", "1000", "--confusion", str(png), "--record"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    report = json.loads(printed.out)
     assert report["images"] == 1000 and report["dataset"] == "mnist"
     assert report["accuracy"] > 0.98
     # The ECE is at least the gap between the mean top score and the accuracy.
@@ -117,6 +118,14 @@ def test_eval_prints_accuracy_json(data_dir, shipped_mnist, tmp_path, capsys, mo
     assert png.read_bytes()[:4] == b"\x89PNG"
     recorded = json.loads((models / "manifest.json").read_text())["models"]["mnist"]["eval"]
     assert recorded["accuracy"] == report["accuracy"]
+    # The reader with "not a digit": how often it says so of real digits, and how it does on
+    # drawings made up on seeds its trainer never drew from (as many as --limit allows).
+    assert 0 <= report["test_called_not_a_digit"] < 0.01
+    made_up = report["made_up"]
+    assert [r["drawings"] for r in made_up.values()] == [1000] * 4
+    assert made_up["not digits, held-out shapes and fonts"]["right"] > 0.9
+    assert made_up["digits, trained templates, new hands"]["right"] > 0.95
+    assert "| made-up drawings |" in printed.err  # the table for a reader
 
 
 def test_eval_as_drawn(data_dir, tmp_path, capsys, monkeypatch):
