@@ -112,10 +112,10 @@ def calibrate(
             "nll": F.cross_entropy(adjusted, labels).item(),
             "ece": expected_calibration_error(top.numpy(), (guess == labels).numpy()),
         }
-        if reject is not None:
+        if reject is not None:  # shares of the held-out real and reject images (0 of none)
             real, rejects = labels != reject, labels == reject
-            figures["false_rejects"] = (guess[real] == reject).float().mean().item()
-            figures["rejects_caught"] = (guess[rejects] == reject).float().mean().item()
+            figures["false_rejects"] = share(guess[real] == reject)
+            figures["rejects_caught"] = share(guess[rejects] == reject)
         return figures
 
     before, after = measured(torch.zeros_like(offsets), 1.0), measured(offsets, temperature)
@@ -127,6 +127,11 @@ def calibrate(
         **{f"{k}_before": v for k, v in before.items()},
         **{f"{k}_after": v for k, v in after.items()},
     }
+
+
+def share(hits: torch.Tensor) -> float:
+    """The share of True in ``hits``; 0 when it is empty."""
+    return hits.float().mean().item() if len(hits) else 0.0
 
 
 class CalibratedLogits(nn.Module):
