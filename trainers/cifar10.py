@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Data: every image goes through the serving preprocessing once, then lives in memory.
     cfg = get_config(settings.arch)
     train_set, test_set = load_splits(cfg, settings)
-    # Kept back from training: the scores' temperature is fitted on these.
+    # Kept back from training: the scores' calibration is fitted on these.
     train_set, calibration_set = hold_out(train_set, settings.holdout, settings.seed)
     images, labels = train_set.tensors
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = get_config(settings.arch)
     train_set, test_set = load_splits(cfg, settings)
     train_set = joined(train_set, *made_up(settings, cfg))
-    # Kept back from training: the scores' temperature is fitted on these.
+    # Kept back from training: the scores' calibration is fitted on these.
     train_set, calibration_set = hold_out(train_set, settings.holdout, settings.seed)
 
     # Model and optimisation; channels-last convolutions train faster on CPU.
