@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import visionplay
+from visionplay import handwriting, strokes
 from visionplay.bench.inputs import EXAMPLES, digit_drawing, png_bytes
 from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
@@ -94,6 +95,13 @@ def test_predict_route_for_curl(client):
     answer = client.post("/predict/mnist?k=3", content=drawn_digit()).json()
     assert answer["model"] == "mnist" and answer["predictions"][0]["label"] == "7"
     assert len(answer["predictions"]) == 3
+
+
+def test_a_drawing_that_is_no_digit_is_called_so_over_rest(client):
+    star = next(t for t in handwriting.SHAPES_TRAIN if t.name == "star")
+    page = strokes.render(handwriting.drawn(star, np.random.default_rng(3)))
+    answer = client.post("/predict/mnist", content=png_bytes(page)).json()
+    assert answer["predictions"][0]["label"] == "not a digit"
 
 
 @pytest.mark.parametrize(
