@@ -18,6 +18,7 @@ any it learnt from.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,9 +316,15 @@ def font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
+@functools.cache
+def font_face(font: str, size: int) -> ImageFont.FreeTypeFont:
+    """``font`` at ``size`` pixels, read from its file once (a set prints thousands)."""
+    return ImageFont.truetype(str(font_dir() / font), size)
+
+
 def printed(character: str, font: str, rng: np.random.Generator) -> Image.Image:
     """``character`` in ``font`` at a random size and slant, black on a white page."""
-    face = ImageFont.truetype(str(font_dir() / font), int(rng.uniform(120, 260)))
+    face = font_face(font, int(rng.uniform(120, 260)))
     page = Image.new("L", (pen.CANVAS, pen.CANVAS), 255)
     ImageDraw.Draw(page).text((pen.CANVAS / 2, pen.CANVAS / 2), character, fill=0, font=face,
                               anchor="mm")  # fmt: skip
