@@ -59,10 +59,10 @@ def test_measure_reports_what_the_calls_took():
     # throughput is the batch's size over its time, never more.
     per_item_s = 0.002
 
-    def call(x):
-        time.sleep(per_item_s * len(x))
+    def call(inputs):
+        time.sleep(per_item_s * len(inputs[0]))
 
-    figures = measure(call, np.zeros((1, 3)), np.zeros((8, 3)), runs=10, warmup=1)
+    figures = measure(call, (np.zeros((1, 3)),), (np.zeros((8, 3)),), runs=10, warmup=1)
     assert per_item_s * 1000 <= figures["p50_ms"] <= figures["p95_ms"] < 10 * per_item_s * 1000
     assert 0.1 / per_item_s < figures["batch_per_s"] <= 1 / per_item_s
 

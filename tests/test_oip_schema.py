@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import jsonschema
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -156,11 +155,14 @@ def client():
         yield client
 
 
-def fp32_request(model: visionplay.Model, input_name: str) -> dict:
-    batch = np.random.default_rng(0).random((2, *model.cfg.input_size), dtype=np.float32)
-    tensor = {"name": input_name, "datatype": "FP32", "shape": list(batch.shape),
-              "data": batch.ravel().tolist()}  # fmt: skip
-    return {"id": "r1", "inputs": [tensor]}
+def tensor_request(model: visionplay.Model, inputs: list[dict]) -> dict:
+    """Two rows of each input the metadata declares (``inputs``), of the kind the task's
+    class makes: one FP32 tensor for most models, a generator's FP32 z and INT64 label."""
+    arrays = type(model).example_inputs(model.cfg, 2)
+    tensors = [{"name": spec["name"], "datatype": spec["datatype"], "shape": list(array.shape),
+                "data": array.ravel().tolist()}
+               for spec, array in zip(inputs, arrays, strict=True)]  # fmt: skip
+    return {"id": "r1", "inputs": tensors}
 
 
 def bytes_request(name: str) -> dict:
@@ -191,7 +193,8 @@ def test_model_routes_answer_the_protocols_objects(client, name, versioned):
     meta = meta.json()
     assert meta["name"] == name and meta["versions"] == [version]
 
-    bodies = [fp32_request(model, meta["inputs"][0]["name"])]
+    assert [spec["name"] for spec in meta["inputs"]] == list(model.input_names())
+    bodies = [tensor_request(model, meta["inputs"])]
     if model.bytes_input:
         bodies.append(bytes_request(name))
     for body in bodies:

@@ -123,8 +123,9 @@ def test_forecast_config_is_known_before_the_model_is_built(name, kwargs):
 def test_forward_shape_and_finite(name):
     cfg = get_config(name)
     model = build_model(name).eval()
+    inputs = task_class(cfg.task).example_inputs(cfg, 3)
     with torch.no_grad():
-        out = model(torch.rand(3, *cfg.input_size))
+        out = model(*(torch.from_numpy(x) for x in inputs))
     assert out.shape == (3, *task_class(cfg.task).output_shape(cfg))
     assert torch.isfinite(out).all()
 
@@ -148,9 +149,9 @@ def test_onnx_round_trip(name, tmp_path):
 
     served = load(name, tmp_path / "exported")
     assert served.cfg == cfg
-    batch = np.random.default_rng(1).random((5, *cfg.input_size), dtype=np.float32)
+    inputs = task_class(cfg.task).example_inputs(cfg, 5, seed=1)
     with torch.no_grad():
-        expected = servable(model, cfg)(torch.from_numpy(batch)).numpy()
-    np.testing.assert_allclose(served.run(batch), expected, rtol=1e-4, atol=1e-5)
+        expected = servable(model, cfg)(*(torch.from_numpy(x) for x in inputs)).numpy()
+    np.testing.assert_allclose(served.run(*inputs), expected, rtol=1e-4, atol=1e-5)
     if cfg.task == "classification":
-        np.testing.assert_allclose(served.run(batch).sum(1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(served.run(*inputs).sum(1), 1.0, atol=1e-5)

@@ -53,10 +53,11 @@ def test_metadata_and_fp32_infer_for_every_shipped_model(client, name):
     assert meta["parameters"]["labels"] == list(model.labels)
     assert client.get(f"/v2/models/{name}/ready").json()["ready"] is True
 
-    batch = np.random.default_rng(0).random((2, *model.cfg.input_size), dtype=np.float32)
-    tensor = {"name": meta["inputs"][0]["name"], "datatype": "FP32",
-              "shape": list(batch.shape), "data": batch.ravel().tolist()}  # fmt: skip
-    body = {"id": "r1", "inputs": [tensor]}
+    arrays = type(model).example_inputs(model.cfg, 2)  # a generator's z and label, else one
+    tensors = [{"name": spec["name"], "datatype": spec["datatype"], "shape": list(array.shape),
+                "data": array.ravel().tolist()}
+               for spec, array in zip(meta["inputs"], arrays, strict=True)]  # fmt: skip
+    body = {"id": "r1", "inputs": tensors}
     answer = client.post(f"/v2/models/{name}/infer", json=body)
     assert answer.status_code == 200, answer.text
     answer = answer.json()
@@ -64,9 +65,9 @@ def test_metadata_and_fp32_infer_for_every_shipped_model(client, name):
     first = answer["outputs"][0]
     values = np.array(first["data"], np.float32).reshape(first["shape"])
     if model.cfg.task == "forecast":
-        expected = model.forecast_batch(batch[:, :, 0])
+        expected = model.forecast_batch(arrays[0][:, :, 0])
     else:
-        expected = model.run(batch)
+        expected = model.run(*arrays)
     np.testing.assert_allclose(values, expected, atol=1e-5)
 
 
@@ -144,6 +145,16 @@ def test_bad_requests_get_the_protocols_error_and_the_server_goes_on(
     assert client.post("/predict/mnist", content=drawn_digit()).status_code == 200
 
 
+def triton_inputs(tritonclient, meta: dict, arrays) -> list:
+    """One of Triton's InferInputs per input the model's metadata declares, holding ``arrays``."""
+    tensors = []
+    for spec, array in zip(meta["inputs"], arrays, strict=True):
+        tensor = tritonclient.InferInput(spec["name"], list(array.shape), spec["datatype"])
+        tensor.set_data_from_numpy(array, binary_data=False)
+        tensors.append(tensor)
+    return tensors
+
+
 @pytest.fixture(scope="module")
 def triton_client():
     """Triton's own HTTP client against the routes on a real socket (uvicorn in a thread)."""
@@ -172,14 +183,18 @@ def test_tritons_client_calls_every_shipped_model(triton_client):
     for name in SHIPPED:
         model = visionplay.load(name)
         assert client.is_model_ready(name)
-        spec = client.get_model_metadata(name)["inputs"][0]
-        batch = rng.random((2, *model.cfg.input_size), dtype=np.float32)
-        tensor = tritonclient.InferInput(spec["name"], list(batch.shape), spec["datatype"])
-        tensor.set_data_from_numpy(batch, binary_data=False)
-        first = {"forecast": "forecast", "keypoints": "points"}.get(model.cfg.task, "probabilities")
-        result = client.infer(name, [tensor], outputs=[
+        meta = client.get_model_metadata(name)
+        if len(meta["inputs"]) == 1:
+            arrays = (rng.random((2, *model.cfg.input_size), dtype=np.float32),)
+        else:  # a generator's z and label
+            arrays = type(model).example_inputs(model.cfg, 2, seed=1)
+        first = meta["outputs"][0]["name"]
+        result = client.infer(name, triton_inputs(tritonclient, meta, arrays), outputs=[
             tritonclient.InferRequestedOutput(first, binary_data=False)])  # fmt: skip
-        expected = model.forecast_batch(batch[:, :, 0]) if first == "forecast" else model.run(batch)
+        if first == "forecast":
+            expected = model.forecast_batch(arrays[0][:, :, 0])
+        else:
+            expected = model.run(*arrays)
         np.testing.assert_allclose(result.as_numpy(first), expected, atol=1e-5)
 
     digit = tritonclient.InferInput("image", [1], "BYTES")
@@ -202,12 +217,9 @@ def test_tritons_client_pins_a_version(triton_client):
         assert client.is_model_ready(name, version)
         meta = client.get_model_metadata(name, version)
         assert meta["versions"] == [version]
-        spec = meta["inputs"][0]
-        tensor = tritonclient.InferInput(spec["name"], [1, *model.cfg.input_size], "FP32")
-        tensor.set_data_from_numpy(
-            np.zeros((1, *model.cfg.input_size), np.float32), binary_data=False
-        )
-        result = client.infer(name, [tensor], model_version=version)
+        zeros = [np.zeros_like(a) for a in type(model).example_inputs(model.cfg, 1)]
+        tensors = triton_inputs(tritonclient, meta, zeros)
+        result = client.infer(name, tensors, model_version=version)
         assert result.get_response()["model_version"] == version
         assert not client.is_model_ready(name, "999")
         with pytest.raises(tritonclient.InferenceServerException, match="no version '999'"):

@@ -145,6 +145,25 @@ TIMESERIES = DataConfig(
 TIMESERIES_10 = replace(TIMESERIES, extra={"horizon": 10})
 
 
+# The class-conditional generators: a latent vector and a class in, a picture out. No
+# preprocessing (nothing comes from a user but numbers) and no normalisation to fold in.
+MNIST_GAN = DataConfig(
+    task="generation",
+    dataset="mnist",
+    input_size=(64,),  # the latent vector
+    labels=MNIST_LABELS,
+    preprocess="none",
+    # reader: the shipped classifier whose preprocessing the training pictures go through,
+    # and which reads what the generator draws (conditional accuracy, Frechet distance).
+    extra={"picture_size": [1, 28, 28], "reader": "mnist"},
+)
+FASHION_GAN = replace(
+    MNIST_GAN,
+    dataset="fashion_mnist",
+    labels=FASHION_MNIST.labels,
+    extra={"picture_size": [1, 28, 28], "reader": "fashion_mnist"},
+)
+
 # The tutorials' architectures that no shipped model uses: registered for the layer table
 # (`visionplay summary`) and the registry-wide tests, never trained here.
 TUTORIAL_MLP = DataConfig(

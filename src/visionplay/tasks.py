@@ -101,6 +101,18 @@ class Model:
         colour = "grey" if channels == 1 else "RGB"
         return f"float32 [batch, {channels}, {height}, {width}], {colour} pixels in [0, 1], NCHW"
 
+    @classmethod
+    def input_names(cls) -> tuple[str, ...]:
+        """The graph's inputs, in the order ``run`` takes them."""
+        return (cls.input_name,)
+
+    @classmethod
+    def example_inputs(cls, cfg: DataConfig, count: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+        """Inputs of the graph's kind for export's parity check and the registry tests:
+        random values of the input size."""
+        rng = np.random.default_rng(seed)
+        return (rng.random((count, *cfg.input_size), dtype=np.float32),)
+
     # Running
 
     def prepare(self, raw: Any) -> np.ndarray:
@@ -457,8 +469,169 @@ class Reconstructor(Model):
                 f"{answer.min():.3f} to {answer.max():.3f}"]  # fmt: skip
 
 
+class Generator(Model):
+    """A class-conditional generator: a latent vector ``z`` and a class ``label`` in, a
+    picture in [0, 1] out. :meth:`generate` draws pictures of the classes asked for, the
+    latent vectors drawn from ``seed`` (same seed, same pictures); :meth:`walk` goes from
+    one seed's latent vector to another's. An answer is an (N, H, W) uint8 array."""
+
+    task = "generation"
+    input_name = "z"
+    label_name = "label"
+    output_name = "pictures"
+    answer_key = "pictures"
+    options = ("seed",)
+    takes_pixels = False
+    max_count = 4096  # pictures one call may ask for: the graph's batch axis
+
+    def __init__(self, path: Path, session: Any) -> None:
+        super().__init__(path, session)
+        self.latent = int(self.cfg.input_size[0])
+        self.picture_size = tuple(self.cfg.extra["picture_size"])
+
+    @classmethod
+    def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
+        return tuple(cfg.extra["picture_size"])
+
+    @classmethod
+    def describe_input(cls, cfg: DataConfig) -> str:
+        return (f"z: float32 [batch, {cfg.input_size[0]}], standard normal; label: int64 "
+                f"[batch], the class index (0 to {cfg.num_classes - 1})")  # fmt: skip
+
+    @classmethod
+    def input_names(cls) -> tuple[str, ...]:
+        return (cls.input_name, cls.label_name)
+
+    @classmethod
+    def example_inputs(cls, cfg: DataConfig, count: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+        z = np.random.default_rng(seed).standard_normal((count, cfg.input_size[0]), np.float32)
+        return z, np.arange(count, dtype=np.int64) % cfg.num_classes
+
+    # Running
+
+    def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """The raw forward pass: (N, latent) floats and N class indices -> (N, C, H, W)."""
+        z = np.asarray(z, dtype=np.float32)
+        self.check_shape(list(z.shape))
+        if not np.isfinite(z).all():
+            raise InvalidInputError(f"{self.name}'s z must hold finite numbers")
+        indices = self.class_indices(labels if labels is not None else [], len(z))
+        return self.session.run(None, {self.input_name: z, self.label_name: indices})[0]
+
+    def check_shape(self, shape: list[int]) -> None:
+        if len(shape) != 2 or shape[1] != self.latent or not 1 <= shape[0] <= self.max_count:
+            raise InvalidInputError(
+                f"{self.name} takes z of shape (N, {self.latent}), N from 1 to "
+                f"{self.max_count}; got {tuple(shape)}"
+            )
+
+    def class_indices(self, labels: Any, count: int | None = None) -> np.ndarray:
+        """Class indices (int64) for ``labels``: indices or label names, ``count`` of
+        them if given; anything else is refused with the classes it could be."""
+        if isinstance(labels, (str, int, np.integer)):
+            labels = [labels]
+        labels = list(np.asarray(labels, dtype=object).reshape(-1)) if len(labels) else []
+        if count is not None and len(labels) != count:
+            raise InvalidInputError(f"{self.name} needs one label per z: {count} z, "
+                                    f"{len(labels)} labels")  # fmt: skip
+        if not 1 <= len(labels) <= self.max_count:
+            raise InvalidInputError(f"{self.name} draws 1 to {self.max_count} pictures at once; "
+                                    f"{len(labels)} asked for")  # fmt: skip
+        return np.array([self._class_index(label) for label in labels], dtype=np.int64)
+
+    def _class_index(self, label: Any) -> int:
+        if isinstance(label, str) and label in self.labels:
+            return self.labels.index(label)
+        if isinstance(label, str) and label.strip().isdigit():
+            label = int(label)
+        whole = isinstance(label, (int, np.integer)) and not isinstance(label, bool)
+        if whole and 0 <= label < len(self.labels):
+            return int(label)
+        choices = ", ".join(f"{i} ({name})" for i, name in enumerate(self.labels))
+        raise InvalidInputError(f"{self.name} has no class {label!r}; its classes: {choices}")
+
+    def latents(self, seed: int, count: int) -> np.ndarray:
+        """``count`` latent vectors drawn from ``seed``: the first rows are the same
+        whatever the count, so one seed always starts the same way."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InvalidInputError(f"seed must be a whole number, 0 or more; got {seed!r}")
+        return np.random.default_rng(int(seed)).standard_normal((count, self.latent), np.float32)
+
+    def generate(self, labels: Any, seed: int = 0) -> np.ndarray:
+        """Pictures of the classes ``labels`` (indices or names, or one of them), as an
+        (N, H, W) uint8 array; the latent vectors come from ``seed``."""
+        indices = self.class_indices(labels)
+        return self.to_uint8(self.run(self.latents(seed, len(indices)), indices))
+
+    def walk(self, label: Any, seed_from: int, seed_to: int, steps: int = 8) -> np.ndarray:
+        """``steps`` pictures of one class, its latent vector walking along the great circle
+        (slerp) from ``seed_from``'s first vector to ``seed_to``'s: (steps, H, W) uint8."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise InvalidInputError(f"steps must be a whole number; got {steps!r}")
+        if not 2 <= steps <= 64:
+            raise InvalidInputError(f"a walk takes 2 to 64 steps; got {steps}")
+        start, end = self.latents(seed_from, 1)[0], self.latents(seed_to, 1)[0]
+        z = slerp(start, end, np.linspace(0.0, 1.0, steps, dtype=np.float32))
+        return self.to_uint8(self.run(z, self.class_indices([label] * steps)))
+
+    @staticmethod
+    def to_uint8(pictures: np.ndarray) -> np.ndarray:
+        """(N, 1, H, W) floats in [0, 1] -> (N, H, W) uint8."""
+        return np.round(np.clip(pictures[:, 0], 0.0, 1.0) * 255).astype(np.uint8)
+
+    def predict(self, label: Any, seed: int = 0) -> np.ndarray:
+        """One picture of ``label``."""
+        return self.generate([label], seed)[0]
+
+    def predict_batch(self, labels: Iterable[Any], seed: int = 0) -> list[np.ndarray]:
+        return list(self.generate(list(labels), seed))
+
+    # Answers
+
+    def to_json(self, answer: np.ndarray) -> list:
+        return np.asarray(answer).tolist()
+
+    def to_text(self, answer: np.ndarray) -> list[str]:
+        return [f"a {'x'.join(map(str, answer.shape))} picture, values {answer.min()} to "
+                f"{answer.max()}"]  # fmt: skip
+
+    def tensor_outputs(
+        self, z: np.ndarray, label: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        return {self.output_name: self.run(z, label)}
+
+    def example(self) -> str:
+        return self.labels[0]
+
+
+def slerp(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points along the great circle from ``start`` to ``end`` (the usual path through a
+    Gaussian latent space: a straight line would pass through improbably short vectors)."""
+    cos = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
+    angle = float(np.arccos(np.clip(cos, -1.0, 1.0)))
+    if angle < 1e-6:
+        return np.outer(1 - t, start) + np.outer(t, end)
+    weights_start = np.sin((1 - t) * angle) / np.sin(angle)
+    weights_end = np.sin(t * angle) / np.sin(angle)
+    return (np.outer(weights_start, start) + np.outer(weights_end, end)).astype(np.float32)
+
+
+def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2) -> Image.Image:
+    """(N, H, W) uint8 pictures as one grey image, in rows of ``columns`` (default: a
+    square-ish grid), ``gap`` pixels apart."""
+    count, height, width = pictures.shape
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = -(-count // columns)
+    sheet = np.zeros((rows * (height + gap) + gap, columns * (width + gap) + gap), np.uint8)
+    for i, picture in enumerate(pictures):
+        top, left = gap + (i // columns) * (height + gap), gap + (i % columns) * (width + gap)
+        sheet[top : top + height, left : left + width] = picture
+    return Image.fromarray(sheet)
+
+
 TASKS: Mapping[str, type[Model]] = {
-    cls.task: cls for cls in (Classifier, KeypointModel, ForecastModel, Reconstructor)
+    cls.task: cls
+    for cls in (Classifier, KeypointModel, ForecastModel, Reconstructor, Generator)
 }
 
 

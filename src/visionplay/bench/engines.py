@@ -23,11 +23,11 @@ def bench_model(name: str, directory: Path, runs: int, warmup: int, batch: int,
     model = load(name, directory, providers=providers)
     run_torch = eager_runner(name, directory, device)
     shape = tuple(model.cfg.input_size)
-    rng = np.random.default_rng(0)
-    one, many = (rng.random((n, *shape), dtype=np.float32) for n in (1, batch))
+    # The graph's inputs (a generator's are two), random of their kind.
+    one, many = (type(model).example_inputs(model.cfg, n) for n in (1, batch))
 
-    def run_onnx(x: np.ndarray) -> np.ndarray:
-        return model.session.run(None, {model.input_name: x})[0]
+    def run_onnx(inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        return model.session.run(None, dict(zip(model.input_names(), inputs, strict=True)))[0]
 
     result: dict[str, Any] = {"model": name, "device": device, "input": list(shape)}
     # PyTorch's OpenMP workers spin for a while after their last parallel region; on 2 cores

@@ -30,10 +30,11 @@ def time_calls(call: Callable[[], Any], runs: int, warmup: int) -> list[float]:
     return durations
 
 
-def measure(call: Callable[[np.ndarray], Any], one: np.ndarray, many: np.ndarray,
-            runs: int, warmup: int) -> dict[str, float]:  # fmt: skip
-    """Latency at batch 1 and items per second at the batch size of ``many``."""
+def measure(call: Callable[[Any], Any], one: tuple[np.ndarray, ...],
+            many: tuple[np.ndarray, ...], runs: int, warmup: int) -> dict[str, float]:  # fmt: skip
+    """Latency at batch 1 and items per second at the batch size of ``many`` (the graph's
+    inputs, each of that batch)."""
     latency = percentiles(time_calls(lambda: call(one), runs, warmup))
     batch_runs = max(3, runs // 10)
     per_batch = np.median(time_calls(lambda: call(many), batch_runs, max(1, warmup // 10)))
-    return {**latency, "batch_per_s": round(len(many) / float(per_batch), 1)}
+    return {**latency, "batch_per_s": round(len(many[0]) / float(per_batch), 1)}

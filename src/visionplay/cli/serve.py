@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     routes = create_app(args.models_dir, max_bytes, concurrency, args.max_batch)
     app = gr.mount_gradio_app(routes, demo, path="/", max_file_size=max_bytes,
                               app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
-    print(f"visionplay: the app on http://{args.host}:{args.port}/, "
-          f"REST at /v2/models/NAME/infer and /predict/NAME", flush=True)  # fmt: skip
+    print(f"visionplay: the app on http://{args.host}:{args.port}/, REST at "
+          "/v2/models/NAME/infer, /predict/NAME and /generate/NAME", flush=True)  # fmt: skip
     serve_until_stopped(app, args.host, args.port)
     return 0
 
@@ -207,7 +207,8 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
         except RuntimeError as err:  # Ray has logged the details above
             raise VisionplayError(f"Ray Serve did not start: {str(err).splitlines()[0]}") from None
         print(f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
-              "(REST: /v2/models/NAME/infer, /predict/NAME)", flush=True)  # fmt: skip
+              "(REST: /v2/models/NAME/infer, /predict/NAME, /generate/NAME)",
+              flush=True)  # fmt: skip
         threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
         pass

@@ -28,6 +28,11 @@ class Normalized(nn.Sequential):
     def __init__(self, normalize: nn.Module, net: nn.Module) -> None:
         super().__init__(normalize, net)
 
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """A ``condition`` (a generator's class labels) goes to ``net`` as it is."""
+        x = self.normalize(x)
+        return self.net(x) if condition is None else self.net(x, condition)
+
     @property
     def normalize(self) -> nn.Module:
         return self[0]

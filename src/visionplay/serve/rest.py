@@ -6,15 +6,18 @@ MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes t
     GET  /v2/health/live            GET /v2/health/ready
     GET  /v2/models/{name}          GET /v2/models/{name}/ready
     POST /v2/models/{name}/infer    POST /predict/{name}   (body: a picture's bytes, or a series)
+    GET  /generate/{name}?label=..  (a generator's pictures of one class, as a PNG grid)
 
 Each /v2/models/{name} route is also at /v2/models/{name}/versions/{version}: a model has the
 one version its manifest entry names (``"version"``), else ``"1"``.
 
 An infer request carries either the model's own FP32 input tensor, already prepared, or
 one BYTES input per picture holding the encoded file (PNG, JPEG, ...) in base64, which is
-prepared exactly as ``load(name).predict`` prepares it. Errors answer ``{"error": "..."}``
-with 400 (bad input), 404 (unknown model, version or route), 405 (wrong method), 413 (body
-too large), 500 (a failure of ours) or 503 (no models); so does every other path under /v2.
+prepared exactly as ``load(name).predict`` prepares it. A model of several inputs (a
+generator's FP32 ``z`` and INT64 ``label``) takes each by name, of the datatype and shape
+its metadata declares. Errors answer ``{"error": "..."}`` with 400 (bad input), 404
+(unknown model, version or route), 405 (wrong method), 413 (body too large), 500 (a
+failure of ours) or 503 (no models); so does every other path under /v2.
 
 What one request may make the server do is bounded, not only its bytes: at most
 ``max_batch`` pictures or tensor rows, pictures of at most ``preprocess.max_pixels()``
@@ -28,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import json
 import logging
 import math
@@ -52,7 +56,7 @@ from ..errors import ModelNotFoundError, VisionplayError
 from ..inference import list_exported, load
 from ..manifest import MANIFEST
 from ..preprocess import max_pixels, picture_pixels
-from ..tasks import Model
+from ..tasks import Generator, Model, picture_grid
 
 DEFAULT_TOP_K = 3
 MAX_BODY = 10 << 20  # bytes; `visionplay serve --max-upload-mb` sets it
@@ -62,6 +66,18 @@ DEFAULT_VERSION = "1"  # a model's version when its manifest entry names none
 # A request past either of these runs in the large lane.
 LARGE_PIXELS = 1_000_000
 LARGE_BATCH = 8
+# GET /generate: the most pictures in one grid (fewer where the server's batch limit is
+# lower), and how many it draws when the request does not say.
+MAX_GRID = 64
+DEFAULT_GRID = 16
+# onnxruntime's element types in the protocol's names; the inputs of a model of several
+# are read as these (others are not taken).
+DATATYPES = {
+    "tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(int64)": "INT64",
+    "tensor(int32)": "INT32", "tensor(uint8)": "UINT8", "tensor(bool)": "BOOL",
+}  # fmt: skip
+READ_AS = {"FP32": np.float32, "INT64": np.int64}
+INT64_LOW, INT64_HIGH = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 log = logging.getLogger(__name__)
 
 
@@ -120,7 +136,7 @@ def tensor_meta(values) -> list[dict[str, Any]]:
     return [
         {
             "name": v.name,
-            "datatype": "FP32",
+            "datatype": DATATYPES.get(v.type, "FP32"),
             "shape": [d if isinstance(d, int) else -1 for d in v.shape],
         }  # fmt: skip
         for v in values
@@ -142,13 +158,18 @@ def metadata(model: Model, version: str) -> dict[str, Any]:
     }
 
 
+def sizes(shape: Any) -> bool:
+    """Whether ``shape`` is the protocol's list of sizes."""
+    return isinstance(shape, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    )
+
+
 def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
     """An FP32 input of the protocol -> the model's batch, its shape checked (by the model,
     and at most ``max_batch`` rows) before its data is converted."""
     name, shape = spec.get("name"), spec.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
+    if not sizes(shape):
         raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
     model.check_shape(shape)
     most = model.max_request_values
@@ -172,6 +193,80 @@ def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
         raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values, "
                         f"'data' has {array.size:,}")  # fmt: skip
     return array.reshape(shape)
+
+
+def typed_shape(spec: dict[str, Any], declared: dict[str, Any], model: Model,
+                max_batch: int) -> list[int]:  # fmt: skip
+    """The shape of one input of a model of several, checked against what its metadata
+    declares (``declared``: datatype and shape, -1 any size) and the batch limit."""
+    name, shape, datatype = spec.get("name"), spec.get("shape"), spec.get("datatype")
+    if datatype != declared["datatype"] or datatype not in READ_AS:
+        raise HTTPError(400, f"input {name!r}: datatype {shown(str(datatype))!r} is not taken: "
+                        f"{model.name}'s {name} is {declared['datatype']}")  # fmt: skip
+    if not sizes(shape):
+        raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
+    wanted = declared["shape"]
+    fits = len(shape) == len(wanted) and all(w in (-1, shape[i]) for i, w in enumerate(wanted))
+    if not fits:
+        form = ", ".join("N" if w == -1 else str(w) for w in wanted)
+        raise HTTPError(400, f"input {name!r}: {model.name} takes shape ({form}); got "
+                        f"{shown(str(shape))}")  # fmt: skip
+    most = model.max_request_values
+    if most is not None and math.prod(shape) > most:
+        raise HTTPError(400, f"{model.name} takes at most {most:,} values in a request; "
+                        f"shape {shape} holds {math.prod(shape):,}")  # fmt: skip
+    if not 1 <= shape[0] <= max_batch:
+        raise HTTPError(400, f"input {name!r}: a batch of 1 to {max_batch} is taken; "
+                        f"got {shape[0]:,}")  # fmt: skip
+    return shape
+
+
+def typed_values(spec: dict[str, Any], shape: list[int]) -> np.ndarray:
+    """The data of an input whose shape :func:`typed_shape` checked: as many values, of its
+    datatype (whole numbers for INT64: never a float cut short), finite."""
+    name, datatype, data = spec.get("name"), spec["datatype"], spec.get("data")
+    count = math.prod(shape)
+    flat = isinstance(data, list) and not (data and isinstance(data[0], list))
+    if not isinstance(data, list) or (flat and len(data) != count):
+        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values; 'data' "
+                        "must be a list of as many numbers")  # fmt: skip
+    try:
+        with np.errstate(over="ignore"):  # past float32's range is inf, refused below
+            # INT64 as JSON gave it (objects): numpy would take 2.0 and true for whole numbers
+            array = np.asarray(data, dtype=np.float32 if datatype == "FP32" else object)
+    except (TypeError, ValueError):
+        raise HTTPError(400, f"input {name!r}: 'data' must be numbers") from None
+    if array.size != count:
+        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values, "
+                        f"'data' has {array.size:,}")  # fmt: skip
+    if datatype == "INT64" and not all(type(v) is int and INT64_LOW <= v <= INT64_HIGH
+                                       for v in array.flat):  # fmt: skip
+        raise HTTPError(400, f"input {name!r}: INT64 'data' must be whole numbers within "
+                        "int64's range")  # fmt: skip
+    if datatype == "FP32" and not np.isfinite(array).all():
+        raise HTTPError(400, f"input {name!r}: 'data' must be finite numbers; it holds NaN, "
+                        "infinity or values past float32's range")  # fmt: skip
+    return array.astype(READ_AS[datatype], copy=False).reshape(shape)
+
+
+def named_tensors(model: Model, specs: list[dict[str, Any]], max_batch: int
+                  ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The inputs of a model of several, each once by name, in the order its ``run`` takes
+    them; their shapes (one batch size for all) are checked before any data is converted."""
+    wanted = model.input_names()
+    declared = {d["name"]: d for d in tensor_meta(model.session.get_inputs())}
+    by_name: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name = spec.get("name")
+        if not isinstance(name, str) or name not in wanted or name in by_name:
+            raise HTTPError(400, f"{model.name} takes the inputs {', '.join(wanted)}, each "
+                            f"once by name; got {shown(str(name))!r}")  # fmt: skip
+        by_name[name] = spec
+    shapes = [typed_shape(by_name[n], declared[n], model, max_batch) for n in wanted]
+    if len({shape[0] for shape in shapes}) > 1:
+        rows = ", ".join(f"{n} {shape[0]:,}" for n, shape in zip(wanted, shapes, strict=True))
+        raise HTTPError(400, f"{model.name}'s inputs must hold one batch size; got {rows}")
+    return tuple(typed_values(by_name[n], s) for n, s in zip(wanted, shapes, strict=True))
 
 
 def decode_bytes(spec: dict[str, Any], model: Model, max_batch: int) -> tuple[list[bytes], int]:
@@ -209,11 +304,11 @@ def output(name: str, values: np.ndarray) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class InferRequest:
-    """A checked infer request: its input (an FP32 batch or encoded pictures), the options
-    for the model (``parameters``: ``top_k``, ``steps``), the outputs asked for (None: all)
-    and whether it runs in the large lane."""
+    """A checked infer request: its input (the model's tensors, in the order its ``run``
+    takes them, or encoded pictures), the options for the model (``parameters``: ``top_k``,
+    ``steps``), the outputs asked for (None: all) and whether it runs in the large lane."""
 
-    data: np.ndarray | list[bytes]
+    data: tuple[np.ndarray, ...] | list[bytes]
     options: dict[str, Any]
     outputs: list[dict[str, Any]] | None
     large: bool
@@ -240,12 +335,18 @@ def model_options(model: Model, given: dict[str, Any]) -> dict[str, Any]:
 
 def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferRequest:
     """Check an infer request's JSON and decode its input; nothing runs yet."""
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
-        raise HTTPError(400, "'inputs' must be a list with one input")
-    spec = inputs[0]
-    if "binary_data_size" in parameters(spec, "inputs[0]."):
-        raise HTTPError(400, BINARY_REFUSED)
+    inputs, wanted = body.get("inputs"), model.input_names()
+    if not (
+        isinstance(inputs, list)
+        and len(inputs) == len(wanted)
+        and all(isinstance(spec, dict) for spec in inputs)
+    ):
+        raise HTTPError(400, "'inputs' must be a list with one input" if len(wanted) == 1
+                        else f"'inputs' must be a list of {len(wanted)} inputs, by name: "
+                        f"{', '.join(wanted)}")  # fmt: skip
+    for i, spec in enumerate(inputs):
+        if "binary_data_size" in parameters(spec, f"inputs[{i}]."):
+            raise HTTPError(400, BINARY_REFUSED)
     requested = body.get("outputs")
     if requested is not None and not (
         isinstance(requested, list)
@@ -253,10 +354,13 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
     ):
         raise HTTPError(400, "'outputs' must be a list of {\"name\": ...} objects")
     options = model_options(model, parameters(body, ""))
-    datatype = spec.get("datatype")
+    if len(wanted) > 1:
+        tensors = named_tensors(model, inputs, max_batch)
+        return InferRequest(tensors, options, requested, large=len(tensors[0]) > LARGE_BATCH)
+    spec, datatype = inputs[0], inputs[0].get("datatype")
     if datatype == "FP32":
         batch = as_tensor(spec, model, max_batch)
-        return InferRequest(batch, options, requested, large=len(batch) > LARGE_BATCH)
+        return InferRequest((batch,), options, requested, large=len(batch) > LARGE_BATCH)
     if datatype == "BYTES":
         pictures, pixels = decode_bytes(spec, model, max_batch)
         large = len(pictures) > LARGE_BATCH or pixels > LARGE_PIXELS
@@ -279,8 +383,8 @@ def request_id(body: dict[str, Any]) -> str:
 def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
     """The protocol's outputs for one infer request (runs in a worker thread): all that
     the model gives, or those named in the request's ``outputs``, in that order."""
-    if isinstance(request.data, np.ndarray):
-        produced = model.tensor_outputs(request.data, **request.options)
+    if isinstance(request.data, tuple):
+        produced = model.tensor_outputs(*request.data, **request.options)
     else:
         produced = model.picture_outputs(request.data, **request.options)
     names = [o["name"] for o in request.outputs] if request.outputs is not None else produced
@@ -292,14 +396,16 @@ def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
 
 
 def answered(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """A route that returns data -> one that answers it as JSON, and every error as
-    ``{"error": "..."}`` with its status: ours with theirs, a refused input 400, and a bug
-    of ours 500 with one line (the traceback goes to the log)."""
+    """A route that returns data -> one that answers it as JSON (a :class:`Response` it
+    makes itself, as it is), and every error as ``{"error": "..."}`` with its status: ours
+    with theirs, a refused input 400, and a bug of ours 500 with one line (the traceback
+    goes to the log)."""
 
     @functools.wraps(handler)
     async def route(*args: Any, **kwargs: Any) -> Response:
         try:
-            return json_response(await handler(*args, **kwargs))
+            answer = await handler(*args, **kwargs)
+            return answer if isinstance(answer, Response) else json_response(answer)
         except HTTPError as err:
             return error(err.status, str(err))
         except VisionplayError as err:
@@ -439,6 +545,36 @@ class Routes:
         answer = await self.in_worker(model.predict, data, large=large, **options)
         return {"model": name, model.answer_key: model.to_json(answer)}
 
+    @answered
+    async def generate(self, name: str, label: str, count: int | None = None, seed: int = 0,
+                       columns: int | None = None) -> Response:  # fmt: skip
+        """``count`` pictures of the class ``label`` (an index or a name), their latent
+        vectors drawn from ``seed``, as one PNG grid of ``columns`` (default: square-ish)."""
+        model = self.model(name)
+        if not isinstance(model, Generator):
+            raise HTTPError(400, f"{name} draws no pictures: it is a {model.task} model; "
+                            "/generate takes a generator")  # fmt: skip
+        most = min(MAX_GRID, self.max_batch)
+        count = min(DEFAULT_GRID, most) if count is None else count
+        if not 1 <= count <= most:
+            raise HTTPError(400, f"count must be 1 to {most}; got {count:,}")
+        if seed < 0:
+            raise HTTPError(400, f"seed must be 0 or more; got {shown(str(seed))}")
+        if columns is not None and not 1 <= columns <= count:
+            raise HTTPError(400, f"columns must be 1 to count ({count}); got {columns:,}")
+        if len(label) > MAX_NAME:  # no class is called so; the error would echo it all
+            raise HTTPError(400, f"label must be at most {MAX_NAME} characters; got {len(label):,}")
+        png = await self.in_worker(grid_png, model, label, count, seed, columns,
+                                   large=count > LARGE_BATCH)  # fmt: skip
+        return Response(png, media_type="image/png")
+
+
+def grid_png(model: Generator, label: str, count: int, seed: int, columns: int | None) -> bytes:
+    """The encoded grid of ``count`` pictures of ``label`` (runs in a worker thread)."""
+    buffer = io.BytesIO()
+    picture_grid(model.generate([label] * count, seed), columns).save(buffer, format="PNG")
+    return buffer.getvalue()
+
 
 @answered
 async def server_metadata() -> dict[str, Any]:
@@ -495,6 +631,7 @@ def create_router(
     router.add_api_route(f"{versioned}/ready", routes.versioned_ready, methods=["GET"])
     router.add_api_route(f"{versioned}/infer", routes.versioned_infer, methods=["POST"])
     router.add_api_route("/predict/{name}", routes.predict, methods=["POST"])
+    router.add_api_route("/generate/{name}", routes.generate, methods=["GET"])
     for path in ("/v2", "/v2/{rest:path}"):  # after every route: it takes what they do not
         router.add_api_route(path, unrouted(router), methods=ANY_METHOD, include_in_schema=False)
     return router

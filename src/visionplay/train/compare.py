@@ -31,13 +31,16 @@ def eager_model(name: str, directory: Path, device: str) -> torch.nn.Module:
     return model.eval().to(device)
 
 
-def eager_runner(name: str, directory: Path, device: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A batch in, the answer back on the host (as onnxruntime's is), in PyTorch eager."""
+def eager_runner(
+    name: str, directory: Path, device: str
+) -> Callable[[tuple[np.ndarray, ...]], np.ndarray]:
+    """The graph's inputs in, the answer back on the host (as onnxruntime's is), in
+    PyTorch eager."""
     model = eager_model(name, directory, device)
 
     @torch.inference_mode()
-    def run(batch: np.ndarray) -> np.ndarray:
-        return model(torch.from_numpy(batch).to(device)).cpu().numpy()
+    def run(inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        return model(*(torch.from_numpy(x).to(device) for x in inputs)).cpu().numpy()
 
     return run
 

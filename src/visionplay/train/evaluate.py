@@ -1,7 +1,8 @@
 """Test-set figures of an exported model, through ``load()``: one evaluation per task
 (``visionplay eval NAME`` runs the one of the model's task). Accuracy and a confusion
 matrix for classifiers; keypoint NME three ways for the face model; MSE beside the
-baselines for forecasters. Reads the datasets with torchvision, hence in ``train``.
+baselines for forecasters; for generators, how the shipped classifier reads their
+pictures. Reads the datasets with torchvision, hence in ``train``.
 
 "Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
@@ -23,9 +24,10 @@ from ..errors import VisionplayError
 from ..inference import load
 from ..manifest import read_manifest
 from ..plots import pyplot
-from ..tasks import Classifier, ForecastModel, KeypointModel, Model
+from ..tasks import Classifier, ForecastModel, Generator, KeypointModel, Model
+from . import generated
 from .calibration import expected_calibration_error
-from .data import is_held_out, load_dataset, load_face_frames, spread
+from .data import is_held_out, load_dataset, load_face_frames, materialize, spread
 
 
 @dataclass(frozen=True)
@@ -340,4 +342,71 @@ def forecast_table(rows: list[dict]) -> str:
             f"{r['train_seconds'] if r['train_seconds'] is not None else '?'} | "
             f"{r['next_mse']:.5f} | {r['ten_mse']:.5f} | {r['ten_how']} |"
         )
+    return "\n".join(lines)
+
+
+GENERATED_PER_CLASS = 1000
+GENERATION_SEED = 1234  # the latent vectors eval draws (the trainer's samples use others)
+
+
+@evaluates("generation")
+def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
+    """Pictures of every class read by the dataset's shipped classifier: the share read as
+    asked, the Frechet distance to the test pictures beside two references measured the
+    same way (training pictures: a perfect generator; each class's mean plus noise: a
+    useless one), and per-class diversity (see :mod:`.generated`)."""
+    reader = load(model.cfg.extra["reader"], model.path.parent)
+    classes = len(model.labels)
+    per_class = max(2, settings.limit // classes) if settings.limit else GENERATED_PER_CLASS
+    test = materialize(load_dataset(reader.cfg, settings.data_dir, train=False),
+                       per_class * classes)  # fmt: skip
+    train = materialize(load_dataset(reader.cfg, settings.data_dir, train=True),
+                        per_class * classes)  # fmt: skip
+    test_pictures, test_labels = (t.numpy() for t in test.tensors)
+    train_pictures, train_labels = (t.numpy() for t in train.tensors)
+    real = generated.features(generated.read(reader, test_pictures))
+
+    labels = np.repeat(np.arange(classes), per_class)
+    z = model.latents(GENERATION_SEED + settings.seed, len(labels))
+    start = time.perf_counter()
+    pictures = np.concatenate([model.run(z[i : i + 1000], labels[i : i + 1000])
+                               for i in range(0, len(labels), 1000)])  # fmt: skip
+    seconds = time.perf_counter() - start
+    made = generated.quality(reader, pictures, labels, real, test_labels)
+    reads = generated.read(reader, pictures).argmax(1)
+    useless = generated.quality(
+        reader, *generated.mean_plus_noise(train_pictures, train_labels, per_class), real,
+        test_labels,
+    )  # fmt: skip
+    perfect = generated.quality(reader, train_pictures, train_labels, real, test_labels)
+    report = {
+        "model": model.name,
+        "dataset": model.cfg.dataset,
+        "reader": reader.name,
+        "pictures": len(labels),
+        "test_pictures": len(test_labels),
+        "feature_space": f"{reader.name}'s centred log-probabilities",
+        **{k: round(v, 4) for k, v in made.items()},
+        "per_class_read_as_asked": {
+            name: round(float((reads[labels == c] == c).mean()), 4)
+            for c, name in enumerate(model.labels)
+        },
+        "references": {
+            "training pictures (a perfect generator)": {k: round(v, 4) for k, v in perfect.items()},
+            "class mean plus noise (a useless one)": {k: round(v, 4) for k, v in useless.items()},
+        },
+        "provider": model.provider,
+        "pictures_per_s": round(len(labels) / seconds, 1),
+    }
+    return Evaluation(report, generation_table(report))
+
+
+def generation_table(report: dict[str, Any]) -> str:
+    rows = [("generated", {k: report[k] for k in ("conditional_accuracy", "frechet_distance",
+                                                   "diversity_min")})]  # fmt: skip
+    rows += list(report["references"].items())
+    lines = [f"{'':40} {'read as asked':>14} {'Frechet':>9} {'diversity (least class)':>24}"]
+    for name, figures in rows:
+        lines.append(f"{name:40} {figures['conditional_accuracy']:>14.2%} "
+                     f"{figures['frechet_distance']:>9.3f} {figures['diversity_min']:>24.3f}")
     return "\n".join(lines)

@@ -90,13 +90,13 @@ def export_checkpoint(
     checkpoint_path: str | os.PathLike,
     out_dir: str | os.PathLike = "exported",
     name: str | None = None,
-    samples: np.ndarray | None = None,
+    samples: np.ndarray | tuple[np.ndarray, ...] | None = None,
 ) -> ExportResult:
     """Export one checkpoint to ``out_dir/<name>.onnx`` and record it in the manifest.
 
     The file is written only if onnx.checker passes and onnxruntime agrees with PyTorch
-    within :data:`TOLERANCE` on ``samples`` (random pixels if none are given); a model
-    already there is never replaced by one that fails.
+    within :data:`TOLERANCE` on ``samples`` (the graph's inputs: random ones of the task's
+    kind if none are given); a model already there is never replaced by one that fails.
     """
     checkpoint_path = Path(checkpoint_path)
     if not checkpoint_path.is_file():
@@ -107,8 +107,9 @@ def export_checkpoint(
     model = servable(model_from_checkpoint(checkpoint), cfg, checkpoint.get("calibration"))
 
     if samples is None:
-        samples = np.random.default_rng(0).random((8, *cfg.input_size), dtype=np.float32)
-    proto = to_onnx(model, cfg, samples[:2])
+        samples = task_class(cfg.task).example_inputs(cfg, 8)
+    samples = samples if isinstance(samples, tuple) else (samples,)
+    proto = to_onnx(model, cfg, tuple(s[:2] for s in samples))
     proto.metadata_props.extend(
         onnx.StringStringEntryProto(key=k, value=v)
         for k, v in metadata(name, cfg, checkpoint).items()
@@ -154,9 +155,11 @@ def with_weights_checksum(proto: onnx.ModelProto) -> bytes:
     return proto.SerializeToString()
 
 
-def to_onnx(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> onnx.ModelProto:
-    """torch.onnx (dynamo exporter) with a dynamic batch axis (and a dynamic ``steps``
-    axis for series), as one self-contained proto."""
+def to_onnx(
+    model: nn.Module, cfg: DataConfig, example: tuple[np.ndarray, ...]
+) -> onnx.ModelProto:
+    """torch.onnx (dynamo exporter) with a dynamic batch axis on every input (and a dynamic
+    ``steps`` axis for series), as one self-contained proto."""
     if task_class(cfg.task).steps_axis is None:
         return onnx.load_from_string(_export_bytes(model, cfg, example))
     # torch 2.14's exporter fixes a recurrent layer's steps axis to the example's length on
@@ -181,16 +184,18 @@ def _export_job(job: str) -> None:
     Path(job).with_suffix(".onnx").write_bytes(proto)
 
 
-def _export_bytes(model: nn.Module, cfg: DataConfig, example: np.ndarray) -> bytes:
+def _export_bytes(model: nn.Module, cfg: DataConfig, example: tuple[np.ndarray, ...]) -> bytes:
     task = task_class(cfg.task)
     axes = {0: task.batch_axis, 1: task.steps_axis}
     dynamic = {i: torch.export.Dim(a.name, min=a.low, max=a.high) for i, a in axes.items() if a}
+    # The first input has the task's axes; any other (a generator's labels) shares its batch.
+    conditions = [{0: dynamic[0]}] * (len(example) - 1)
     program = torch.onnx.export(
         model,
-        (torch.from_numpy(example),),
-        input_names=[task.input_name],
+        tuple(torch.from_numpy(a) for a in example),
+        input_names=list(task.input_names()),
         output_names=[task.output_name],
-        dynamic_shapes=(dynamic,),
+        dynamic_shapes=(dynamic, *conditions),
         opset_version=OPSET,
         dynamo=True,
         verbose=False,
@@ -217,12 +222,13 @@ def _scalar(like: TensorType, value: float) -> ir.Tensor:
 
 
 @torch.no_grad()
-def parity(model: nn.Module, session: Model, samples: np.ndarray) -> float:
-    """Largest difference between PyTorch and onnxruntime on ``samples``, over the larger of
-    1 and the outputs' largest magnitude (so for outputs within [-1, 1], the absolute one)."""
-    expected = model(torch.from_numpy(samples)).numpy()
+def parity(model: nn.Module, session: Model, samples: tuple[np.ndarray, ...]) -> float:
+    """Largest difference between PyTorch and onnxruntime on ``samples`` (the graph's
+    inputs), over the larger of 1 and the outputs' largest magnitude (so for outputs within
+    [-1, 1], the absolute one)."""
+    expected = model(*(torch.from_numpy(s) for s in samples)).numpy()
     scale = max(1.0, float(np.abs(expected).max()))
-    return float(np.abs(session.run(samples) - expected).max()) / scale
+    return float(np.abs(session.run(*samples) - expected).max()) / scale
 
 
 def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkpoint: dict) -> None:

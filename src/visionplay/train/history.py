@@ -30,6 +30,8 @@ def history_keys(history: list[dict[str, Any]]) -> tuple[list[str], str]:
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
+    if "d_loss" in history[0]:
+        return plot_gan_curves(history, path, title)
     plt = pyplot()
 
     epochs = [h["epoch"] for h in history]
@@ -42,6 +44,25 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     ax_loss.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
     ax_metric.set(xlabel="epoch", ylabel=metric_name, title=f"{title}: {metric_name}")
     for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+
+
+def plot_gan_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
+    """A GAN's two losses, and how its pictures read (share read as asked, diversity)."""
+    plt = pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_quality) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("d_loss", "g_loss"):
+        ax_loss.plot(epochs, [h[key] for h in history], marker="o", label=key)
+    for key, label in (("conditional_accuracy", "read as asked"), ("diversity_min", "diversity")):
+        ax_quality.plot(epochs, [h[key] for h in history], marker="o", label=label)
+    ax_loss.set(xlabel="epoch", ylabel="hinge loss", title=f"{title}: losses")
+    ax_quality.set(xlabel="epoch", title=f"{title}: samples, read by the classifier")
+    for ax in (ax_loss, ax_quality):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()

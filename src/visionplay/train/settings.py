@@ -77,11 +77,13 @@ def add_training_args(
     weight_decay: float,
     label_smoothing: float = 0.0,
     holdout: int = 0,
+    archs: list[str] | None = None,
 ) -> argparse.ArgumentParser:
     """The flags every trainer has, one per :class:`TrainingSettings` field; the keyword
-    arguments are its recipe (the defaults)."""
+    arguments are its recipe (the defaults). ``--arch`` takes ``archs``, default the
+    registry's models of ``dataset``."""
     p = parser
-    p.add_argument("--arch", default=arch, choices=list_models(dataset))
+    p.add_argument("--arch", default=arch, choices=archs or list_models(dataset))
     p.add_argument(
         "--model-kwargs", type=json.loads, default={}, metavar="JSON",
         help='keyword arguments for the architecture, e.g. \'{"widths": [32, 128, 128]}\'',

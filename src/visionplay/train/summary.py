@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..models.registry import create_model, get_config, get_entry, list_models
+from ..tasks import task_class
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,11 @@ class Layer:
 
 def summarize(name: str, **kwargs: Any) -> list[Layer]:
     """The leaf layers of the bare architecture ``name`` in the order they run, for one
-    sample of its config's input size (a 50-step series for forecasters)."""
+    example input of its task (a 50-step series for forecasters, z and a class for
+    generators)."""
     model = create_model(name, **kwargs).eval()
     cfg = get_config(name)
-    sample = torch.zeros(1, *cfg.input_size)
+    sample = [torch.from_numpy(x) for x in task_class(cfg.task).example_inputs(cfg, 1)]
     layers: dict[str, Layer] = {}
 
     def record(module_name: str):
@@ -45,7 +47,7 @@ def summarize(name: str, **kwargs: Any) -> list[Layer]:
     ]
     try:
         with torch.no_grad():
-            model(sample)
+            model(*sample)
     finally:
         for handle in handles:
             handle.remove()

@@ -1,0 +1,93 @@
+"""Class-conditional GANs for 1x28x28 pictures (seed 005's last task): the generators are
+registered and shipped; their discriminators only train them.
+
+The generator is DCGAN's shape (Radford et al. 2016) with the class joined to the latent
+vector (Mirza and Osindero 2014); the discriminator is a projection discriminator (Miyato
+and Koyama 2018) with spectral normalisation on every layer (Miyato et al. 2018), trained
+with the hinge loss: the usual way to make a small conditional GAN train reliably.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ..config import FASHION_GAN, MNIST_GAN
+from .registry import register_model
+
+
+class ConditionalGenerator(nn.Module):
+    """(z, label) -> a (1, 28, 28) picture in [0, 1]: the latent vector and the class's
+    embedding, projected to 7x7, then two transposed-conv upsamplings to 28x28."""
+
+    def __init__(self, latent: int = 64, num_classes: int = 10, width: int = 32) -> None:
+        super().__init__()
+        self.latent, self.width = latent, width
+        self.embed = nn.Embedding(num_classes, latent)
+        self.project = nn.Sequential(
+            nn.Linear(2 * latent, 4 * width * 7 * 7, bias=False),
+            nn.BatchNorm1d(4 * width * 7 * 7), nn.ReLU(),
+        )  # fmt: skip
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * width), nn.ReLU(),  # 14x14
+            nn.ConvTranspose2d(2 * width, 1, 4, stride=2, padding=1), nn.Sigmoid(),  # 28x28
+        )  # fmt: skip
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([z, self.embed(label)], dim=1)
+        return self.upsample(self.project(joined).view(-1, 4 * self.width, 7, 7))
+
+
+class MinibatchSpread(nn.Module):
+    """One more feature map: the spread of the features over each group of ``group``
+    pictures (Karras et al. 2018), so that the discriminator sees when a batch's pictures
+    are all alike and the generator cannot pay for realism with variety."""
+
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        group = self.group if n % self.group == 0 else 1
+        grouped = x.view(-1, group, c, h, w)  # pictures 0-3, 4-7, ... form the groups
+        spread = grouped.var(1, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        spread = spread.repeat_interleave(group).view(n, 1, 1, 1)
+        return torch.cat([x, spread.expand(n, 1, h, w)], 1)
+
+
+class ProjectionDiscriminator(nn.Module):
+    """(picture, label) -> a realness score: conv features summed over the picture, a
+    linear score, plus the inner product of the features with the class's embedding."""
+
+    def __init__(self, num_classes: int = 10, width: int = 32) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            spectral_norm(nn.Conv2d(1, w, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),  # 14
+            spectral_norm(nn.Conv2d(w, 2 * w, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),  # 7
+            MinibatchSpread(),
+            spectral_norm(nn.Conv2d(2 * w + 1, 4 * w, 3, padding=1)), nn.LeakyReLU(0.1),
+        )  # fmt: skip
+        self.score = spectral_norm(nn.Linear(4 * w, 1))
+        self.embed = spectral_norm(nn.Embedding(num_classes, 4 * w))
+
+    def forward(self, picture: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """Real and generated pictures must not share a group: give them separately, or
+        joined with each part's length divisible by the group size."""
+        features = self.features(picture * 2 - 1).sum(dim=(2, 3))
+        return self.score(features).squeeze(1) + (self.embed(label) * features).sum(1)
+
+
+@register_model(MNIST_GAN)
+def mnist_gan(latent: int = 64, num_classes: int = 10, width: int = 32) -> nn.Module:
+    """The shipped digit generator: class-conditional DCGAN, 64-d latent, 28x28 out."""
+    return ConditionalGenerator(latent, num_classes, width)
+
+
+@register_model(FASHION_GAN)
+def fashion_gan(latent: int = 64, num_classes: int = 10, width: int = 32) -> nn.Module:
+    """The shipped garment generator: class-conditional DCGAN, 64-d latent, 28x28 out."""
+    return ConditionalGenerator(latent, num_classes, width)

@@ -1,0 +1,166 @@
+"""The adversarial loop ``trainers/gan.py`` runs: hinge loss, one discriminator step per
+generator step (the recipe spectral normalisation makes reliable), a checkpoint that holds
+the discriminator and both optimizers so that ``--resume`` continues exactly, and per
+epoch the losses, the quality figures of :mod:`.generated` and a grid of samples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
+from tqdm import tqdm
+
+from ..tasks import Generator, picture_grid
+from . import distributed
+from .checkpoints import load_checkpoint
+from .loop import Batches, log, save_progress, seed_everything, shuffled_share
+from .settings import TrainingSettings
+
+SAMPLE_SEED = 0  # the grid's latent vectors: the same every epoch, so a run can be watched
+
+
+class Adversaries:
+    """The discriminator and both optimizers: what a GAN checkpoint keeps beside the
+    generator's weights (saved where a classifier's optimizer state goes)."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        # DCGAN's betas: Miyato et al.'s (0, 0.9) wants several discriminator steps per
+        # generator step; with one, it left the generator drawing one picture per class.
+        betas = (0.5, 0.999)
+        self.g_optimizer = torch.optim.Adam(generator.parameters(), lr, betas=betas)
+        self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr, betas=betas)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "discriminator": self.discriminator.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.g_optimizer.load_state_dict(state["g_optimizer"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+
+
+def latents(seed: int, count: int, size: int) -> torch.Tensor:
+    """The latent vectors ``load(name).generate(..., seed=seed)`` draws (numpy's)."""
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal((count, size), np.float32))
+
+
+def train_gan_epoch(
+    adversaries: Adversaries, loader: Batches, latent: int, device: torch.device, desc: str
+) -> dict[str, float]:
+    """One pass over ``loader``: per batch a discriminator step on real and generated
+    pictures of the same classes, then a generator step. Mean losses and speed."""
+    generator = distributed.wrap(adversaries.generator, device)
+    discriminator = distributed.wrap(adversaries.discriminator, device)
+    generator.train()
+    sums, seen, start = {"d_loss": 0.0, "g_loss": 0.0}, 0, time.perf_counter()
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, disable=not distributed.is_main())
+    for real, labels in bar:
+        # In label order, the discriminator's groups of four (MinibatchSpread) mostly share
+        # a class, so it sees when one class's pictures are all alike.
+        order = labels.argsort(stable=True)
+        real, labels = real[order].to(device), labels[order].to(device)
+        z = torch.randn(len(real), latent, device=device)
+        fake = generator(z, labels)
+        # One discriminator call on real and fake together (DDP allows one per backward).
+        scores = discriminator(torch.cat([real, fake.detach()]), torch.cat([labels, labels]))
+        real_scores, fake_scores = scores.chunk(2)
+        d_loss = F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+        adversaries.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        adversaries.d_optimizer.step()
+
+        g_loss = -discriminator(fake, labels).mean()
+        adversaries.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+        adversaries.g_optimizer.step()
+
+        sums["d_loss"] += d_loss.item() * len(real)
+        sums["g_loss"] += g_loss.item() * len(real)
+        seen += len(real)
+        bar.set_postfix(**{k: f"{v / seen:.3f}" for k, v in sums.items()})
+    seconds = time.perf_counter() - start
+    return {**{k: v / max(seen, 1) for k, v in sums.items()}, "seconds": seconds,
+            "images_per_s": seen / seconds}  # fmt: skip
+
+
+@torch.no_grad()
+def draw(generator: nn.Module, labels: np.ndarray, latent: int, seed: int) -> np.ndarray:
+    """(N, 1, H, W) float pictures of ``labels``, the latent vectors from ``seed``."""
+    generator.eval()
+    z = latents(seed, len(labels), latent)
+    return generator(z, torch.from_numpy(labels.astype(np.int64))).numpy()
+
+
+def fit_gan(
+    adversaries: Adversaries,
+    train_set: TensorDataset,
+    *,
+    settings: TrainingSettings,
+    cfg: Any,
+    device: torch.device,
+    measure: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    per_class: int,
+) -> list[dict[str, Any]]:
+    """The epoch loop: (resume,) train, measure ``per_class`` pictures of each class with
+    ``measure(pictures, labels)``, save a grid of samples, the checkpoint and the curves."""
+    generator, latent = adversaries.generator, int(cfg.input_size[0])
+    history = resume_gan(settings, adversaries) if settings.resume else []
+    labels = np.repeat(np.arange(cfg.num_classes), per_class)
+    grid_labels = np.tile(np.arange(cfg.num_classes), 8)  # eight of each class, in columns
+    for epoch in range(len(history) + 1, settings.epochs + 1):
+        epoch_seed = settings.seed * 1000 + epoch
+        seed_everything(epoch_seed)
+        loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
+        record = {"epoch": epoch, **train_gan_epoch(adversaries, loader, latent, device,
+                                                    f"epoch {epoch}/{settings.epochs}")}
+        if distributed.is_main():
+            record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))
+            record["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+            history.append(record)
+            save_grid(generator, grid_labels, latent, settings.run_dir / f"samples-{epoch:03d}.png")
+            save_progress(settings, model=generator, cfg=cfg, history=history,
+                          optimizer=adversaries, scheduler=None)  # fmt: skip
+            log(epoch_line(record))
+    distributed.barrier()
+    log(f"saved {settings.checkpoint_path}")
+    return history
+
+
+def save_grid(generator: nn.Module, labels: np.ndarray, latent: int, path: Path) -> None:
+    pictures = Generator.to_uint8(draw(generator, labels, latent, SAMPLE_SEED))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture_grid(pictures, columns=len(np.unique(labels))).save(path)
+
+
+def epoch_line(record: dict[str, Any]) -> str:
+    return (
+        f"epoch {record['epoch']}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
+        f"read as asked {record['conditional_accuracy']:.2%} Frechet "
+        f"{record['frechet_distance']:.2f} diversity {record['diversity_min']:.2f} "
+        f"({record['seconds']:.0f}s, {record['images_per_s']:.0f} img/s)"
+    )
+
+
+def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dict[str, Any]]:
+    """The history of the run checkpointed at ``settings.checkpoint_path``, the generator,
+    discriminator and optimizers put back as they were; empty if it has none yet."""
+    path = settings.checkpoint_path
+    if not path.exists():
+        return []
+    state = load_checkpoint(path)
+    adversaries.generator.load_state_dict(state["model"])
+    adversaries.load_state_dict(state["optimizer"])
+    log(f"resumed {path} after epoch {len(state['history'])}")
+    return state["history"]
