@@ -4,6 +4,7 @@ dry-run train -> export -> generate."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -93,13 +94,17 @@ def test_the_grid_holds_every_picture(generator):
     np.testing.assert_array_equal(sheet[32:60, 122:150], pictures[9])
 
 
-def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
+def gan_trainer():
     spec = importlib.util.spec_from_file_location("gan_trainer", TRAINER)
     trainer = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = trainer
     spec.loader.exec_module(trainer)
-    last = trainer.main(["--dry-run", "--workers", "0", "--data-dir", str(data_dir),
-                         "--out", str(tmp_path)])  # fmt: skip
+    return trainer
+
+
+def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
+    last = gan_trainer().main(["--dry-run", "--workers", "0", "--data-dir", str(data_dir),
+                               "--out", str(tmp_path)])  # fmt: skip
     assert {"d_loss", "g_loss", "conditional_accuracy", "frechet_distance"} <= set(last)
     run = tmp_path / "mnist_gan"
     assert (run / "samples-001.png").is_file() and (run / "metrics.json").is_file()
@@ -108,3 +113,21 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
     served = visionplay.load("mnist_gan", tmp_path / "exported")
     assert served.generate(list(range(10)), seed=3).shape == (10, 28, 28)
     assert served.metadata["task"] == "generation"
+
+
+def test_resume_continues_the_same_run(data_dir, tmp_path):
+    flags = ["--arch", "fashion_gan", "--limit", "256", "--workers", "0",
+             "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
+    trainer = gan_trainer()
+    trainer.main([*flags, "--epochs", "2"])
+    straight = json.loads((tmp_path / "fashion_gan" / "metrics.json").read_text())["epochs"]
+
+    again = tmp_path / "again"
+    trainer.main([*flags, "--epochs", "1", "--out", str(again)])
+    checkpoint = torch.load(again / "fashion_gan" / "fashion_gan.pt", weights_only=True)
+    assert {"discriminator", "g_optimizer", "d_optimizer"} <= set(checkpoint["optimizer"])
+    trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume"])
+    resumed = json.loads((again / "fashion_gan" / "metrics.json").read_text())["epochs"]
+    assert len(resumed) == 2
+    for key in ("d_loss", "g_loss", "conditional_accuracy"):
+        assert resumed[-1][key] == pytest.approx(straight[-1][key], rel=1e-4)

@@ -32,8 +32,9 @@ import numpy as np
 net = cv2.dnn.readNetFromONNX(sys.argv[1])
 inputs = np.load(sys.argv[2])
 outputs = {}
-for key in inputs.files:
-    net.setInput(inputs[key])
+for key in sorted({k.split(".")[0] for k in inputs.files}):  # "batch1.z", "batch1.label"
+    for name in [k for k in inputs.files if k.split(".")[0] == key]:
+        net.setInput(inputs[name], name.split(".", 1)[1])
     outputs[key] = net.forward()
 np.savez(sys.argv[3], **outputs)
 """
@@ -62,13 +63,12 @@ def how_it_ended(returncode: int) -> str:
     return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
 
 
-def random_inputs(model: visionplay.Model) -> dict[str, np.ndarray]:
-    """Inputs of the right shape: pixels in [0, 1], or a series within [-1, 1]."""
-    rng = np.random.default_rng(0)
-    batches = {f"batch{n}": rng.random((n, *model.cfg.input_size), dtype=np.float32)
-               for n in BATCHES}  # fmt: skip
-    if not model.takes_pixels:
-        batches = {key: 2 * x - 1 for key, x in batches.items()}
+def random_inputs(model: visionplay.Model) -> dict[str, tuple[np.ndarray, ...]]:
+    """The graph's inputs, of its kind (pixels in [0, 1], a series within [-1, 1], a
+    latent vector and a class), at each batch size."""
+    batches = {f"batch{n}": type(model).example_inputs(model.cfg, n) for n in BATCHES}
+    if model.task == "forecast":
+        batches = {key: (2 * x - 1,) for key, (x,) in batches.items()}
     return batches
 
 
@@ -81,9 +81,11 @@ def test_opencv_matches_onnxruntime(name, tmp_path):
         # steps axis is dynamic (any series length), which 5.x runs.
         pytest.skip(f"OpenCV {cv2.__version__} cannot import a recurrent layer on a dynamic axis")
     inputs = random_inputs(model)
-    got = opencv_outputs(models_dir() / f"{name}.onnx", inputs, tmp_path)
+    named = {f"{key}.{input_name}": x for key, batch in inputs.items()
+             for input_name, x in zip(model.input_names(), batch, strict=True)}  # fmt: skip
+    got = opencv_outputs(models_dir() / f"{name}.onnx", named, tmp_path)
     for key, batch in inputs.items():
-        expected = model.run(batch)
+        expected = model.run(*batch)
         assert got[key].size == expected.size, f"{key}: {got[key].shape} vs {expected.shape}"
         diff = float(np.abs(got[key].reshape(expected.shape) - expected).max())
         assert diff <= TOLERANCE, f"{name} {key}: OpenCV differs from onnxruntime by {diff:.2e}"

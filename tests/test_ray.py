@@ -59,14 +59,17 @@ def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
         assert {answer["predictions"][0]["label"] for _, _, answer in answers} == {"7"}
         assert len({replica for _, replica, _ in answers}) == 2, "one replica took them all"
 
-        # Every shipped model travelled to the replicas: an FP32 infer on each.
+        # Every shipped model travelled to the replicas: an infer of its own inputs on each.
         for name in list_exported():
             model = visionplay.load(name)
-            batch = np.zeros((1, *model.cfg.input_size), np.float32)
-            tensor = {"name": "input", "datatype": "FP32", "shape": list(batch.shape),
-                      "data": batch.ravel().tolist()}  # fmt: skip
+            tensors = [
+                {"name": input_name, "datatype": "INT64" if x.dtype == np.int64 else "FP32",
+                 "shape": list(x.shape), "data": x.ravel().tolist()}
+                for input_name, x in zip(model.input_names(),
+                                         type(model).example_inputs(model.cfg, 1), strict=True)
+            ]  # fmt: skip
             status, _, answer = post(port, f"/v2/models/{name}/infer",
-                                     json.dumps({"inputs": [tensor]}).encode())  # fmt: skip
+                                     json.dumps({"inputs": tensors}).encode())  # fmt: skip
             assert status == 200 and answer["model_name"] == name, answer
 
         status, _, answer = post(port, "/v2/models/mnist/infer", b"{not json")

@@ -30,11 +30,14 @@ def client():
 
 
 def as_file_bytes(example) -> bytes:
-    """What a client sends for the example: a PNG, or the series written out exactly."""
+    """What a client sends for the example: a PNG, the series written out exactly, or the
+    class to draw."""
     if isinstance(example, Image.Image):
         buffer = io.BytesIO()
         example.save(buffer, "PNG")
         return buffer.getvalue()
+    if isinstance(example, str):  # a generator's class
+        return example.encode()
     return ", ".join(repr(float(v)) for v in example).encode()
 
 
@@ -50,8 +53,8 @@ def test_load_gives_the_class_of_the_files_task(name):
     assert type(model) is task_class(model.cfg.task) and model.task == model.cfg.task
     assert model.session.get_inputs()[0].name == type(model).input_name
     assert model.session.get_outputs()[0].name == type(model).output_name
-    batch = np.random.default_rng(0).random((2, *model.cfg.input_size), dtype=np.float32)
-    assert model.run(batch).shape == (2, *type(model).output_shape(model.cfg))
+    inputs = type(model).example_inputs(model.cfg, 2)
+    assert model.run(*inputs).shape == (2, *type(model).output_shape(model.cfg))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -158,7 +161,7 @@ def test_drawing_is_for_tasks_whose_answer_has_a_place_in_the_picture(tmp_path):
 
 
 def test_every_task_has_a_class_and_an_unknown_one_is_refused():
-    assert set(TASKS) == {"classification", "keypoints", "forecast", "reconstruction"}
+    assert set(TASKS) == {"classification", "keypoints", "forecast", "reconstruction", "generation"}
     assert all(cls.task == name for name, cls in TASKS.items())
     with pytest.raises(VisionplayError, match="unknown task 'poetry'"):
         task_class("poetry")

@@ -540,6 +540,8 @@ class Generator(Model):
         return np.array([self._class_index(label) for label in labels], dtype=np.int64)
 
     def _class_index(self, label: Any) -> int:
+        if isinstance(label, bytes):  # a request's body: the label as text
+            label = label.decode("utf-8", "replace").strip()[:100]
         if isinstance(label, str) and label in self.labels:
             return self.labels.index(label)
         if isinstance(label, str) and label.strip().isdigit():
@@ -580,11 +582,15 @@ class Generator(Model):
         return np.round(np.clip(pictures[:, 0], 0.0, 1.0) * 255).astype(np.uint8)
 
     def predict(self, label: Any, seed: int = 0) -> np.ndarray:
-        """One picture of ``label``."""
+        """One picture of ``label``: the first of :meth:`generate`'s for ``seed``."""
         return self.generate([label], seed)[0]
 
     def predict_batch(self, labels: Iterable[Any], seed: int = 0) -> list[np.ndarray]:
-        return list(self.generate(list(labels), seed))
+        """For each label, the picture :meth:`predict` draws (all from ``seed``'s first
+        latent vector); :meth:`generate` draws a different one for each."""
+        indices = self.class_indices(list(labels))
+        z = np.repeat(self.latents(seed, 1), len(indices), axis=0)
+        return list(self.to_uint8(self.run(z, indices)))
 
     # Answers
 

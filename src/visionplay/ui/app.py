@@ -1,6 +1,6 @@
 """The Gradio app: a thin layer of tabs over :func:`visionplay.load`, one module per tab
-(:mod:`.draw`, :mod:`.photo`, :mod:`.face`, :mod:`.forecast`, :mod:`.learn`) and their
-shared pieces in :mod:`.widgets`.
+(:mod:`.draw`, :mod:`.photo`, :mod:`.face`, :mod:`.forecast`, :mod:`.generate`,
+:mod:`.learn`) and their shared pieces in :mod:`.widgets`.
 
 Each tab loads its model when the app is built; a model that is missing or broken turns
 its tab into a message saying how to make it, and the other tabs keep working.
@@ -15,6 +15,7 @@ import gradio as gr
 from .draw import draw_tab
 from .face import face_tab
 from .forecast import forecast_tab
+from .generate import generate_tab
 from .learn import learn_tab
 from .photo import photo_tab
 from .widgets import BRUSH_READY_JS
@@ -32,6 +33,7 @@ def build_app(directory: str | os.PathLike | None = None, keep_uploads_s: int = 
             photo_tab(directory)
             face_tab(directory)
             forecast_tab(directory)
+            generate_tab(directory)
             learn_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo

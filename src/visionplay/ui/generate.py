@@ -1,0 +1,147 @@
+"""The Generate tab: the class-conditional GANs draw pictures of a class on request; a
+strip walks from one seed's latent vector to another's; the dataset's shipped classifier
+reads what was drawn and the tab frames each picture by whether it was read as asked."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageOps
+
+from ..errors import VisionplayError
+from ..tasks import Classifier, Generator, picture_grid
+from .widgets import try_load
+
+GENERATE_MODELS = ("mnist_gan", "fashion_gan")  # registry keys, in the order the tab offers them
+# The sheets go out at their own size (a PNG three times larger takes several times longer
+# to encode) and the page enlarges them without blurring their pixels.
+PIXELATED = "<style>#generate-grid img, #generate-strip img {image-rendering: pixelated}</style>"
+MAX_SEED = 2**31 - 1
+RIGHT, WRONG = (40, 170, 70), (210, 50, 50)  # frame colours: read as asked, or not
+
+
+def checked(count: float | None, seed: float | None) -> tuple[int, int]:
+    """The count (1-64) and seed (0 or more, whole) a user asked for, or a one-line error."""
+    if count is None or not 1 <= count <= 64 or count != int(count):
+        raise gr.Error(f"How many must be a whole number from 1 to 64; got {count}")
+    if seed is None or not 0 <= seed <= MAX_SEED or seed != int(seed):
+        raise gr.Error(f"A seed is a whole number from 0 to {MAX_SEED:,}; got {seed}")
+    return int(count), int(seed)
+
+
+def framed(pictures: np.ndarray, right: np.ndarray, columns: int) -> Image.Image:
+    """Each picture in a green (read as asked) or red frame, as one RGB sheet."""
+    tiles = [
+        ImageOps.expand(Image.fromarray(p).convert("RGB"), border=2, fill=RIGHT if ok else WRONG)
+        for p, ok in zip(pictures, right, strict=True)
+    ]
+    side = tiles[0].width
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new("RGB", (columns * side, rows * side))
+    for i, tile in enumerate(tiles):
+        sheet.paste(tile, ((i % columns) * side, (i // columns) * side))
+    return sheet
+
+
+def read_line(asked: str, reader_labels: tuple[str, ...], index: int, reads: np.ndarray) -> str:
+    """"61 of 64 read as 7", and what the others were read as."""
+    line = f"**{int((reads == index).sum())} of {len(reads)}** read as {asked}"
+    others = {reader_labels[i]: int((reads == i).sum()) for i in np.unique(reads[reads != index])}
+    if others:
+        line += "; the others as " + ", ".join(f"{k} ({n})" for k, n in others.items())
+    return line
+
+
+def generate_tab(directory: str | os.PathLike | None) -> None:
+    loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
+    models: dict[str, Generator] = {n: m for n, (m, _) in loaded.items() if m is not None}
+    readers: dict[str, Classifier | None] = {
+        name: try_load(model.cfg.extra["reader"], directory)[0] for name, model in models.items()
+    }
+    with gr.Tab("Generate", id="generate"):
+        if not models:
+            gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
+            return
+        first = next(iter(models))
+        with gr.Row():
+            with gr.Column(scale=2):
+                choice = gr.Radio(list(models), value=first, label="Model",
+                                  elem_id="generate-model")  # fmt: skip
+                # The choices follow the model; the generator itself checks what comes in.
+                label = gr.Dropdown(list(models[first].labels), value=models[first].labels[0],
+                                    label="Class", allow_custom_value=True,
+                                    elem_id="generate-class")  # fmt: skip
+                count = gr.Slider(1, 64, value=16, step=1, label="How many",
+                                  elem_id="generate-count")  # fmt: skip
+                with gr.Row():
+                    seed = gr.Number(0, precision=0, minimum=0, label="Seed",
+                                     elem_id="generate-seed")  # fmt: skip
+                    new_seed = gr.Button("New seed", elem_id="generate-new-seed")
+                draw = gr.Button("Generate", variant="primary", elem_id="generate-draw")
+                gr.Markdown("Walk from this seed to another:")
+                with gr.Row():
+                    seed_to = gr.Number(1, precision=0, minimum=0, label="To seed",
+                                        elem_id="generate-seed-to")  # fmt: skip
+                    walk = gr.Button("Walk", elem_id="generate-walk")
+                missing = [problem for model, problem in loaded.values() if model is None]
+                if missing:
+                    gr.Markdown("\n\n".join(missing))
+            with gr.Column(scale=3):
+                gr.HTML(PIXELATED)
+                grid = gr.Image(label="Samples", type="pil", format="png", interactive=False,
+                                height=480, buttons=["download"],
+                                elem_id="generate-grid")  # fmt: skip
+                read = gr.Button("Read them", elem_id="generate-read")
+                verdict = gr.Markdown("", elem_id="generate-verdict")
+                strip = gr.Image(label="Walk", type="pil", format="png", interactive=False,
+                                 height=120, buttons=["download"],
+                                 elem_id="generate-strip")  # fmt: skip
+
+        def pictures(name: str, asked: str, how_many: float, seed_value: float) -> np.ndarray:
+            many, from_seed = checked(how_many, seed_value)
+            try:
+                return models[name].generate([asked] * many, seed=from_seed)
+            except VisionplayError as err:
+                raise gr.Error(str(err)) from None
+
+        def columns(how_many: int) -> int:
+            return min(8, how_many)
+
+        def on_draw(name: str, asked: str, how_many: float, seed_value: float):
+            made = pictures(name, asked, how_many, seed_value)
+            return picture_grid(made, columns(len(made))), ""
+
+        def on_read(name: str, asked: str, how_many: float, seed_value: float):
+            reader = readers[name]
+            if reader is None:
+                raise gr.Error(f"The {models[name].cfg.extra['reader']} classifier that reads "
+                               f"{name}'s pictures is not available")  # fmt: skip
+            made = pictures(name, asked, how_many, seed_value)
+            reads = reader.run(made[:, None].astype(np.float32) / 255).argmax(1)
+            index = models[name].class_indices([asked])[0]
+            sheet = framed(made, reads == index, columns(len(made)))
+            return sheet, read_line(models[name].labels[index], reader.labels, index,
+                                           reads)
+
+        def on_walk(name: str, asked: str, seed_value: float, to_value: float):
+            _, start = checked(1, seed_value)
+            _, end = checked(1, to_value)
+            try:
+                made = models[name].walk(asked, start, end, steps=8)
+            except VisionplayError as err:
+                raise gr.Error(str(err)) from None
+            return picture_grid(made, columns=len(made))
+
+        def on_model(name: str):
+            labels = list(models[name].labels)
+            return gr.Dropdown(choices=labels, value=labels[0])
+
+        inputs = [choice, label, count, seed]
+        draw.click(on_draw, inputs, [grid, verdict], api_name="generate")
+        read.click(on_read, inputs, [grid, verdict], api_name="generate_read")
+        walk.click(on_walk, [choice, label, seed, seed_to], strip, api_name="generate_walk")
+        new_seed.click(lambda: int(np.random.default_rng().integers(MAX_SEED)), None, seed,
+                       api_name=False)  # fmt: skip
+        choice.change(on_model, choice, label, api_name=False)
