@@ -76,6 +76,10 @@ def random_inputs(model: visionplay.Model) -> dict[str, tuple[np.ndarray, ...]]:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_opencv_matches_onnxruntime(name, tmp_path):
     model = visionplay.load(name)
+    if model.task == "generation":
+        # The class embedding is a Gather on an int64 input joined to z by a Concat, whose
+        # shapes OpenCV's importer gets wrong (4.14: "curShape.size() == outputs[0].size()").
+        pytest.skip("OpenCV cannot import the generators' class embedding yet")
     if model.steps_axis is not None and OPENCV_MAJOR < 5:
         # OpenCV 4.x imports an LSTM only with a fixed sequence length; the forecaster's
         # steps axis is dynamic (any series length), which 5.x runs.

@@ -540,6 +540,9 @@ class Generator(Model):
         return np.array([self._class_index(label) for label in labels], dtype=np.int64)
 
     def _class_index(self, label: Any) -> int:
+        if isinstance(label, os.PathLike):  # the command line's: a file holding a label, or one
+            path = Path(label)
+            label = path.read_bytes()[:100] if path.is_file() else str(path)
         if isinstance(label, bytes):  # a request's body: the label as text
             label = label.decode("utf-8", "replace").strip()[:100]
         if isinstance(label, str) and label in self.labels:

@@ -8,7 +8,7 @@ import os
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import VisionplayError
 from ..tasks import Classifier, Generator, picture_grid
@@ -33,20 +33,20 @@ def checked(count: float | None, seed: float | None) -> tuple[int, int]:
 
 def framed(pictures: np.ndarray, right: np.ndarray, columns: int) -> Image.Image:
     """Each picture in a green (read as asked) or red frame, as one RGB sheet."""
-    tiles = [
-        ImageOps.expand(Image.fromarray(p).convert("RGB"), border=2, fill=RIGHT if ok else WRONG)
-        for p, ok in zip(pictures, right, strict=True)
-    ]
-    side = tiles[0].width
-    rows = -(-len(tiles) // columns)
-    sheet = Image.new("RGB", (columns * side, rows * side))
+    count, height, width = pictures.shape
+    tiles = np.empty((count, height + 4, width + 4, 3), np.uint8)
+    tiles[:] = np.where(right[:, None, None, None], RIGHT, WRONG)
+    tiles[:, 2:-2, 2:-2] = pictures[..., None]
+    rows = -(-count // columns)
+    sheet = np.zeros((rows * (height + 4), columns * (width + 4), 3), np.uint8)
     for i, tile in enumerate(tiles):
-        sheet.paste(tile, ((i % columns) * side, (i // columns) * side))
-    return sheet
+        top, left = (i // columns) * (height + 4), (i % columns) * (width + 4)
+        sheet[top : top + height + 4, left : left + width + 4] = tile
+    return Image.fromarray(sheet)
 
 
 def read_line(asked: str, reader_labels: tuple[str, ...], index: int, reads: np.ndarray) -> str:
-    """"61 of 64 read as 7", and what the others were read as."""
+    """How many were read as ``asked`` ("61 of 64 read as 7"), and what the others were."""
     line = f"**{int((reads == index).sum())} of {len(reads)}** read as {asked}"
     others = {reader_labels[i]: int((reads == i).sum()) for i in np.unique(reads[reads != index])}
     if others:
@@ -58,7 +58,8 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
     loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
     models: dict[str, Generator] = {n: m for n, (m, _) in loaded.items() if m is not None}
     readers: dict[str, Classifier | None] = {
-        name: try_load(model.cfg.extra["reader"], directory)[0] for name, model in models.items()
+        name: try_load(model.cfg.extra.get("reader", ""), directory)[0]
+        for name, model in models.items()
     }
     with gr.Tab("Generate", id="generate"):
         if not models:
@@ -95,6 +96,9 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
                                 elem_id="generate-grid")  # fmt: skip
                 read = gr.Button("Read them", elem_id="generate-read")
                 verdict = gr.Markdown("", elem_id="generate-verdict")
+                # The grid on screen and what it was drawn for: "Read them" reads those very
+                # pictures, unless the controls have changed since.
+                on_screen = gr.State(None)
                 strip = gr.Image(label="Walk", type="pil", format="png", interactive=False,
                                  height=120, buttons=["download"],
                                  elem_id="generate-strip")  # fmt: skip
@@ -111,19 +115,22 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
 
         def on_draw(name: str, asked: str, how_many: float, seed_value: float):
             made = pictures(name, asked, how_many, seed_value)
-            return picture_grid(made, columns(len(made))), ""
+            asked_for = (name, asked, how_many, seed_value)
+            return picture_grid(made, columns(len(made))), "", (asked_for, made)
 
-        def on_read(name: str, asked: str, how_many: float, seed_value: float):
+        def on_read(name: str, asked: str, how_many: float, seed_value: float, shown):
+            asked_for = (name, asked, how_many, seed_value)
+            if shown is None or shown[0] != asked_for:  # the grid on screen is another one
+                shown = (asked_for, pictures(name, asked, how_many, seed_value))
+            made = shown[1]
             reader = readers[name]
             if reader is None:
-                raise gr.Error(f"The {models[name].cfg.extra['reader']} classifier that reads "
-                               f"{name}'s pictures is not available")  # fmt: skip
-            made = pictures(name, asked, how_many, seed_value)
+                raise gr.Error(f"The classifier that reads {name}'s pictures is not available")
             reads = reader.run(made[:, None].astype(np.float32) / 255).argmax(1)
-            index = models[name].class_indices([asked])[0]
+            index = int(models[name].class_indices([asked])[0])
             sheet = framed(made, reads == index, columns(len(made)))
-            return sheet, read_line(models[name].labels[index], reader.labels, index,
-                                           reads)
+            line = read_line(models[name].labels[index], reader.labels, index, reads)
+            return sheet, line, shown
 
         def on_walk(name: str, asked: str, seed_value: float, to_value: float):
             _, start = checked(1, seed_value)
@@ -139,8 +146,9 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
             return gr.Dropdown(choices=labels, value=labels[0])
 
         inputs = [choice, label, count, seed]
-        draw.click(on_draw, inputs, [grid, verdict], api_name="generate")
-        read.click(on_read, inputs, [grid, verdict], api_name="generate_read")
+        draw.click(on_draw, inputs, [grid, verdict, on_screen], api_name="generate")
+        read.click(on_read, [*inputs, on_screen], [grid, verdict, on_screen],
+                   api_name="generate_read")  # fmt: skip
         walk.click(on_walk, [choice, label, seed, seed_to], strip, api_name="generate_walk")
         new_seed.click(lambda: int(np.random.default_rng().integers(MAX_SEED)), None, seed,
                        api_name=False)  # fmt: skip
