@@ -165,13 +165,9 @@ def sizes(shape: Any) -> bool:
     )
 
 
-def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
-    """An FP32 input of the protocol -> the model's batch, its shape checked (by the model,
-    and at most ``max_batch`` rows) before its data is converted."""
-    name, shape = spec.get("name"), spec.get("shape")
-    if not sizes(shape):
-        raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
-    model.check_shape(shape)
+def check_rows(name: Any, shape: list[int], model: Model, max_batch: int) -> None:
+    """An input's shape within the request's bounds: the model's most values, and 1 to
+    ``max_batch`` rows."""
     most = model.max_request_values
     if most is not None and math.prod(shape) > most:
         raise HTTPError(400, f"{model.name} takes at most {most:,} values in a request; "
@@ -179,20 +175,37 @@ def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
     if not 1 <= shape[0] <= max_batch:
         raise HTTPError(400, f"input {name!r}: a batch of 1 to {max_batch} is taken; "
                         f"got {shape[0]:,}")  # fmt: skip
-    count, data = math.prod(shape), spec.get("data")  # math.prod: no int64 overflow
+
+
+def data_array(spec: dict[str, Any], shape: list[int], dtype: Any) -> np.ndarray:
+    """An input's 'data' as a flat array of ``dtype``, holding as many values as its checked
+    ``shape`` (the count is compared before anything is converted)."""
+    name, data = spec.get("name"), spec.get("data")
+    count = math.prod(shape)  # math.prod: no int64 overflow
     flat = isinstance(data, list) and not (data and isinstance(data[0], list))
     if not isinstance(data, list) or (flat and len(data) != count):
         raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values; 'data' "
                         "must be a list of as many numbers")  # fmt: skip
     try:
-        with np.errstate(over="ignore"):  # past float32's range is inf, refused when it runs
-            array = np.asarray(data, dtype=np.float32)
+        with np.errstate(over="ignore"):  # past float32's range is inf, refused later
+            array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError):
         raise HTTPError(400, f"input {name!r}: 'data' must be numbers") from None
     if array.size != count:
         raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values, "
                         f"'data' has {array.size:,}")  # fmt: skip
-    return array.reshape(shape)
+    return array
+
+
+def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
+    """An FP32 input of the protocol -> the model's batch, its shape checked (by the model,
+    and at most ``max_batch`` rows) before its data is converted."""
+    name, shape = spec.get("name"), spec.get("shape")
+    if not sizes(shape):
+        raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
+    model.check_shape(shape)
+    check_rows(name, shape, model, max_batch)
+    return data_array(spec, shape, np.float32).reshape(shape)
 
 
 def typed_shape(spec: dict[str, Any], declared: dict[str, Any], model: Model,
@@ -211,34 +224,16 @@ def typed_shape(spec: dict[str, Any], declared: dict[str, Any], model: Model,
         form = ", ".join("N" if w == -1 else str(w) for w in wanted)
         raise HTTPError(400, f"input {name!r}: {model.name} takes shape ({form}); got "
                         f"{shown(str(shape))}")  # fmt: skip
-    most = model.max_request_values
-    if most is not None and math.prod(shape) > most:
-        raise HTTPError(400, f"{model.name} takes at most {most:,} values in a request; "
-                        f"shape {shape} holds {math.prod(shape):,}")  # fmt: skip
-    if not 1 <= shape[0] <= max_batch:
-        raise HTTPError(400, f"input {name!r}: a batch of 1 to {max_batch} is taken; "
-                        f"got {shape[0]:,}")  # fmt: skip
+    check_rows(name, shape, model, max_batch)
     return shape
 
 
 def typed_values(spec: dict[str, Any], shape: list[int]) -> np.ndarray:
     """The data of an input whose shape :func:`typed_shape` checked: as many values, of its
     datatype (whole numbers for INT64: never a float cut short), finite."""
-    name, datatype, data = spec.get("name"), spec["datatype"], spec.get("data")
-    count = math.prod(shape)
-    flat = isinstance(data, list) and not (data and isinstance(data[0], list))
-    if not isinstance(data, list) or (flat and len(data) != count):
-        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values; 'data' "
-                        "must be a list of as many numbers")  # fmt: skip
-    try:
-        with np.errstate(over="ignore"):  # past float32's range is inf, refused below
-            # INT64 as JSON gave it (objects): numpy would take 2.0 and true for whole numbers
-            array = np.asarray(data, dtype=np.float32 if datatype == "FP32" else object)
-    except (TypeError, ValueError):
-        raise HTTPError(400, f"input {name!r}: 'data' must be numbers") from None
-    if array.size != count:
-        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values, "
-                        f"'data' has {array.size:,}")  # fmt: skip
+    name, datatype = spec.get("name"), spec["datatype"]
+    # INT64 as JSON gave it (objects): numpy would take 2.0 and true for whole numbers.
+    array = data_array(spec, shape, np.float32 if datatype == "FP32" else object)
     if datatype == "INT64" and not all(type(v) is int and INT64_LOW <= v <= INT64_HIGH
                                        for v in array.flat):  # fmt: skip
         raise HTTPError(400, f"input {name!r}: INT64 'data' must be whole numbers within "
