@@ -29,40 +29,40 @@ def history_keys(history: list[dict[str, Any]]) -> tuple[list[str], str]:
     return splits, metric
 
 
+Panel = tuple[str, str, list[tuple[str, list[float]]]]  # y label, title, (line, values)
+
+
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
+    """Loss and metric per epoch, for each split; a GAN's two losses and how its samples
+    read (the share read as asked, diversity)."""
     if "d_loss" in history[0]:
-        return plot_gan_curves(history, path, title)
+        panels: list[Panel] = [
+            ("hinge loss", "losses", [(k, [h[k] for h in history]) for k in ("d_loss", "g_loss")]),
+            ("", "samples, read by the classifier", [
+                (name, [h[k] for h in history])
+                for k, name in (("conditional_accuracy", "read as asked"),
+                                ("diversity_min", "diversity"))
+            ]),
+        ]  # fmt: skip
+    else:
+        splits, metric = history_keys(history)
+        metric_name = {"acc": "accuracy", "nme": "NME (lower is better)"}.get(metric, metric)
+        panels = [
+            ("loss", "loss", [(s, [h[f"{s}_loss"] for h in history]) for s in splits]),
+            (metric_name, metric_name, [(s, [h[f"{s}_{metric}"] for h in history])
+                                        for s in splits]),
+        ]  # fmt: skip
+    plot_panels([h["epoch"] for h in history], panels, path, title)
+
+
+def plot_panels(epochs: list[int], panels: list[Panel], path: Path, title: str) -> None:
+    """Panels side by side, each a few lines over the epochs, saved as a PNG."""
     plt = pyplot()
-
-    epochs = [h["epoch"] for h in history]
-    splits, metric = history_keys(history)
-    metric_name = {"acc": "accuracy", "nme": "NME (lower is better)"}.get(metric, metric)
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
-    for split in splits:
-        ax_loss.plot(epochs, [h[f"{split}_loss"] for h in history], marker="o", label=split)
-        ax_metric.plot(epochs, [h[f"{split}_{metric}"] for h in history], marker="o", label=split)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
-    ax_metric.set(xlabel="epoch", ylabel=metric_name, title=f"{title}: {metric_name}")
-    for ax in (ax_loss, ax_metric):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
-    plt.close(fig)
-
-
-def plot_gan_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
-    """A GAN's two losses, and how its pictures read (share read as asked, diversity)."""
-    plt = pyplot()
-    epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_quality) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("d_loss", "g_loss"):
-        ax_loss.plot(epochs, [h[key] for h in history], marker="o", label=key)
-    for key, label in (("conditional_accuracy", "read as asked"), ("diversity_min", "diversity")):
-        ax_quality.plot(epochs, [h[key] for h in history], marker="o", label=label)
-    ax_loss.set(xlabel="epoch", ylabel="hinge loss", title=f"{title}: losses")
-    ax_quality.set(xlabel="epoch", title=f"{title}: samples, read by the classifier")
-    for ax in (ax_loss, ax_quality):
+    fig, axes = plt.subplots(1, len(panels), figsize=(10, 4))
+    for ax, (ylabel, name, lines) in zip(axes, panels, strict=True):
+        for label, values in lines:
+            ax.plot(epochs, values, marker="o", label=label)
+        ax.set(xlabel="epoch", ylabel=ylabel, title=f"{title}: {name}")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
