@@ -81,7 +81,7 @@ def test_a_walk_goes_from_one_seed_to_the_other(generator):
     ],
 )
 def test_bad_requests_are_refused_in_one_line(generator, call, message):
-    with pytest.raises(InvalidInputError, match=None) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         call(generator)
     assert message in str(caught.value) and "\n" not in str(caught.value)
 

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> dict:
     real_features = generated.features(generated.read(reader, test_pictures))
 
     def measure(pictures: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-        return generated.quality(reader, pictures, labels, real_features, test_labels)
+        read = generated.read(reader, pictures)
+        return generated.quality(read, labels, real_features, test_labels)
 
     # Models: the generator from the registry, its discriminator beside it.
     generator = build_model(settings.arch, **settings.model_kwargs).to(device)

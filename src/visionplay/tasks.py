@@ -626,12 +626,13 @@ def slerp(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2) -> Image.Image:
-    """(N, H, W) uint8 pictures as one grey image, in rows of ``columns`` (default: a
-    square-ish grid), ``gap`` pixels apart."""
-    count, height, width = pictures.shape
+    """(N, H, W) uint8 pictures (or (N, H, W, 3): RGB) as one image, in rows of ``columns``
+    (default: a square-ish grid), ``gap`` pixels apart."""
+    count, height, width = pictures.shape[:3]
     columns = columns or int(np.ceil(np.sqrt(count)))
     rows = -(-count // columns)
-    sheet = np.zeros((rows * (height + gap) + gap, columns * (width + gap) + gap), np.uint8)
+    sheet = np.zeros((rows * (height + gap) + gap, columns * (width + gap) + gap,
+                      *pictures.shape[3:]), np.uint8)  # fmt: skip
     for i, picture in enumerate(pictures):
         top, left = gap + (i // columns) * (height + gap), gap + (i % columns) * (width + gap)
         sheet[top : top + height, left : left + width] = picture

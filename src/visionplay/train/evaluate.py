@@ -372,13 +372,13 @@ def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
     pictures = np.concatenate([model.run(z[i : i + 1000], labels[i : i + 1000])
                                for i in range(0, len(labels), 1000)])  # fmt: skip
     seconds = time.perf_counter() - start
-    made = generated.quality(reader, pictures, labels, real, test_labels)
-    reads = generated.read(reader, pictures).argmax(1)
-    useless = generated.quality(
-        reader, *generated.mean_plus_noise(train_pictures, train_labels, per_class), real,
-        test_labels,
-    )  # fmt: skip
-    perfect = generated.quality(reader, train_pictures, train_labels, real, test_labels)
+    probabilities = generated.read(reader, pictures)
+    made = generated.quality(probabilities, labels, real, test_labels)
+    reads = probabilities.argmax(1)
+    noise, noise_labels = generated.mean_plus_noise(train_pictures, train_labels, per_class)
+    useless = generated.quality(generated.read(reader, noise), noise_labels, real, test_labels)
+    perfect = generated.quality(generated.read(reader, train_pictures), train_labels, real,
+                                test_labels)  # fmt: skip
     report = {
         "model": model.name,
         "dataset": model.cfg.dataset,

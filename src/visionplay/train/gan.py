@@ -57,12 +57,14 @@ def latents(seed: int, count: int, size: int) -> torch.Tensor:
 
 
 def train_gan_epoch(
-    adversaries: Adversaries, loader: Batches, latent: int, device: torch.device, desc: str
-) -> dict[str, float]:
+    adversaries: Adversaries, nets: tuple[nn.Module, nn.Module], loader: Batches, latent: int,
+    device: torch.device, desc: str,
+) -> dict[str, float]:  # fmt: skip
     """One pass over ``loader``: per batch a discriminator step on real and generated
-    pictures of the same classes, then a generator step. Mean losses and speed."""
-    generator = distributed.wrap(adversaries.generator, device)
-    discriminator = distributed.wrap(adversaries.discriminator, device)
+    pictures of the same classes, then a generator step. ``nets`` are the generator and
+    discriminator as the step calls them (under torchrun, wrapped for DDP). Mean losses and
+    speed."""
+    generator, discriminator = nets
     generator.train()
     sums, seen, start = {"d_loss": 0.0, "g_loss": 0.0}, 0, time.perf_counter()
     bar = tqdm(loader, desc=desc, unit="batch", leave=False, disable=not distributed.is_main())
@@ -119,11 +121,12 @@ def fit_gan(
     history = resume_gan(settings, adversaries) if settings.resume else []
     labels = np.repeat(np.arange(cfg.num_classes), per_class)
     grid_labels = np.tile(np.arange(cfg.num_classes), 8)  # eight of each class, in columns
+    nets = tuple(distributed.wrap(net, device) for net in (generator, adversaries.discriminator))
     for epoch in range(len(history) + 1, settings.epochs + 1):
         epoch_seed = settings.seed * 1000 + epoch
         seed_everything(epoch_seed)
         loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
-        record = {"epoch": epoch, **train_gan_epoch(adversaries, loader, latent, device,
+        record = {"epoch": epoch, **train_gan_epoch(adversaries, nets, loader, latent, device,
                                                     f"epoch {epoch}/{settings.epochs}")}
         if distributed.is_main():
             record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))

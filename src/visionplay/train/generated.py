@@ -64,15 +64,14 @@ def diversity(generated: np.ndarray, labels: np.ndarray, real: np.ndarray,
 
 
 def quality(
-    reader: Classifier,
-    pictures: np.ndarray,
+    probabilities: np.ndarray,
     labels: np.ndarray,
     real_features: np.ndarray,
     real_labels: np.ndarray,
 ) -> dict[str, float]:
     """Conditional accuracy, Frechet distance to the real pictures' features, and the
-    least and mean per-class diversity, for ``pictures`` drawn as ``labels``."""
-    probabilities = read(reader, pictures)
+    least and mean per-class diversity, for pictures drawn as ``labels`` that the
+    classifier read as ``probabilities`` (:func:`read`)."""
     generated = features(probabilities)
     per_class = diversity(generated, labels, real_features, real_labels)
     return {

@@ -22,13 +22,18 @@ MAX_SEED = 2**31 - 1
 RIGHT, WRONG = (40, 170, 70), (210, 50, 50)  # frame colours: read as asked, or not
 
 
-def checked(count: float | None, seed: float | None) -> tuple[int, int]:
-    """The count (1-64) and seed (0 or more, whole) a user asked for, or a one-line error."""
-    if count is None or not 1 <= count <= 64 or count != int(count):
-        raise gr.Error(f"How many must be a whole number from 1 to 64; got {count}")
+def checked_seed(seed: float | None) -> int:
+    """A seed a user asked for (a whole number, 0 or more), or a one-line error."""
     if seed is None or not 0 <= seed <= MAX_SEED or seed != int(seed):
         raise gr.Error(f"A seed is a whole number from 0 to {MAX_SEED:,}; got {seed}")
-    return int(count), int(seed)
+    return int(seed)
+
+
+def checked(count: float | None, seed: float | None) -> tuple[int, int]:
+    """The count (1-64) and seed a user asked for, or a one-line error."""
+    if count is None or not 1 <= count <= 64 or count != int(count):
+        raise gr.Error(f"How many must be a whole number from 1 to 64; got {count}")
+    return int(count), checked_seed(seed)
 
 
 def framed(pictures: np.ndarray, right: np.ndarray, columns: int) -> Image.Image:
@@ -37,12 +42,7 @@ def framed(pictures: np.ndarray, right: np.ndarray, columns: int) -> Image.Image
     tiles = np.empty((count, height + 4, width + 4, 3), np.uint8)
     tiles[:] = np.where(right[:, None, None, None], RIGHT, WRONG)
     tiles[:, 2:-2, 2:-2] = pictures[..., None]
-    rows = -(-count // columns)
-    sheet = np.zeros((rows * (height + 4), columns * (width + 4), 3), np.uint8)
-    for i, tile in enumerate(tiles):
-        top, left = (i // columns) * (height + 4), (i % columns) * (width + 4)
-        sheet[top : top + height + 4, left : left + width + 4] = tile
-    return Image.fromarray(sheet)
+    return picture_grid(tiles, columns, gap=0)
 
 
 def read_line(asked: str, reader_labels: tuple[str, ...], index: int, reads: np.ndarray) -> str:
@@ -133,8 +133,7 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
             return sheet, line, shown
 
         def on_walk(name: str, asked: str, seed_value: float, to_value: float):
-            _, start = checked(1, seed_value)
-            _, end = checked(1, to_value)
+            start, end = checked_seed(seed_value), checked_seed(to_value)
             try:
                 made = models[name].walk(asked, start, end, steps=8)
             except VisionplayError as err:
