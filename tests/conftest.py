@@ -47,8 +47,13 @@ def app_url() -> Iterator[str]:
 
     port = free_port()
     demo = build_app()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                app_kwargs=gradio_app_kwargs(demo, 10 << 20))  # as `visionplay serve` guards it
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        app_kwargs=gradio_app_kwargs(demo, 10 << 20),
+    )  # as `visionplay serve` guards it
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -166,5 +166,3 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
                                 torch.tensor(result["permutation"])).tensors[0][0, 0]  # fmt: skip
     np.testing.assert_array_equal(as_trained.numpy(), shuffled)
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageFilter
 
 from visionplay import handwriting as hw
 from visionplay import strokes as pen
@@ -77,3 +78,30 @@ def test_every_font_prints_every_character():
         for character in hw.FONT_CHARACTERS:
             ink = 255 - np.asarray(hw.printed(character, font, rng))
             assert ink.max() > 200, (font, character)  # no empty box for a missing glyph
+
+
+@pytest.mark.parametrize("size", [3, 9, 29])
+def test_square_filter_is_pils_max_and_min_filter(size):
+    ink = np.uint8((np.random.default_rng(size).random((90, 70)) > 0.95) * 255)
+    for reduce, pils in ((np.max, ImageFilter.MaxFilter), (np.min, ImageFilter.MinFilter)):
+        expected = np.asarray(Image.fromarray(ink).filter(pils(size)))
+        assert (hw.square_filter(ink, size, reduce) == expected).all()
+
+
+def test_redrawn_digits_keep_their_label_and_are_binarised_ink_on_the_canvas():
+    seven = np.zeros((28, 28), np.uint8)
+    seven[5:8, 6:22], seven[8:24, 18:21] = 255, 255  # a bar and a stem
+    digits = [(Image.fromarray(seven), 7)] * 40
+    make = hw.RedrawnDigits(digits)
+    heights, alphas = set(), set()
+    for index in range(40):
+        page, label, kind = make(index, 3)
+        assert (label, kind) == ("7", "redrawn")
+        assert page.size == (pen.CANVAS, pen.CANVAS) and page.mode == "RGBA"
+        assert page.tobytes() == make(index, 3)[0].tobytes() != make(index, 4)[0].tobytes()
+        alpha = np.asarray(page)[..., 3]
+        alphas |= set(np.unique(alpha).tolist())
+        heights.add(int(np.ptp(np.nonzero(alpha)[0])))
+        assert prepare_digit(page).max() == pytest.approx(1.0)
+    assert alphas == {0, 255}  # no anti-aliasing to help the reader
+    assert min(heights) < 100 < 300 < max(heights)  # tiny ones and huge ones

@@ -16,9 +16,7 @@ TORCH_SIDE = {"visionplay.train", "visionplay.models", "visionplay.tutorials"}
 
 
 def contracts() -> list[dict]:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
-        "contracts"
-    ]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 
 
 def test_the_import_contracts_hold():

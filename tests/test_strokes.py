@@ -151,4 +151,5 @@ def test_an_empty_or_bad_drawing_is_a_message_not_an_answer(shipped_mnist):
                                                 "read": "", "message": DRAW_HINT}  # fmt: skip
     reply = answer(shipped_mnist, line([[1, 1]], width=99))
     assert reply["label"] is None and reply["message"] == (
-        "Could not read that drawing: stroke 1: width 99 is outside 1 to 64")
+        "Could not read that drawing: stroke 1: width 99 is outside 1 to 64"
+    )

@@ -105,8 +105,16 @@ def test_serve_from_the_wheel_answers_every_tab(wheel_server, tmp_path):
     client = Client(wheel_server, verbose=False)
     # The Learn tab trains with torch: here it says how to add it, and offers no endpoint.
     served = httpx.get(f"{wheel_server}gradio_api/info", timeout=30).json()["named_endpoints"]
-    assert set(served) == {"/draw", "/photo", "/faces", "/new_series", "/forecast", "/generate",
-                           "/generate_read", "/generate_walk"}
+    assert set(served) == {
+        "/draw",
+        "/photo",
+        "/faces",
+        "/new_series",
+        "/forecast",
+        "/generate",
+        "/generate_read",
+        "/generate_walk",
+    }
     assert "visionplay[train]" in httpx.get(f"{wheel_server}config", timeout=30).text
     assert client.predict(digit_strokes("7", seed=2), api_name="/draw")["label"].isdigit()
     photo = handle_file(str(EXAMPLES / "fashion_mnist-trouser.png"))

@@ -36,8 +36,13 @@ from visionplay.train.settings import (
 # airbench94's recipe. Learning rate and weight decay are per 1024 images and decoupled
 # from momentum (https://myrtle.ai/learn/how-to-train-your-resnet-5-hyperparameters/).
 RECIPE = dict(
-    arch="cifar10", epochs=12, batch_size=1024, lr=11.5, weight_decay=0.0153,
-    label_smoothing=0.2, holdout=2500,
+    arch="cifar10",
+    epochs=12,
+    batch_size=1024,
+    lr=11.5,
+    weight_decay=0.0153,
+    label_smoothing=0.2,
+    holdout=2500,
 )
 MOMENTUM = 0.85
 BIAS_LR_SCALE = 64.0  # BatchNorm shifts learn 64x faster (their scales are frozen)

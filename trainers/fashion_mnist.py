@@ -31,8 +31,13 @@ from visionplay.train.settings import (
 )
 
 RECIPE = dict(
-    arch="fashion_mnist", epochs=30, batch_size=128, lr=3e-3, weight_decay=5e-2,
-    label_smoothing=0.1, holdout=5000,
+    arch="fashion_mnist",
+    epochs=30,
+    batch_size=128,
+    lr=3e-3,
+    weight_decay=5e-2,
+    label_smoothing=0.1,
+    holdout=5000,
 )
 
 

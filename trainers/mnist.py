@@ -4,9 +4,10 @@
     python trainers/mnist.py --arch lenet5 --epochs 5
     python trainers/mnist.py --dry-run            # one epoch on 512 images, to check the set-up
 
-The shipped reader (``mnist``) also learns digits as other hands write them and an 11th
-class, "not a digit", from drawings made up by visionplay.handwriting with the Draw tab's
-pens; its scores' temperature is fitted on training images kept back (--holdout).
+The shipped reader (``mnist``) also learns digits as other hands write them, MNIST's own
+digits as careless hands put them on the canvas, and an 11th class, "not a digit", from
+drawings made up by visionplay.handwriting with the Draw tab's pens; its scores'
+temperature is fitted on training images kept back (--holdout).
 
 Writes <out>/<arch>/<arch>.pt (resumable, self-describing), metrics.json and curves.png
 (train loss is on augmented digits with label smoothing, so it sits above test loss).
@@ -26,7 +27,14 @@ from visionplay.config import NOT_A_DIGIT, DataConfig
 from visionplay.models.registry import get_config
 from visionplay.train.augment import DigitAugment
 from visionplay.train.build import build_model
-from visionplay.train.data import MadeUpPages, hold_out, joined, load_splits, materialize
+from visionplay.train.data import (
+    MadeUpPages,
+    hold_out,
+    joined,
+    load_dataset,
+    load_splits,
+    materialize,
+)
 from visionplay.train.loop import fit, pick_device, seed_everything
 from visionplay.train.optim import one_cycle
 from visionplay.train.settings import (
@@ -37,7 +45,12 @@ from visionplay.train.settings import (
 )
 
 RECIPE = dict(
-    arch="mnist", epochs=15, batch_size=128, lr=3e-3, weight_decay=5e-2, label_smoothing=0.1,
+    arch="mnist",
+    epochs=15,
+    batch_size=128,
+    lr=3e-3,
+    weight_decay=5e-2,
+    label_smoothing=0.1,
     holdout=5000,
 )
 MADE_UP_SEED = 1  # the made-up drawings' seed (eval measures on other seeds and templates)
@@ -47,6 +60,7 @@ MADE_UP_SEED = 1  # the made-up drawings' seed (eval measures on other seeds and
 class DigitSettings(TrainingSettings):
     drawn_digits: int = 12_000  # digits in other hands (the shipped reader only)
     not_digits: int = 12_000  # letters, shapes, scribbles (a reader with "not a digit")
+    redrawn_digits: int = 6_000  # MNIST's own digits put on the canvas tiny, huge, thin, fat
 
 
 def parse_settings(argv: list[str] | None = None) -> DigitSettings:
@@ -54,10 +68,25 @@ def parse_settings(argv: list[str] | None = None) -> DigitSettings:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_training_args(parser, "mnist", **RECIPE)
-    parser.add_argument("--drawn-digits", type=int, default=DigitSettings.drawn_digits,
-                        help="digits drawn in other hands, for a reader with 'not a digit'")
-    parser.add_argument("--not-digits", type=int, default=DigitSettings.not_digits,
-                        help="drawings that are not digits, for a reader with 'not a digit'")
+    parser.add_argument(
+        "--drawn-digits",
+        type=int,
+        default=DigitSettings.drawn_digits,
+        help="digits drawn in other hands, for a reader with 'not a digit'",
+    )
+    parser.add_argument(
+        "--not-digits",
+        type=int,
+        default=DigitSettings.not_digits,
+        help="drawings that are not digits, for a reader with 'not a digit'",
+    )
+    parser.add_argument(
+        "--redrawn-digits",
+        type=int,
+        default=DigitSettings.redrawn_digits,
+        help="MNIST training digits redrawn on the canvas at any size and pen, "
+        "for a reader with 'not a digit'",
+    )
     return parse_training_args(parser, argv, DigitSettings)
 
 
@@ -66,13 +95,17 @@ def made_up(settings: DigitSettings, cfg: DataConfig) -> list[TensorDataset]:
     ten-class tutorial models, which stay MNIST's)."""
     if NOT_A_DIGIT not in cfg.labels:
         return []
-    limit = settings.limit or max(settings.drawn_digits, settings.not_digits)
+    limit = settings.limit or max(
+        settings.drawn_digits, settings.not_digits, settings.redrawn_digits
+    )
+    scanned = load_dataset(cfg, settings.data_dir, train=True, preprocess=False)
     return [
         materialize(MadeUpPages(make, min(count, limit), MADE_UP_SEED, cfg),
                     workers=settings.workers, desc=desc)
         for make, count, desc in (
             (handwriting.digit_page, settings.drawn_digits, "drawn digits"),
             (handwriting.not_digit_page, settings.not_digits, "not digits"),
+            (handwriting.RedrawnDigits(scanned), settings.redrawn_digits, "redrawn digits"),
         ) if count
     ]  # fmt: skip
 

@@ -7,9 +7,10 @@ sevens, leave a four's top open, put a straight tail on a nine and a loop in a t
 people draw letters, faces and scribbles on a digit pad. Both kinds are written here as
 templates, strokes in a unit box (x to the right, y down), and :func:`drawn` turns one
 into strokes on the canvas as a hand would: slanted, stretched, wobbling, at any size and
-place, with one of the canvas's pens. :func:`samples` and :func:`not_digits` render them as
-the Draw tab does (:func:`visionplay.strokes.render`): pages a model prepares as it
-prepares every picture (``prepare_digit``).
+place, with one of the canvas's pens. :func:`digit_page` and :func:`not_digit_page` render
+them as the Draw tab does (:func:`visionplay.strokes.render`): pages a model prepares as it
+prepares every picture (``prepare_digit``). :func:`redrawn` puts a real (MNIST) digit on the
+canvas as a careless hand might: tiny or huge, hairline or fat, binarised.
 
 Templates come in two sets: ``TRAIN`` teaches, ``HELD_OUT`` (other shapes, other hands,
 other fonts) only measures, so a figure on it says how the reader does on drawings unlike
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,3 +364,56 @@ def not_digit_page(index: int, seed: int, held_out: bool = False) -> Page:
         font = fonts[rng.integers(len(fonts))]
         return printed(character, font, rng), NOT_A_DIGIT, f"printed {character}"
     return pen.render(drawn(scribble(rng), rng)), NOT_A_DIGIT, "scribble"
+
+
+def redrawn(digit: Image.Image, rng: np.random.Generator, canvas: int = pen.CANVAS) -> Image.Image:
+    """A scanned digit as someone might draw it on the canvas: 40-360 px tall, anywhere,
+    with a pen from hairline to fat, binarised (so no anti-aliasing helps the reader).
+    Returns the canvas's transparent page with black ink."""
+    gray = digit.convert("L")
+    ys, xs = np.nonzero(np.asarray(gray) > 30)
+    crop = gray.crop((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    height = int(rng.integers(40, 361))
+    width = min(canvas - 10, max(1, round(crop.width * height / crop.height)))
+    big = np.asarray(crop.resize((width, height), Image.Resampling.BICUBIC))
+    # A signed odd filter size: > 1 fattens the strokes, < -1 thins them, else as scanned.
+    thickening = int(rng.integers(-1, 2)) * (2 * int(rng.integers(0, max(1, height // 25))) + 1)
+    if thickening > 1:
+        big = square_filter(big, thickening, np.max)
+    elif thickening < -1:
+        big = square_filter(big, -thickening, np.min)
+    ink = Image.fromarray(np.uint8(big > 100) * 255)
+    if ink.getbbox() is None:  # thinned away: keep the plain upscaled digit
+        ink = Image.fromarray(np.uint8(np.asarray(crop.resize((width, height))) > 100) * 255)
+    page = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    left = int(rng.integers(0, canvas - width + 1))
+    top = int(rng.integers(0, canvas - height + 1))
+    page.paste((0, 0, 0, 255), (left, top), ink)
+    return page
+
+
+def square_filter(pixels: np.ndarray, size: int, reduce: Callable) -> np.ndarray:
+    """PIL's ``MaxFilter(size)`` (``reduce=np.max``) or ``MinFilter``, in two passes of one
+    axis each: a square window is separable, and big windows cost PIL size^2 per pixel."""
+    for axis in (0, 1):
+        edges = [(0, 0), (0, 0)]
+        edges[axis] = (size // 2, size // 2)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            np.pad(pixels, edges, mode="edge"), size, axis=axis
+        )
+        pixels = reduce(windows, axis=-1)
+    return pixels
+
+
+class RedrawnDigits:
+    """A page maker, as :func:`digit_page` is, over a set of real digits (a torchvision
+    dataset of PIL images and label numbers): page ``index`` is digit ``index`` of the set,
+    :func:`redrawn` with a generator from ``seed`` and ``index``."""
+
+    def __init__(self, digits) -> None:
+        self.digits = digits
+
+    def __call__(self, index: int, seed: int) -> Page:
+        image, target = self.digits[index % len(self.digits)]
+        page = redrawn(image, np.random.default_rng([seed, index]))
+        return page, str(target), "redrawn"

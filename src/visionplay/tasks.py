@@ -640,8 +640,7 @@ def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2)
 
 
 TASKS: Mapping[str, type[Model]] = {
-    cls.task: cls
-    for cls in (Classifier, KeypointModel, ForecastModel, Reconstructor, Generator)
+    cls.task: cls for cls in (Classifier, KeypointModel, ForecastModel, Reconstructor, Generator)
 }
 
 

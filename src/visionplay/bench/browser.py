@@ -402,8 +402,9 @@ def start_bare_sketchpad(port: int, log: Path, timeout: float = 120) -> tuple[An
     """The bare Sketchpad page in a child process on ``port``; it and its seconds to ready."""
     command = [sys.executable, "-m", "visionplay.bench.browser", "bare-sketchpad",
                "--port", str(port)]  # fmt: skip
-    return start_child(command, f"http://127.0.0.1:{port}/", log, timeout,
-                       "the bare Sketchpad page")
+    return start_child(
+        command, f"http://127.0.0.1:{port}/", log, timeout, "the bare Sketchpad page"
+    )
 
 
 def format_browser(result: dict[str, Any]) -> list[str]:

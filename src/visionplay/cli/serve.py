@@ -34,7 +34,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument(
-        "--models-dir", "--models", type=Path, default=None, metavar="DIR",
+        "--models-dir",
+        "--models",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="the models' folder (default: $VISIONPLAY_MODELS, else the checkout's exported/, "
         "else the copy installed with the package)",
     )
@@ -195,8 +199,9 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
                 f"CPUs; this machine has {cpus}: lower --replicas or --cpus-per-replica, or "
                 "give --address of a Ray cluster"
             )
-        ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=carried,
-                 _node_ip_address=LOOPBACK)  # kept by Ray only with LOCAL_RAY_ENV set
+        ray.init(
+            num_cpus=cpus, include_dashboard=False, runtime_env=carried, _node_ip_address=LOOPBACK
+        )  # kept by Ray only with LOCAL_RAY_ENV set
     # ray.init installs a SIGTERM handler that aborts the process; a service manager's
     # SIGTERM should unwind like Ctrl-C, through the clean-up below.
     signal.signal(signal.SIGTERM, interrupt)

@@ -172,9 +172,7 @@ def materialize(
     return TensorDataset(torch.cat(xs), torch.cat(ys))
 
 
-def load_splits(
-    cfg: DataConfig, settings: TrainingSettings
-) -> tuple[TensorDataset, TensorDataset]:
+def load_splits(cfg: DataConfig, settings: TrainingSettings) -> tuple[TensorDataset, TensorDataset]:
     """Train and test sets, preprocessed once by the serving code and kept in memory."""
     return tuple(
         materialize(

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 from .. import faces, handwriting, series
 from ..config import NOT_A_DIGIT
@@ -81,7 +80,7 @@ def evaluate(model: Model, settings: EvalSettings) -> Evaluation:
 @evaluates("classification")
 def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation:
     """Test-set accuracy and the confusion matrix (written as a PNG); with ``as_drawn`` on
-    the test digits redrawn as the sketchpad sends a drawing (:func:`redraw_on_canvas`)."""
+    the test digits redrawn as on the Draw tab's canvas (:func:`.handwriting.redrawn`)."""
     dataset = load_dataset(model.cfg, settings.data_dir, train=False, preprocess=False)
     indices = spread(len(dataset), settings.limit)
     count, n = len(indices), len(model.labels)
@@ -92,7 +91,7 @@ def evaluate_classifier(model: Classifier, settings: EvalSettings) -> Evaluation
     for first in range(0, count, settings.batch_size):
         samples = [dataset[i] for i in indices[first : first + settings.batch_size]]
         if settings.as_drawn:
-            samples = [(redraw_on_canvas(image, rng), target) for image, target in samples]
+            samples = [(handwriting.redrawn(image, rng), target) for image, target in samples]
         predictions = model.predict_batch([image for image, _ in samples], top_k=1)
         for (_, target), top in zip(samples, predictions, strict=True):
             confusion[target, top[0].index] += 1
@@ -167,8 +166,11 @@ def made_up_table(results: dict[str, dict]) -> str:
     ]
     for title, r in results.items():
         worst = sorted(r["per_kind"].items(), key=lambda kv: kv[1])[:3]
-        lines.append(f"| {title} | {r['drawings']} | {r['right']:.2%} | "
-                     + ", ".join(f"{k} {v:.0%}" for k, v in worst) + " |")
+        lines.append(
+            f"| {title} | {r['drawings']} | {r['right']:.2%} | "
+            + ", ".join(f"{k} {v:.0%}" for k, v in worst)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -226,32 +228,6 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
         },
         "normaliser": "distance between the outer eye corners (points 36 and 45)",
     })  # fmt: skip
-
-
-def redraw_on_canvas(
-    digit: Image.Image, rng: np.random.Generator, canvas: int = 400
-) -> Image.Image:
-    """A test digit as someone might draw it on the sketchpad: 40-360 px tall, anywhere,
-    with a pen from hairline to fat (binarised, so no anti-aliasing helps the model)."""
-    pixels = np.asarray(digit.convert("L"))
-    ys, xs = np.nonzero(pixels > 30)
-    crop = digit.convert("L").crop((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
-    height = int(rng.integers(40, 361))
-    width = min(canvas - 10, max(1, round(crop.width * height / crop.height)))
-    big = crop.resize((width, height), Image.Resampling.BICUBIC)
-    pen = int(rng.integers(-1, 2)) * (2 * int(rng.integers(0, max(1, height // 25))) + 1)
-    if pen > 1:
-        big = big.filter(ImageFilter.MaxFilter(pen))
-    elif pen < -1:
-        big = big.filter(ImageFilter.MinFilter(-pen))
-    strokes = Image.fromarray(np.uint8(np.asarray(big) > 100) * 255)
-    if strokes.getbbox() is None:  # thinned away: keep the plain upscaled digit
-        strokes = Image.fromarray(np.uint8(np.asarray(crop.resize((width, height))) > 100) * 255)
-    page = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
-    left = int(rng.integers(0, canvas - width + 1))
-    top = int(rng.integers(0, canvas - height + 1))
-    page.paste((0, 0, 0, 255), (left, top), strokes)
-    return page
 
 
 def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
@@ -407,6 +383,8 @@ def generation_table(report: dict[str, Any]) -> str:
     rows += list(report["references"].items())
     lines = [f"{'':40} {'read as asked':>14} {'Frechet':>9} {'diversity (least class)':>24}"]
     for name, figures in rows:
-        lines.append(f"{name:40} {figures['conditional_accuracy']:>14.2%} "
-                     f"{figures['frechet_distance']:>9.3f} {figures['diversity_min']:>24.3f}")
+        lines.append(
+            f"{name:40} {figures['conditional_accuracy']:>14.2%} "
+            f"{figures['frechet_distance']:>9.3f} {figures['diversity_min']:>24.3f}"
+        )
     return "\n".join(lines)

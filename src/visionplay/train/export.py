@@ -155,9 +155,7 @@ def with_weights_checksum(proto: onnx.ModelProto) -> bytes:
     return proto.SerializeToString()
 
 
-def to_onnx(
-    model: nn.Module, cfg: DataConfig, example: tuple[np.ndarray, ...]
-) -> onnx.ModelProto:
+def to_onnx(model: nn.Module, cfg: DataConfig, example: tuple[np.ndarray, ...]) -> onnx.ModelProto:
     """torch.onnx (dynamo exporter) with a dynamic batch axis on every input (and a dynamic
     ``steps`` axis for series), as one self-contained proto."""
     if task_class(cfg.task).steps_axis is None:

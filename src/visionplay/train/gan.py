@@ -126,8 +126,12 @@ def fit_gan(
         epoch_seed = settings.seed * 1000 + epoch
         seed_everything(epoch_seed)
         loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
-        record = {"epoch": epoch, **train_gan_epoch(adversaries, nets, loader, latent, device,
-                                                    f"epoch {epoch}/{settings.epochs}")}
+        record = {
+            "epoch": epoch,
+            **train_gan_epoch(
+                adversaries, nets, loader, latent, device, f"epoch {epoch}/{settings.epochs}"
+            ),
+        }
         if distributed.is_main():
             record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))
             record["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -53,8 +53,9 @@ def mean_pairwise_distance(points: np.ndarray) -> float:
     return float(distances.sum() / (n * (n - 1)))
 
 
-def diversity(generated: np.ndarray, labels: np.ndarray, real: np.ndarray,
-              real_labels: np.ndarray) -> dict[int, float]:
+def diversity(
+    generated: np.ndarray, labels: np.ndarray, real: np.ndarray, real_labels: np.ndarray
+) -> dict[int, float]:
     """Per class: generated pictures' mean pairwise feature distance over real ones'."""
     return {
         int(c): mean_pairwise_distance(generated[labels == c])
@@ -82,8 +83,9 @@ def quality(
     }
 
 
-def mean_plus_noise(pictures: np.ndarray, labels: np.ndarray, count: int,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def mean_plus_noise(
+    pictures: np.ndarray, labels: np.ndarray, count: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The useless generator Frechet distances are set beside: each class's mean picture
     plus Gaussian noise of the class's per-pixel spread, ``count`` per class."""
     rng = np.random.default_rng(seed)

@@ -107,9 +107,7 @@ def add_training_args(
         "--limit", type=int, default=None, help="use only N images per split, evenly spread"
     )
     p.add_argument("--resume", action="store_true", help="continue from <out>/<arch>/<arch>.pt")
-    p.add_argument(
-        "--dry-run", action="store_true", help=f"one epoch on {DRY_RUN_IMAGES} images"
-    )
+    p.add_argument("--dry-run", action="store_true", help=f"one epoch on {DRY_RUN_IMAGES} images")
     return p
 
 

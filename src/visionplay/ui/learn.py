@@ -337,7 +337,7 @@ def permutation_panel(directory: str | os.PathLike | None) -> None:
 TRAINING_EXTRA = ("torch", "matplotlib")  # what `pip install "visionplay[train]"` brings
 LEARN_NEEDS_TRAINING = (
     "**The Learn tab trains small models as you watch, with PyTorch**, which this "
-    "serving-only install does not have: `pip install \"visionplay[train]\"` adds it. "
+    'serving-only install does not have: `pip install "visionplay[train]"` adds it. '
     "The other tabs need nothing more."
 )
 
