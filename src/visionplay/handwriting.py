@@ -35,10 +35,12 @@ Points = list[tuple[float, float]]
 PEN_WIDTHS = (6.0, 40.0)  # the Draw tab's pen slider
 
 
-def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float) -> Points:
-    """Points on an ellipse from angle ``start`` to ``end`` (degrees; 0 is to the right,
-    90 is down, as y grows downwards)."""
-    steps = max(4, int(abs(end - start) / 10))
+def arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 0
+) -> Points:
+    """``steps`` points (by default one per 10 degrees) on an ellipse from angle ``start``
+    to ``end`` (degrees; 0 is to the right, 90 is down, as y grows downwards)."""
+    steps = steps or max(4, int(abs(end - start) / 10))
     return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
             for a in np.linspace(start, end, steps)]  # fmt: skip
 

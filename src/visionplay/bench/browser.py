@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import os
 import shutil
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import strokes as pen
+from ..handwriting import arc
 from .server import free_port, start_child, start_server, stop_server
 
 CHROMIUM_ARGS = [
@@ -44,9 +44,8 @@ ANSWER_TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 1280, "height": 1000}
 
 
-def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 24):
-    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-            for a in np.linspace(start, end, steps)]  # fmt: skip
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float):
+    return arc(cx, cy, rx, ry, start, end, steps=24)
 
 
 # Each digit as a hand draws it: polylines in a unit box, x right, y down (the shapes of
