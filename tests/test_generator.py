@@ -102,6 +102,20 @@ def gan_trainer():
     return trainer
 
 
+def test_each_generator_trains_by_its_own_recipe():
+    trainer = gan_trainer()
+    digits = trainer.parse_settings([])
+    assert (digits.arch, digits.epochs, digits.model_kwargs) == ("mnist_gan", 12, {})
+    assert (digits.discriminator_width, digits.discriminator_lr) == (16, None)
+    garments = trainer.parse_settings(["--arch", "fashion_gan"])
+    recipe = {key: getattr(garments, key) for key in trainer.GARMENT_RECIPE}
+    assert recipe == trainer.GARMENT_RECIPE and recipe != {k: getattr(digits, k) for k in recipe}
+    assert (garments.lr, garments.batch_size) == (digits.lr, digits.batch_size)
+    mine = trainer.parse_settings(["--arch", "fashion_gan", "--epochs", "3",
+                                   "--discriminator-width", "8"])  # fmt: skip
+    assert (mine.epochs, mine.discriminator_width, mine.model_kwargs) == (3, 8, {"width": 64})
+
+
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
     last = gan_trainer().main(["--dry-run", "--workers", "0", "--data-dir", str(data_dir),
                                "--out", str(tmp_path)])  # fmt: skip
@@ -117,6 +131,7 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
 
 def test_resume_continues_the_same_run(data_dir, tmp_path):
     flags = ["--arch", "fashion_gan", "--limit", "256", "--workers", "0",
+             "--lr", "5e-4", "--discriminator-width", "8", "--discriminator-lr", "1e-3",
              "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
     trainer = gan_trainer()
     trainer.main([*flags, "--epochs", "2"])
@@ -125,7 +140,15 @@ def test_resume_continues_the_same_run(data_dir, tmp_path):
     again = tmp_path / "again"
     trainer.main([*flags, "--epochs", "1", "--out", str(again)])
     checkpoint = torch.load(again / "fashion_gan" / "fashion_gan.pt", weights_only=True)
-    assert {"discriminator", "g_optimizer", "d_optimizer"} <= set(checkpoint["optimizer"])
+    adversaries = checkpoint["optimizer"]
+    assert {"discriminator", "g_optimizer", "d_optimizer"} <= set(adversaries)
+    first_layer = adversaries["discriminator"]["features.0.bias"]
+    assert first_layer.shape == (8,)
+    assert adversaries["d_optimizer"]["param_groups"][0]["lr"] == 1e-3
+    assert adversaries["g_optimizer"]["param_groups"][0]["lr"] == 5e-4
+    with pytest.raises(InvalidInputError, match="discriminator-width 8"):
+        trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume",
+                      "--discriminator-width", "16"])  # fmt: skip
     trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume"])
     resumed = json.loads((again / "fashion_gan" / "metrics.json").read_text())["epochs"]
     assert len(resumed) == 2

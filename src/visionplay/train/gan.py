@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from tqdm import tqdm
 
+from ..errors import InvalidInputError
 from ..tasks import Generator, picture_grid
 from . import distributed
 from .checkpoints import load_checkpoint
@@ -30,13 +31,18 @@ class Adversaries:
     """The discriminator and both optimizers: what a GAN checkpoint keeps beside the
     generator's weights (saved where a classifier's optimizer state goes)."""
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float) -> None:
+    def __init__(
+        self, generator: nn.Module, discriminator: nn.Module, lr: float,
+        discriminator_lr: float | None = None,
+    ) -> None:  # fmt: skip
         self.generator, self.discriminator = generator, discriminator
         # DCGAN's betas: Miyato et al.'s (0, 0.9) wants several discriminator steps per
         # generator step; with one, it left the generator drawing one picture per class.
         betas = (0.5, 0.999)
         self.g_optimizer = torch.optim.Adam(generator.parameters(), lr, betas=betas)
-        self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr, betas=betas)
+        self.d_optimizer = torch.optim.Adam(
+            discriminator.parameters(), discriminator_lr or lr, betas=betas
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +173,14 @@ def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dic
     if not path.exists():
         return []
     state = load_checkpoint(path)
+    saved, built = state["optimizer"]["discriminator"], adversaries.discriminator.state_dict()
+    if saved.keys() != built.keys() or any(saved[k].shape != v.shape for k, v in built.items()):
+        args = state["args"]
+        raise InvalidInputError(
+            f"{path} holds another discriminator than these settings build (it was trained "
+            f"with --discriminator-width {args.get('discriminator_width', '?')}): resume "
+            "with the checkpoint's settings, or start afresh without --resume"
+        )
     adversaries.generator.load_state_dict(state["model"])
     adversaries.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
