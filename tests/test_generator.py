@@ -110,10 +110,10 @@ def test_each_generator_trains_by_its_own_recipe():
     garments = trainer.parse_settings(["--arch", "fashion_gan"])
     recipe = {key: getattr(garments, key) for key in trainer.GARMENT_RECIPE}
     assert recipe == trainer.GARMENT_RECIPE and recipe != {k: getattr(digits, k) for k in recipe}
-    assert (garments.lr, garments.batch_size) == (digits.lr, digits.batch_size)
+    assert (garments.epochs, garments.lr) == (digits.epochs, digits.lr)
     mine = trainer.parse_settings(["--arch", "fashion_gan", "--epochs", "3",
                                    "--discriminator-width", "8"])  # fmt: skip
-    assert (mine.epochs, mine.discriminator_width, mine.model_kwargs) == (3, 8, {"width": 64})
+    assert (mine.epochs, mine.discriminator_width, mine.discriminator_lr) == (3, 8, 4e-4)
 
 
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
@@ -146,9 +146,11 @@ def test_resume_continues_the_same_run(data_dir, tmp_path):
     assert first_layer.shape == (8,)
     assert adversaries["d_optimizer"]["param_groups"][0]["lr"] == 1e-3
     assert adversaries["g_optimizer"]["param_groups"][0]["lr"] == 5e-4
-    with pytest.raises(InvalidInputError, match="discriminator-width 8"):
-        trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume",
-                      "--discriminator-width", "16"])  # fmt: skip
+    others = {"--discriminator-width 8": ["--discriminator-width", "16"],
+              "--model-kwargs '{}'": ["--model-kwargs", '{"width": 8}']}  # fmt: skip
+    for trained, other in others.items():
+        with pytest.raises(InvalidInputError, match=trained):
+            trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume", *other])
     trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume"])
     resumed = json.loads((again / "fashion_gan" / "metrics.json").read_text())["epochs"]
     assert len(resumed) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import torch
 
 import visionplay
 from visionplay.cli.main import main as cli
+from visionplay.errors import VisionplayError
 from visionplay.files import atomic_write
 from visionplay.train import checkpoints
 from visionplay.train.build import build_model
@@ -101,6 +103,14 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_pat
     calibrations = [checkpoints.load_checkpoint(o / "mnist" / "mnist.pt")["calibration"]
                     for o in (tmp_path / "straight", out)]  # fmt: skip
     assert calibrations[0]["temperature"] == pytest.approx(calibrations[1]["temperature"])
+
+
+def test_resume_with_another_network_is_refused_in_one_line(data_dir, tmp_path):
+    run(data_dir, tmp_path, "--model-kwargs", '{"n_features": 4}')
+    trained = re.escape("""trained with --model-kwargs '{"n_features": 4}'""")
+    with pytest.raises(VisionplayError, match=trained):
+        run(data_dir, tmp_path, "--resume")  # the architecture's default width
+    assert run(data_dir, tmp_path, "--resume", "--model-kwargs", '{"n_features": 4}')["epoch"] == 2
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path):

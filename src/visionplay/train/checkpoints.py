@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..config import DataConfig
-from ..errors import VisionplayError
+from ..errors import InvalidInputError, VisionplayError
 from ..files import atomic_write
 from .build import build_model
 
@@ -155,6 +155,22 @@ def weights_only(checkpoint: dict[str, Any]) -> dict[str, Any]:
         kept["torch_version"] = str(kept["torch_version"])
     kept[WEIGHTS_KEY] = state_dict_sha256(checkpoint["model"])
     return kept
+
+
+def load_resumed(
+    module: nn.Module, weights: dict[str, torch.Tensor], path: Path, flags: str
+) -> None:
+    """Put ``weights`` from the checkpoint at ``path`` back into ``module``, or refuse in one
+    line when their shapes differ: the run is resumed with settings that build another
+    network than the checkpoint's (``flags``: the checkpoint's own, as the message names
+    them)."""
+    built = module.state_dict()
+    if weights.keys() != built.keys() or any(weights[k].shape != v.shape for k, v in built.items()):
+        raise InvalidInputError(
+            f"{path} was trained with {flags}, and these settings build another network: "
+            "resume with the checkpoint's settings, or start afresh without --resume"
+        )
+    module.load_state_dict(weights)
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:

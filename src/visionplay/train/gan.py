@@ -5,6 +5,7 @@ epoch the losses, the quality figures of :mod:`.generated` and a grid of samples
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +18,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from tqdm import tqdm
 
-from ..errors import InvalidInputError
 from ..tasks import Generator, picture_grid
 from . import distributed
-from .checkpoints import load_checkpoint
+from .checkpoints import load_checkpoint, load_resumed
 from .loop import Batches, log, save_progress, seed_everything, shuffled_share
 from .settings import TrainingSettings
 
@@ -173,15 +173,12 @@ def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dic
     if not path.exists():
         return []
     state = load_checkpoint(path)
-    saved, built = state["optimizer"]["discriminator"], adversaries.discriminator.state_dict()
-    if saved.keys() != built.keys() or any(saved[k].shape != v.shape for k, v in built.items()):
-        args = state["args"]
-        raise InvalidInputError(
-            f"{path} holds another discriminator than these settings build (it was trained "
-            f"with --discriminator-width {args.get('discriminator_width', '?')}): resume "
-            "with the checkpoint's settings, or start afresh without --resume"
-        )
-    adversaries.generator.load_state_dict(state["model"])
+    args = state["args"]
+    load_resumed(adversaries.generator, state["model"], path,
+                 f"--model-kwargs '{json.dumps(args['model_kwargs'])}'")  # fmt: skip
+    width = args.get("discriminator_width", "?")
+    load_resumed(adversaries.discriminator, state["optimizer"]["discriminator"], path,
+                 f"--discriminator-width {width}")  # fmt: skip
     adversaries.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
     return state["history"]

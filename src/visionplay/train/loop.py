@@ -4,6 +4,7 @@ checkpoint and curves saved."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from ..errors import InvalidInputError
 from . import distributed
 from .build import count_parameters
 from .calibration import calibrate, reject_class
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, load_resumed, save_checkpoint
 from .data import batches
 from .history import save_history
 from .objectives import Task, classification
@@ -140,7 +141,8 @@ def resume(
             "number of processes changed): resume with the checkpoint's settings, or start "
             "afresh without --resume"
         )
-    model.load_state_dict(state["model"])
+    flags = f"--model-kwargs '{json.dumps(state['model_kwargs'])}'"
+    load_resumed(model, state["model"], path, flags)
     optimizer.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
     return state["history"]
