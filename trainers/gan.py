@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     discriminator = ProjectionDiscriminator(cfg.num_classes, settings.discriminator_width)
     discriminator = discriminator.to(device)
     log(describe_run(settings.arch, generator, len(train_set), device))
-    adversaries = Adversaries(
-        generator, discriminator, settings.lr, settings.discriminator_lr or settings.lr
-    )
+    adversaries = Adversaries(generator, discriminator, settings.lr, settings.discriminator_lr)
 
     history = fit_gan(
         adversaries, train_set, settings=settings, cfg=cfg, device=device, measure=measure,
