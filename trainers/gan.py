@@ -39,7 +39,7 @@ from visionplay.train.settings import (
 
 RECIPE = dict(arch="mnist_gan", epochs=12, batch_size=64, lr=2e-4, weight_decay=0.0)
 # What the garments' recipe changes: with the digits' discriminator, the garments' stopped
-# telling real from generated (hinge loss near 2, its most) after a few epochs.
+# telling real from generated after a few epochs (hinge loss near 2: every score near 0).
 GARMENT_RECIPE = dict(discriminator_width=32, discriminator_lr=4e-4)
 RECIPES = {"mnist_gan": {}, "fashion_gan": GARMENT_RECIPE}  # --arch: its defaults
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
