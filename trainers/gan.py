@@ -41,7 +41,7 @@ RECIPE = dict(arch="mnist_gan", epochs=12, batch_size=64, lr=2e-4, weight_decay=
 # What the garments' recipe changes: with the digits' discriminator, the garments' stopped
 # telling real from generated after a few epochs (hinge loss near 2: every score near 0).
 GARMENT_RECIPE = dict(discriminator_width=32, discriminator_lr=4e-4)
-RECIPES = {"mnist_gan": {}, "fashion_gan": GARMENT_RECIPE}  # --arch: its defaults
+RECIPES = {"fashion_gan": GARMENT_RECIPE}  # --arch: what its defaults change
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
 
 
@@ -62,7 +62,7 @@ def parse_settings(argv: list[str] | None = None) -> GanSettings:
         help="the discriminator's first layer's channels (give the same to --resume)",
     )  # fmt: skip
     parser.add_argument("--discriminator-lr", type=float, default=None, help="default: --lr")
-    parser.set_defaults(**RECIPES[parser.parse_known_args(argv)[0].arch])
+    parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)
 
 

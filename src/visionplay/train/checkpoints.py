@@ -157,20 +157,19 @@ def weights_only(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def load_resumed(
+def check_resumable(
     module: nn.Module, weights: dict[str, torch.Tensor], path: Path, flags: str
 ) -> None:
-    """Put ``weights`` from the checkpoint at ``path`` back into ``module``, or refuse in one
-    line when their shapes differ: the run is resumed with settings that build another
-    network than the checkpoint's (``flags``: the checkpoint's own, as the message names
-    them)."""
+    """Refuse in one line, before ``module.load_state_dict`` fails with a traceback, to
+    resume the checkpoint at ``path`` into a ``module`` whose shapes differ from its
+    ``weights``: the settings build another network (``flags``: the checkpoint's own, as
+    the message names them)."""
     built = module.state_dict()
     if weights.keys() != built.keys() or any(weights[k].shape != v.shape for k, v in built.items()):
         raise InvalidInputError(
             f"{path} was trained with {flags}, and these settings build another network: "
             "resume with the checkpoint's settings, or start afresh without --resume"
         )
-    module.load_state_dict(weights)
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:

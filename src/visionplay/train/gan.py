@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..tasks import Generator, picture_grid
 from . import distributed
-from .checkpoints import load_checkpoint, load_resumed
+from .checkpoints import check_resumable, load_checkpoint
 from .loop import Batches, log, save_progress, seed_everything, shuffled_share
 from .settings import TrainingSettings
 
@@ -174,11 +174,12 @@ def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dic
         return []
     state = load_checkpoint(path)
     args = state["args"]
-    load_resumed(adversaries.generator, state["model"], path,
-                 f"--model-kwargs '{json.dumps(args['model_kwargs'])}'")  # fmt: skip
+    check_resumable(adversaries.generator, state["model"], path,
+                    f"--model-kwargs '{json.dumps(args['model_kwargs'])}'")  # fmt: skip
     width = args.get("discriminator_width", "?")
-    load_resumed(adversaries.discriminator, state["optimizer"]["discriminator"], path,
-                 f"--discriminator-width {width}")  # fmt: skip
+    check_resumable(adversaries.discriminator, state["optimizer"]["discriminator"], path,
+                    f"--discriminator-width {width}")  # fmt: skip
+    adversaries.generator.load_state_dict(state["model"])
     adversaries.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
     return state["history"]

@@ -22,7 +22,7 @@ from ..errors import InvalidInputError
 from . import distributed
 from .build import count_parameters
 from .calibration import calibrate, reject_class
-from .checkpoints import load_checkpoint, load_resumed, save_checkpoint
+from .checkpoints import check_resumable, load_checkpoint, save_checkpoint
 from .data import batches
 from .history import save_history
 from .objectives import Task, classification
@@ -142,7 +142,8 @@ def resume(
             "afresh without --resume"
         )
     flags = f"--model-kwargs '{json.dumps(state['model_kwargs'])}'"
-    load_resumed(model, state["model"], path, flags)
+    check_resumable(model, state["model"], path, flags)
+    model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
     return state["history"]
