@@ -20,7 +20,9 @@ from torch import nn
 from ..config import DataConfig
 from ..errors import InvalidInputError, VisionplayError
 from ..files import atomic_write
+from ..models.ensemble import MeanOfProbabilities
 from .build import build_model
+from .calibration import CalibratedLogits
 
 # A checkpoint stores the sha256 of its weights under this key; loading checks it.
 WEIGHTS_KEY = "weights_sha256"
@@ -40,10 +42,12 @@ def save_checkpoint(
     scheduler: Any = None,
     command: str | None = None,
     calibration: dict[str, Any] | None = None,
+    members: list[dict[str, Any]] | None = None,
 ) -> Path:
     """A checkpoint that describes itself: export rebuilds the model from it alone.
     ``args`` are the run's settings as a dict, kept for the record (the manifest shows them);
-    ``calibration`` is the fitted temperature's record, which export folds into the graph."""
+    ``calibration`` is the fitted temperature's record, which export folds into the graph;
+    an ensemble's ``members`` are what rebuilds each (see :mod:`.ensemble`)."""
     state = {
         "name": name,
         "command": command or shlex.join(["python", *sys.argv]),
@@ -52,6 +56,7 @@ def save_checkpoint(
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()},
         "history": history,
         "calibration": calibration,
+        "members": members,
         "epoch": len(history),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -173,7 +178,19 @@ def check_resumable(
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
-    """The model a checkpoint describes, its weights loaded, in eval mode."""
-    model = build_model(checkpoint["name"], **checkpoint["model_kwargs"])
+    """The model a checkpoint describes, its weights loaded, in eval mode: an ensemble's
+    (``visionplay ensemble``) is the mean of its members, each calibrated as it was."""
+    if checkpoint.get("members"):
+        model = MeanOfProbabilities([member_model(m) for m in checkpoint["members"]])
+    else:
+        model = build_model(checkpoint["name"], **checkpoint["model_kwargs"])
     model.load_state_dict(checkpoint["model"])
     return model.eval()
+
+
+def member_model(member: dict[str, Any]) -> nn.Module:
+    """One ensemble member as built for its weights: the architecture, then its own
+    calibration of the logits (if it has one)."""
+    model = build_model(member["name"], **member["model_kwargs"])
+    calibration = member.get("calibration")
+    return nn.Sequential(model, CalibratedLogits.of(calibration) if calibration else nn.Identity())

@@ -73,6 +73,18 @@ def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
 
 
 def training_summary(checkpoint: dict) -> dict:
+    """How the checkpoint was trained, for the file's metadata and the manifest; an
+    ensemble's is each member's, with the epochs and time summed."""
+    if checkpoint.get("members"):
+        members = [{**training_summary(m), "calibration": m.get("calibration")}
+                   for m in checkpoint["members"]]  # fmt: skip
+        return {
+            "command": checkpoint.get("command", ""),
+            "epochs": sum(m["epochs"] for m in members),
+            "wall_seconds": round(sum(m["wall_seconds"] for m in members), 1),
+            "members": members,
+            "torch_version": checkpoint.get("torch_version"),
+        }
     history = checkpoint.get("history") or []
     last = history[-1] if history else {}
     held_out = {k: v for k, v in last.items() if not k.startswith("train_") and "_" in k}
@@ -230,7 +242,10 @@ def parity(model: nn.Module, session: Model, samples: tuple[np.ndarray, ...]) ->
 
 
 def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkpoint: dict) -> None:
-    """A fresh manifest entry: the file, its checks, and how the model was trained."""
+    """A fresh manifest entry: the file, its checks, and how the model was trained (an
+    ensemble has no epochs of its own: its members' records are in ``training``)."""
+    name = result.name
+    per_epoch = {"per_epoch": f"{name}.metrics.json", "curves": f"{name}.curves.png"}
     update_entry(
         out_dir,
         result.name,
@@ -250,7 +265,6 @@ def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkp
         training={
             **training_summary(checkpoint),
             "args": checkpoint.get("args", {}),
-            "per_epoch": f"{result.name}.metrics.json",
-            "curves": f"{result.name}.curves.png",
+            **(per_epoch if checkpoint.get("history") else {}),
         },
     )
