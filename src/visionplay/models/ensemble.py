@@ -20,5 +20,6 @@ class MeanOfProbabilities(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.stack([member(x).softmax(dim=1) for member in self.members]).mean(0)
-        return mean.clamp_min(PROBABILITY_FLOOR).log()
+        # A sum, not a stack and a mean: OpenCV 4.x's importer mangles the stacked axis.
+        total = sum(member(x).softmax(dim=1) for member in self.members)
+        return (total / len(self.members)).clamp_min(PROBABILITY_FLOOR).log()
