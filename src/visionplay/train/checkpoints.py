@@ -6,6 +6,7 @@ carry the sha256 of their weights, checked on loading."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import shlex
@@ -175,6 +176,12 @@ def check_resumable(
             f"{path} was trained with {flags}, and these settings build another network: "
             "resume with the checkpoint's settings, or start afresh without --resume"
         )
+
+
+def model_kwargs_flag(checkpoint: dict[str, Any]) -> str:
+    """The ``--model-kwargs`` flag that builds the network a checkpoint holds, for
+    :func:`check_resumable`'s message."""
+    return f"--model-kwargs '{json.dumps(checkpoint['model_kwargs'])}'"
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:

@@ -244,8 +244,7 @@ def parity(model: nn.Module, session: Model, samples: tuple[np.ndarray, ...]) ->
 def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkpoint: dict) -> None:
     """A fresh manifest entry: the file, its checks, and how the model was trained (an
     ensemble has no epochs of its own: its members' records are in ``training``)."""
-    name = result.name
-    per_epoch = {"per_epoch": f"{name}.metrics.json", "curves": f"{name}.curves.png"}
+    per_epoch = {"per_epoch": f"{result.name}.metrics.json", "curves": f"{result.name}.curves.png"}
     update_entry(
         out_dir,
         result.name,

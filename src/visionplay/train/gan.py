@@ -5,7 +5,6 @@ epoch the losses, the quality figures of :mod:`.generated` and a grid of samples
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from tqdm import tqdm
 
 from ..tasks import Generator, picture_grid
 from . import distributed
-from .checkpoints import check_resumable, load_checkpoint
+from .checkpoints import check_resumable, load_checkpoint, model_kwargs_flag
 from .loop import Batches, log, save_progress, seed_everything, shuffled_share
 from .settings import TrainingSettings
 
@@ -173,10 +172,8 @@ def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dic
     if not path.exists():
         return []
     state = load_checkpoint(path)
-    args = state["args"]
-    check_resumable(adversaries.generator, state["model"], path,
-                    f"--model-kwargs '{json.dumps(args['model_kwargs'])}'")  # fmt: skip
-    width = args.get("discriminator_width", "?")
+    check_resumable(adversaries.generator, state["model"], path, model_kwargs_flag(state))
+    width = state["args"].get("discriminator_width", "?")
     check_resumable(adversaries.discriminator, state["optimizer"]["discriminator"], path,
                     f"--discriminator-width {width}")  # fmt: skip
     adversaries.generator.load_state_dict(state["model"])

@@ -4,7 +4,6 @@ checkpoint and curves saved."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +21,7 @@ from ..errors import InvalidInputError
 from . import distributed
 from .build import count_parameters
 from .calibration import calibrate, reject_class
-from .checkpoints import check_resumable, load_checkpoint, save_checkpoint
+from .checkpoints import check_resumable, load_checkpoint, model_kwargs_flag, save_checkpoint
 from .data import batches
 from .history import save_history
 from .objectives import Task, classification
@@ -141,8 +140,7 @@ def resume(
             "number of processes changed): resume with the checkpoint's settings, or start "
             "afresh without --resume"
         )
-    flags = f"--model-kwargs '{json.dumps(state['model_kwargs'])}'"
-    check_resumable(model, state["model"], path, flags)
+    check_resumable(model, state["model"], path, model_kwargs_flag(state))
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     log(f"resumed {path} after epoch {len(state['history'])}")
