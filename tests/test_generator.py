@@ -19,6 +19,7 @@ from visionplay.tasks import Generator, picture_grid, slerp
 from visionplay.train.build import build_model
 from visionplay.train.checkpoints import save_checkpoint
 from visionplay.train.export import export_checkpoint
+from visionplay.train.gan import mode_seeking_penalty
 
 TRAINER = Path(__file__).parents[1] / "trainers" / "gan.py"
 
@@ -114,6 +115,23 @@ def test_each_generator_trains_by_its_own_recipe():
     mine = trainer.parse_settings(["--arch", "fashion_gan", "--epochs", "3",
                                    "--discriminator-width", "8"])  # fmt: skip
     assert (mine.epochs, mine.discriminator_width, mine.discriminator_lr) == (3, 8, 4e-4)
+
+
+def test_mode_seeking_pays_for_pictures_of_one_class_lying_apart():
+    torch.manual_seed(0)
+    z, labels = torch.randn(8, 4), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    alike = torch.zeros(8, 1, 2, 2)
+    apart = torch.rand(8, 1, 2, 2)
+    assert mode_seeking_penalty(apart, z, labels) < mode_seeking_penalty(alike, z, labels)
+    # Only neighbours of one class are pairs: (0, 1) here, drawn alike.
+    mixed = torch.tensor([5, 5, 1, 2, 3, 4, 6, 7])
+    one_pair = apart.clone()
+    one_pair[1] = one_pair[0]
+    assert mode_seeking_penalty(one_pair, z, mixed) == mode_seeking_penalty(alike, z, labels)
+    trainer = gan_trainer()
+    assert trainer.parse_settings([]).mode_seeking == 0
+    late = trainer.parse_settings(["--mode-seeking", "0.5", "--mode-seeking-from", "9"])
+    assert (late.mode_seeking, late.mode_seeking_from) == (0.5, 9)
 
 
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):

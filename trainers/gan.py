@@ -17,7 +17,6 @@ Then: visionplay export --onnx <out>/<arch>/<arch>.pt, and visionplay eval <arch
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 import torch
@@ -28,14 +27,9 @@ from visionplay.models.registry import get_config, list_models
 from visionplay.train import generated
 from visionplay.train.build import build_model
 from visionplay.train.data import load_splits
-from visionplay.train.gan import Adversaries, fit_gan
+from visionplay.train.gan import Adversaries, GanSettings, fit_gan
 from visionplay.train.loop import describe_run, log, pick_device, seed_everything
-from visionplay.train.settings import (
-    TrainingSettings,
-    add_training_args,
-    exit_on_error,
-    parse_training_args,
-)
+from visionplay.train.settings import add_training_args, exit_on_error, parse_training_args
 
 RECIPE = dict(arch="mnist_gan", epochs=12, batch_size=64, lr=2e-4, weight_decay=0.0)
 # What the garments' recipe changes: with the digits' discriminator, the garments' stopped
@@ -43,12 +37,6 @@ RECIPE = dict(arch="mnist_gan", epochs=12, batch_size=64, lr=2e-4, weight_decay=
 GARMENT_RECIPE = dict(discriminator_width=32, discriminator_lr=4e-4)
 RECIPES = {"fashion_gan": GARMENT_RECIPE}  # --arch: what its defaults change
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class GanSettings(TrainingSettings):
-    discriminator_width: int = 16  # half the generator's: a small GAN's two sides stay matched
-    discriminator_lr: float | None = None  # None: --lr
 
 
 def parse_settings(argv: list[str] | None = None) -> GanSettings:
@@ -62,6 +50,14 @@ def parse_settings(argv: list[str] | None = None) -> GanSettings:
         help="the discriminator's first layer's channels (give the same to --resume)",
     )  # fmt: skip
     parser.add_argument("--discriminator-lr", type=float, default=None, help="default: --lr")
+    parser.add_argument(
+        "--mode-seeking", type=float, default=GanSettings.mode_seeking,
+        help="weight of the mode-seeking term (Mao et al. 2019) in the generator's loss",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mode-seeking-from", type=int, default=GanSettings.mode_seeking_from,
+        help="the first epoch the mode-seeking term is in the loss",
+    )  # fmt: skip
     parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)
 

@@ -5,6 +5,7 @@ epoch the losses, the quality figures of :mod:`.generated` and a grid of samples
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,14 @@ from .loop import Batches, log, save_progress, seed_everything, shuffled_share
 from .settings import TrainingSettings
 
 SAMPLE_SEED = 0  # the grid's latent vectors: the same every epoch, so a run can be watched
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GanSettings(TrainingSettings):
+    discriminator_width: int = 16  # half the generator's: a small GAN's two sides stay matched
+    discriminator_lr: float | None = None  # None: the generator's
+    mode_seeking: float = 0.0  # the weight of mode_seeking_penalty in the generator's loss
+    mode_seeking_from: int = 1  # the first epoch it is in the loss
 
 
 class Adversaries:
@@ -61,12 +70,24 @@ def latents(seed: int, count: int, size: int) -> torch.Tensor:
     return torch.from_numpy(np.random.default_rng(seed).standard_normal((count, size), np.float32))
 
 
+def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mao et al. 2019 (MSGAN): one over how far apart two pictures of one class lie for
+    how far apart their latent vectors do, so that the generator is paid for not drawing
+    every latent vector alike. The pairs are neighbours in the (label-ordered) batch."""
+    n = len(fake) // 2 * 2
+    same = labels[0:n:2] == labels[1:n:2]
+    pictures_apart = (fake[0:n:2] - fake[1:n:2]).abs().flatten(1).mean(1)[same]
+    latents_apart = (z[0:n:2] - z[1:n:2]).abs().mean(1)[same]
+    return 1 / (pictures_apart.mean() / latents_apart.mean() + 1e-5)
+
+
 def train_gan_epoch(
     adversaries: Adversaries, nets: tuple[nn.Module, nn.Module], loader: Batches, latent: int,
-    device: torch.device, desc: str,
+    device: torch.device, desc: str, mode_seeking: float = 0.0,
 ) -> dict[str, float]:  # fmt: skip
     """One pass over ``loader``: per batch a discriminator step on real and generated
-    pictures of the same classes, then a generator step. ``nets`` are the generator and
+    pictures of the same classes, then a generator step (its hinge loss plus
+    ``mode_seeking`` times :func:`mode_seeking_penalty`). ``nets`` are the generator and
     discriminator as the step calls them (under torchrun, wrapped for DDP). Mean losses and
     speed."""
     generator, discriminator = nets
@@ -89,6 +110,8 @@ def train_gan_epoch(
         adversaries.d_optimizer.step()
 
         g_loss = -discriminator(fake, labels).mean()
+        if mode_seeking:
+            g_loss = g_loss + mode_seeking * mode_seeking_penalty(fake, z, labels)
         adversaries.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         adversaries.g_optimizer.step()
@@ -114,7 +137,7 @@ def fit_gan(
     adversaries: Adversaries,
     train_set: TensorDataset,
     *,
-    settings: TrainingSettings,
+    settings: GanSettings,
     cfg: Any,
     device: torch.device,
     measure: Callable[[np.ndarray, np.ndarray], dict[str, float]],
@@ -131,11 +154,11 @@ def fit_gan(
         epoch_seed = settings.seed * 1000 + epoch
         seed_everything(epoch_seed)
         loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
+        mode_seeking = settings.mode_seeking if epoch >= settings.mode_seeking_from else 0.0
+        desc = f"epoch {epoch}/{settings.epochs}"
         record = {
             "epoch": epoch,
-            **train_gan_epoch(
-                adversaries, nets, loader, latent, device, f"epoch {epoch}/{settings.epochs}"
-            ),
+            **train_gan_epoch(adversaries, nets, loader, latent, device, desc, mode_seeking),
         }
         if distributed.is_main():
             record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))
@@ -165,7 +188,7 @@ def epoch_line(record: dict[str, Any]) -> str:
     )
 
 
-def resume_gan(settings: TrainingSettings, adversaries: Adversaries) -> list[dict[str, Any]]:
+def resume_gan(settings: GanSettings, adversaries: Adversaries) -> list[dict[str, Any]]:
     """The history of the run checkpointed at ``settings.checkpoint_path``, the generator,
     discriminator and optimizers put back as they were; empty if it has none yet."""
     path = settings.checkpoint_path
