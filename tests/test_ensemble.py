@@ -53,8 +53,13 @@ def test_an_ensemble_answers_with_its_members_mean_probability(tmp_path):
 def test_only_classifiers_of_one_kind_are_combined(tmp_path):
     digits = tiny_checkpoint(tmp_path / "a.pt")
     garments = tiny_checkpoint(tmp_path / "b.pt", name="fashion_mnist")
-    with pytest.raises(InvalidInputError, match="share a name and data config"):
+    with pytest.raises(InvalidInputError, match="models of one name"):
         combine([digits, garments], tmp_path / "out.pt")
+    checkpoint = torch.load(digits, weights_only=False)
+    checkpoint["cfg"] = {**checkpoint["cfg"], "mean": [0.5]}
+    torch.save(checkpoint, tmp_path / "other.pt")
+    with pytest.raises(InvalidInputError, match="data configs differ"):
+        combine([digits, tmp_path / "other.pt"], tmp_path / "out.pt")
     with pytest.raises(InvalidInputError, match="at least two"):
         combine([digits], tmp_path / "out.pt")
     combine([digits, digits], tmp_path / "pair.pt")

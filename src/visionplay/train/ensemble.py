@@ -27,10 +27,15 @@ def combine(
     checkpoints = [load_checkpoint(p) for p in paths]
     first = checkpoints[0]
     for path, checkpoint in zip(paths[1:], checkpoints[1:], strict=True):
-        if (checkpoint["name"], checkpoint["cfg"]) != (first["name"], first["cfg"]):
+        if checkpoint["name"] != first["name"]:
             raise InvalidInputError(
                 f"{path} is a {checkpoint['name']} model and {paths[0]} a {first['name']}: "
-                "an ensemble's members must share a name and data config"
+                "an ensemble's members must be models of one name"
+            )
+        if checkpoint["cfg"] != first["cfg"]:
+            raise InvalidInputError(
+                f"{path} and {paths[0]} read their input differently (their data configs "
+                "differ): an ensemble's members must share one"
             )
     cfg = DataConfig.from_dict(first["cfg"])
     if not task_class(cfg.task).softmax or any(c.get("members") for c in checkpoints):
