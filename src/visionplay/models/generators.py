@@ -10,6 +10,7 @@ with the hinge loss: the usual way to make a small conditional GAN train reliabl
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -36,8 +37,18 @@ class ConditionalGenerator(nn.Module):
         )  # fmt: skip
 
     def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        joined = torch.cat([z, self.embed(label)], dim=1)
+        joined = torch.cat([z, self.class_vector(label)], dim=1)
         return self.upsample(self.project(joined).view(-1, 4 * self.width, 7, 7))
+
+    def class_vector(self, label: torch.Tensor) -> torch.Tensor:
+        """``self.embed(label)``, the same numbers, as a one-hot row times the table: in ONNX a
+        Gather on an identity matrix, then a Gemm. OpenCV 4.x holds a 1-D input as a column,
+        so a Gather on it gains an axis that Concat refuses; its Gemm flattens that axis
+        away. (A one-hot made by Equal fails too: OpenCV's broadcast against the class
+        indices turns the dynamic batch axis into 1 while it imports the graph.)"""
+        table = self.embed.weight
+        identity = torch.eye(len(table), dtype=table.dtype, device=table.device)
+        return F.linear(F.embedding(label, identity), table.t())
 
 
 class MinibatchSpread(nn.Module):
