@@ -25,7 +25,7 @@ class ConditionalGenerator(nn.Module):
     def __init__(self, latent: int = 64, num_classes: int = 10, width: int = 32) -> None:
         super().__init__()
         self.latent, self.width = latent, width
-        self.embed = nn.Embedding(num_classes, latent)
+        self.embed = OneHotEmbedding(num_classes, latent)
         self.project = nn.Sequential(
             nn.Linear(2 * latent, 4 * width * 7 * 7, bias=False),
             nn.BatchNorm1d(4 * width * 7 * 7), nn.ReLU(),
@@ -37,16 +37,19 @@ class ConditionalGenerator(nn.Module):
         )  # fmt: skip
 
     def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        joined = torch.cat([z, self.class_vector(label)], dim=1)
+        joined = torch.cat([z, self.embed(label)], dim=1)
         return self.upsample(self.project(joined).view(-1, 4 * self.width, 7, 7))
 
-    def class_vector(self, label: torch.Tensor) -> torch.Tensor:
-        """``self.embed(label)``, the same numbers, as a one-hot row times the table: in ONNX a
-        Gather on an identity matrix, then a Gemm. OpenCV 4.x holds a 1-D input as a column,
-        so a Gather on it gains an axis that Concat refuses; its Gemm flattens that axis
-        away. (A one-hot made by Equal fails too: OpenCV's broadcast against the class
-        indices turns the dynamic batch axis into 1 while it imports the graph.)"""
-        table = self.embed.weight
+
+class OneHotEmbedding(nn.Embedding):
+    """``nn.Embedding``'s numbers, computed as a one-hot row times the table: in ONNX a
+    Gather on an identity matrix, then a Gemm. OpenCV 4.x holds a 1-D input as a column,
+    so a Gather on it gains an axis that Concat refuses; its Gemm flattens that axis
+    away. (A one-hot made by Equal fails too: OpenCV's broadcast against the class
+    indices turns the dynamic batch axis into 1 while it imports the graph.)"""
+
+    def forward(self, label: torch.Tensor) -> torch.Tensor:
+        table = self.weight
         identity = torch.eye(len(table), dtype=table.dtype, device=table.device)
         return F.linear(F.embedding(label, identity), table.t())
 
