@@ -19,7 +19,7 @@ from visionplay.tasks import Generator, picture_grid, slerp
 from visionplay.train.build import build_model
 from visionplay.train.checkpoints import save_checkpoint
 from visionplay.train.export import export_checkpoint
-from visionplay.train.gan import mode_seeking_penalty
+from visionplay.train.gan import class_spreads, mode_seeking_penalty, spread_shortfall
 
 TRAINER = Path(__file__).parents[1] / "trainers" / "gan.py"
 
@@ -130,8 +130,27 @@ def test_mode_seeking_pays_for_pictures_of_one_class_lying_apart():
     assert mode_seeking_penalty(one_pair, z, mixed) == mode_seeking_penalty(alike, z, labels)
     trainer = gan_trainer()
     assert trainer.parse_settings([]).mode_seeking == 0
-    late = trainer.parse_settings(["--mode-seeking", "0.5", "--mode-seeking-from", "9"])
-    assert (late.mode_seeking, late.mode_seeking_from) == (0.5, 9)
+    late = trainer.parse_settings(["--mode-seeking", "0.5", "--diversity-from", "9"])
+    assert (late.mode_seeking, late.diversity_from) == (0.5, 9)
+
+
+def test_the_spread_floor_pays_only_for_classes_drawn_closer_than_real_ones():
+    # Real pictures: class 0 all alike, class 1 half black and half white.
+    real = torch.zeros(8, 1, 2, 2)
+    real[6:] = 1
+    spreads = class_spreads(real, torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), 2, pairs=4000)
+    assert spreads[0] == 0 and spreads[1] == pytest.approx(0.5, abs=0.03)
+
+    spreads = torch.tensor([0.5, 0.5])
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    fake = torch.zeros(5, 1, 2, 2)
+    fake[1] = 0.5  # class 0's pair lies as far apart as real ones
+    assert spread_shortfall(fake, labels, spreads) == 0.5  # class 1's lie together: (0 + 1) / 2
+    fake[3] = 1  # class 1's pairs: 1, 0 and 1 apart, farther on average than real ones
+    assert spread_shortfall(fake, labels, spreads) == 0
+    fake[3] = 0.3  # class 1's pairs: 0.3, 0 and 0.3 apart, 0.2 on average: 60 % short
+    assert spread_shortfall(fake, labels, spreads) == pytest.approx(0.3)  # (0 + 0.6) / 2
+    assert gan_trainer().parse_settings(["--spread-floor", "2"]).spread_floor == 2
 
 
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
@@ -150,6 +169,7 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
 def test_resume_continues_the_same_run(data_dir, tmp_path):
     flags = ["--arch", "fashion_gan", "--limit", "256", "--workers", "0",
              "--lr", "5e-4", "--discriminator-width", "8", "--discriminator-lr", "1e-3",
+             "--spread-floor", "1", "--diversity-from", "2",
              "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
     trainer = gan_trainer()
     trainer.main([*flags, "--epochs", "2"])

@@ -55,8 +55,13 @@ def parse_settings(argv: list[str] | None = None) -> GanSettings:
         help="weight of the mode-seeking term (Mao et al. 2019) in the generator's loss",
     )  # fmt: skip
     parser.add_argument(
-        "--mode-seeking-from", type=int, default=GanSettings.mode_seeking_from,
-        help="the first epoch the mode-seeking term is in the loss",
+        "--spread-floor", type=float, default=GanSettings.spread_floor,
+        help="weight of the term that pays the generator's pictures of a class to lie at least "
+        "as far apart as the real ones",
+    )  # fmt: skip
+    parser.add_argument(
+        "--diversity-from", type=int, default=GanSettings.diversity_from,
+        help="the first epoch --mode-seeking and --spread-floor are in the loss",
     )  # fmt: skip
     parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)

@@ -32,7 +32,8 @@ class GanSettings(TrainingSettings):
     discriminator_width: int = 16  # half the generator's: a small GAN's two sides stay matched
     discriminator_lr: float | None = None  # None: the generator's
     mode_seeking: float = 0.0  # the weight of mode_seeking_penalty in the generator's loss
-    mode_seeking_from: int = 1  # the first epoch it is in the loss
+    spread_floor: float = 0.0  # the weight of spread_shortfall in the generator's loss
+    diversity_from: int = 1  # the first epoch those two are in the loss
 
 
 class Adversaries:
@@ -81,13 +82,48 @@ def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor, labels: torch.Tens
     return 1 / (pictures_apart.mean() / latents_apart.mean() + 1e-5)
 
 
+def class_spreads(
+    pictures: torch.Tensor, labels: torch.Tensor, num_classes: int, pairs: int = 2000
+) -> torch.Tensor:
+    """How far apart two real pictures of each class lie: the mean absolute difference
+    of ``pairs`` pairs drawn at random (a fixed draw: the same every run)."""
+    draw_pairs = torch.Generator().manual_seed(0)
+    spreads = torch.empty(num_classes)
+    for c in range(num_classes):
+        own = pictures[labels == c]
+        first, second = torch.randint(len(own), (2, pairs), generator=draw_pairs)
+        spreads[c] = (own[first] - own[second]).abs().mean()
+    return spreads
+
+
+def spread_shortfall(
+    fake: torch.Tensor, labels: torch.Tensor, spreads: torch.Tensor
+) -> torch.Tensor:
+    """How much closer together the generated pictures of each class in the batch lie
+    (the mean over every pair of them) than real ones (``spreads``): a share of the real
+    spread, 0 for a class whose pictures lie as far apart or farther; the mean over the
+    batch's classes."""
+    flat = fake.flatten(1)
+    apart = torch.cdist(flat, flat, p=1) / flat.shape[1]
+    pairs = (labels[:, None] == labels[None, :]).to(apart.dtype)
+    pairs.fill_diagonal_(0)
+    classes = torch.zeros_like(spreads)
+    apart_sums = classes.index_add(0, labels, (apart * pairs).sum(1))
+    pair_counts = classes.index_add(0, labels, pairs.sum(1))
+    present = pair_counts > 0
+    mean_apart = apart_sums[present] / pair_counts[present]
+    return F.relu(1 - mean_apart / spreads[present]).mean()
+
+
 def train_gan_epoch(
     adversaries: Adversaries, nets: tuple[nn.Module, nn.Module], loader: Batches, latent: int,
-    device: torch.device, desc: str, mode_seeking: float = 0.0,
+    device: torch.device, desc: str, mode_seeking: float = 0.0, spread_floor: float = 0.0,
+    spreads: torch.Tensor | None = None,
 ) -> dict[str, float]:  # fmt: skip
     """One pass over ``loader``: per batch a discriminator step on real and generated
     pictures of the same classes, then a generator step (its hinge loss plus
-    ``mode_seeking`` times :func:`mode_seeking_penalty`). ``nets`` are the generator and
+    ``mode_seeking`` times :func:`mode_seeking_penalty` and ``spread_floor`` times
+    :func:`spread_shortfall` against the real pictures' ``spreads``). ``nets`` are the generator and
     discriminator as the step calls them (under torchrun, wrapped for DDP). Mean losses and
     speed."""
     generator, discriminator = nets
@@ -112,6 +148,8 @@ def train_gan_epoch(
         g_loss = -discriminator(fake, labels).mean()
         if mode_seeking:
             g_loss = g_loss + mode_seeking * mode_seeking_penalty(fake, z, labels)
+        if spread_floor:
+            g_loss = g_loss + spread_floor * spread_shortfall(fake, labels, spreads)
         adversaries.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         adversaries.g_optimizer.step()
@@ -146,6 +184,7 @@ def fit_gan(
     """The epoch loop: (resume,) train, measure ``per_class`` pictures of each class with
     ``measure(pictures, labels)``, save a grid of samples, the checkpoint and the curves."""
     generator, latent = adversaries.generator, int(cfg.input_size[0])
+    spreads = class_spreads(*train_set.tensors, cfg.num_classes).to(device)
     history = resume_gan(settings, adversaries) if settings.resume else []
     labels = np.repeat(np.arange(cfg.num_classes), per_class)
     grid_labels = np.tile(np.arange(cfg.num_classes), 8)  # eight of each class, in columns
@@ -154,11 +193,15 @@ def fit_gan(
         epoch_seed = settings.seed * 1000 + epoch
         seed_everything(epoch_seed)
         loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
-        mode_seeking = settings.mode_seeking if epoch >= settings.mode_seeking_from else 0.0
+        late = epoch >= settings.diversity_from
+        mode_seeking = settings.mode_seeking if late else 0.0
+        spread_floor = settings.spread_floor if late else 0.0
         desc = f"epoch {epoch}/{settings.epochs}"
         record = {
             "epoch": epoch,
-            **train_gan_epoch(adversaries, nets, loader, latent, device, desc, mode_seeking),
+            **train_gan_epoch(
+                adversaries, nets, loader, latent, device, desc, mode_seeking, spread_floor, spreads
+            ),
         }
         if distributed.is_main():
             record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))
