@@ -151,6 +151,10 @@ def test_the_spread_floor_pays_only_for_classes_drawn_closer_than_real_ones():
     fake[3] = 0.3  # class 1's pairs: 0.3, 0 and 0.3 apart, 0.2 on average: 60 % short
     assert spread_shortfall(fake, labels, spreads) == pytest.approx(0.3)  # (0 + 0.6) / 2
     assert gan_trainer().parse_settings(["--spread-floor", "2"]).spread_floor == 2
+    # A batch's last pictures may hold no two of one class: no pay, and no NaN.
+    strangers = torch.tensor([0, 1, 2])
+    assert spread_shortfall(fake[:3], strangers, torch.full((3,), 0.5)) == 0
+    assert mode_seeking_penalty(fake[:3], torch.randn(3, 4), strangers) == 0
 
 
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):

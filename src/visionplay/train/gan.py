@@ -77,6 +77,8 @@ def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor, labels: torch.Tens
     every latent vector alike. The pairs are neighbours in the (label-ordered) batch."""
     n = len(fake) // 2 * 2
     same = labels[0:n:2] == labels[1:n:2]
+    if not same.any():  # a batch's last few may share no class
+        return fake.new_zeros(())
     pictures_apart = (fake[0:n:2] - fake[1:n:2]).abs().flatten(1).mean(1)[same]
     latents_apart = (z[0:n:2] - z[1:n:2]).abs().mean(1)[same]
     return 1 / (pictures_apart.mean() / latents_apart.mean() + 1e-5)
@@ -110,9 +112,11 @@ def spread_shortfall(
     classes = torch.zeros_like(spreads)
     apart_sums = classes.index_add(0, labels, (apart * pairs).sum(1))
     pair_counts = classes.index_add(0, labels, pairs.sum(1))
-    present = pair_counts > 0
-    mean_apart = apart_sums[present] / pair_counts[present]
-    return F.relu(1 - mean_apart / spreads[present]).mean()
+    judged = (pair_counts > 0) & (spreads > 0)  # a batch's last few may share no class
+    if not judged.any():
+        return fake.new_zeros(())
+    mean_apart = apart_sums[judged] / pair_counts[judged]
+    return F.relu(1 - mean_apart / spreads[judged]).mean()
 
 
 def train_gan_epoch(
@@ -123,9 +127,9 @@ def train_gan_epoch(
     """One pass over ``loader``: per batch a discriminator step on real and generated
     pictures of the same classes, then a generator step (its hinge loss plus
     ``mode_seeking`` times :func:`mode_seeking_penalty` and ``spread_floor`` times
-    :func:`spread_shortfall` against the real pictures' ``spreads``). ``nets`` are the generator and
-    discriminator as the step calls them (under torchrun, wrapped for DDP). Mean losses and
-    speed."""
+    :func:`spread_shortfall` against the real pictures' ``spreads``). ``nets`` are the
+    generator and discriminator as the step calls them (under torchrun, wrapped for DDP).
+    Mean losses and speed."""
     generator, discriminator = nets
     generator.train()
     sums, seen, start = {"d_loss": 0.0, "g_loss": 0.0}, 0, time.perf_counter()
