@@ -112,7 +112,8 @@ def spread_shortfall(
     classes = torch.zeros_like(spreads)
     apart_sums = classes.index_add(0, labels, (apart * pairs).sum(1))
     pair_counts = classes.index_add(0, labels, pairs.sum(1))
-    judged = (pair_counts > 0) & (spreads > 0)  # a batch's last few may share no class
+    # A batch's last few may share no class; a real class of one picture has no spread.
+    judged = (pair_counts > 0) & (spreads > 0)
     if not judged.any():
         return fake.new_zeros(())
     mean_apart = apart_sums[judged] / pair_counts[judged]
@@ -188,7 +189,9 @@ def fit_gan(
     """The epoch loop: (resume,) train, measure ``per_class`` pictures of each class with
     ``measure(pictures, labels)``, save a grid of samples, the checkpoint and the curves."""
     generator, latent = adversaries.generator, int(cfg.input_size[0])
-    spreads = class_spreads(*train_set.tensors, cfg.num_classes).to(device)
+    spreads = None  # the real pictures' own, read only by the spread floor
+    if settings.spread_floor:
+        spreads = class_spreads(*train_set.tensors, cfg.num_classes).to(device)
     history = resume_gan(settings, adversaries) if settings.resume else []
     labels = np.repeat(np.arange(cfg.num_classes), per_class)
     grid_labels = np.tile(np.arange(cfg.num_classes), 8)  # eight of each class, in columns
