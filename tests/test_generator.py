@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,12 +15,19 @@ import torch
 
 import visionplay
 from visionplay.errors import InvalidInputError
+from visionplay.models.generators import ProjectionDiscriminator
 from visionplay.models.registry import get_config
 from visionplay.tasks import Generator, picture_grid, slerp
 from visionplay.train.build import build_model
 from visionplay.train.checkpoints import save_checkpoint
 from visionplay.train.export import export_checkpoint
-from visionplay.train.gan import class_spreads, mode_seeking_penalty, spread_shortfall
+from visionplay.train.gan import (
+    GeneratorTerms,
+    class_hinge,
+    class_spreads,
+    mode_seeking_penalty,
+    spread_shortfall,
+)
 
 TRAINER = Path(__file__).parents[1] / "trainers" / "gan.py"
 
@@ -130,8 +138,8 @@ def test_mode_seeking_pays_for_pictures_of_one_class_lying_apart():
     assert mode_seeking_penalty(one_pair, z, mixed) == mode_seeking_penalty(alike, z, labels)
     trainer = gan_trainer()
     assert trainer.parse_settings([]).mode_seeking == 0
-    late = trainer.parse_settings(["--mode-seeking", "0.5", "--diversity-from", "9"])
-    assert (late.mode_seeking, late.diversity_from) == (0.5, 9)
+    late = trainer.parse_settings(["--mode-seeking", "0.5", "--terms-from", "9"])
+    assert (late.mode_seeking, late.terms_from) == (0.5, 9)
 
 
 def test_the_spread_floor_pays_only_for_classes_drawn_closer_than_real_ones():
@@ -157,6 +165,31 @@ def test_the_spread_floor_pays_only_for_classes_drawn_closer_than_real_ones():
     assert mode_seeking_penalty(fake[:3], torch.randn(3, 4), strangers) == 0
 
 
+def test_the_class_loss_pays_for_pictures_the_discriminator_reads_as_another_class():
+    torch.manual_seed(0)
+    pictures, labels = torch.rand(8, 1, 28, 28), torch.arange(8) % 3
+    plain = ProjectionDiscriminator(num_classes=3, width=4)
+    scores, logits = plain(pictures, labels)
+    assert scores.shape == (8,) and logits is None
+    classifying = ProjectionDiscriminator(num_classes=3, width=4, classify=True)
+    scores, logits = classifying(pictures, labels)
+    assert scores.shape == (8,) and logits.shape == (8, 3)
+
+    sure = torch.nn.functional.one_hot(labels, 3).float() * 5  # read as asked, by 5 logits
+    wrong = sure.roll(1, dims=1)  # read as the next class, by 5 logits
+    z = torch.randn(8, 4)
+    assert class_hinge(sure, labels) == 0 and class_hinge(sure, labels, margin=5) == 0
+    assert class_hinge(sure, labels, margin=6) == 1  # wins, but by 1 too little
+    assert class_hinge(wrong, labels) == 5 and class_hinge(wrong, labels, margin=1) == 6
+    mixed = torch.where((labels == 0)[:, None], wrong, sure)  # 3 of 8 misread
+    assert class_hinge(mixed, labels) == pytest.approx(5 * 3 / 8)
+    assert GeneratorTerms(class_loss=2.0)(pictures, z, labels, wrong) == 10
+    assert GeneratorTerms(class_loss=2.0, class_margin=1)(pictures, z, labels, sure) == 0
+    assert GeneratorTerms()(pictures, z, labels, wrong) == 0
+    mine = gan_trainer().parse_settings(["--class-loss", "0.5", "--class-margin", "2"])
+    assert (mine.class_loss, mine.class_margin) == (0.5, 2)
+
+
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
     last = gan_trainer().main(["--dry-run", "--workers", "0", "--data-dir", str(data_dir),
                                "--out", str(tmp_path)])  # fmt: skip
@@ -173,8 +206,8 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
 def test_resume_continues_the_same_run(data_dir, tmp_path):
     flags = ["--arch", "fashion_gan", "--limit", "256", "--workers", "0",
              "--lr", "5e-4", "--discriminator-width", "8", "--discriminator-lr", "1e-3",
-             "--spread-floor", "1", "--diversity-from", "2",
-             "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
+             "--spread-floor", "1", "--terms-from", "2", "--class-loss", "1", "--average-last",
+             "2", "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
     trainer = gan_trainer()
     trainer.main([*flags, "--epochs", "2"])
     straight = json.loads((tmp_path / "fashion_gan" / "metrics.json").read_text())["epochs"]
@@ -183,12 +216,20 @@ def test_resume_continues_the_same_run(data_dir, tmp_path):
     trainer.main([*flags, "--epochs", "1", "--out", str(again)])
     checkpoint = torch.load(again / "fashion_gan" / "fashion_gan.pt", weights_only=True)
     adversaries = checkpoint["optimizer"]
-    assert {"discriminator", "g_optimizer", "d_optimizer"} <= set(adversaries)
+    assert {"discriminator", "g_optimizer", "d_optimizer", "average"} <= set(adversaries)
+    # What ships after two epochs is the mean of the generator's weights at their ends.
+    first = checkpoint["model"]
+    two = torch.load(tmp_path / "fashion_gan" / "fashion_gan.pt", weights_only=True)
+    shipped, last = two["model"], two["optimizer"]["generator"]
+    for key in ("1.embed.weight", "1.project.1.running_mean"):  # weights and statistics
+        assert not torch.equal(shipped[key], last[key])
+        assert torch.allclose(shipped[key], (first[key] + last[key]) / 2, atol=1e-6)
     first_layer = adversaries["discriminator"]["features.0.bias"]
-    assert first_layer.shape == (8,)
+    assert first_layer.shape == (8,) and "classify.weight" in adversaries["discriminator"]
     assert adversaries["d_optimizer"]["param_groups"][0]["lr"] == 1e-3
     assert adversaries["g_optimizer"]["param_groups"][0]["lr"] == 5e-4
     others = {"--discriminator-width 8": ["--discriminator-width", "16"],
+              "--class-loss 1.0": ["--class-loss", "0"],
               "--model-kwargs '{}'": ["--model-kwargs", '{"width": 8}']}  # fmt: skip
     for trained, other in others.items():
         with pytest.raises(InvalidInputError, match=trained):
@@ -196,5 +237,23 @@ def test_resume_continues_the_same_run(data_dir, tmp_path):
     trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume"])
     resumed = json.loads((again / "fashion_gan" / "metrics.json").read_text())["epochs"]
     assert len(resumed) == 2
+    with pytest.raises(InvalidInputError, match="averages the generator over its last 2 of 2"):
+        trainer.main([*flags, "--epochs", "3", "--out", str(again), "--resume"])
     for key in ("d_loss", "g_loss", "conditional_accuracy"):
         assert resumed[-1][key] == pytest.approx(straight[-1][key], rel=1e-4)
+
+
+def test_torchrun_trains_with_every_generator_term(data_dir, tmp_path):
+    """DDP over gloo wants every parameter in each step's graph: the discriminator's
+    classifier is, in epoch 1 where the class term weighs 0 as in epoch 2 where it counts."""
+    out = tmp_path / "runs"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(TRAINER), "--arch", "fashion_gan", "--limit", "256", "--epochs", "2",
+               "--workers", "0", "--discriminator-width", "8", "--class-loss", "1",
+               "--spread-floor", "1", "--mode-seeking", "0.25", "--terms-from", "2",
+               "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "x 2 processes" in done.stdout and done.stdout.count("saved ") == 1
+    history = json.loads((out / "fashion_gan" / "metrics.json").read_text())["epochs"]
+    assert [h["epoch"] for h in history] == [1, 2]

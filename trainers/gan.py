@@ -39,6 +39,12 @@ RECIPES = {"fashion_gan": GARMENT_RECIPE}  # --arch: what its defaults change
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
 
 
+def at_least_one(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    return int(text)
+
+
 def parse_settings(argv: list[str] | None = None) -> GanSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -60,8 +66,25 @@ def parse_settings(argv: list[str] | None = None) -> GanSettings:
         "as far apart as the real ones",
     )  # fmt: skip
     parser.add_argument(
-        "--diversity-from", type=int, default=GanSettings.diversity_from,
-        help="the first epoch --mode-seeking and --spread-floor are in the loss",
+        "--class-loss", type=float, default=GanSettings.class_loss,
+        help="weight in the generator's loss of the hinge that makes generated pictures read "
+        "as asked by the discriminator's auxiliary classifier (0: no classifier; give the same "
+        "on or off to --resume)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--class-margin", type=float, default=GanSettings.class_margin,
+        help="by how many logits a generated picture's class must beat every other class's "
+        "for the hinge to leave it alone",
+    )  # fmt: skip
+    parser.add_argument(
+        "--terms-from", type=int, default=GanSettings.terms_from,
+        help="the first epoch --mode-seeking, --spread-floor and --class-loss are in the "
+        "generator's loss (the discriminator's classifier learns from the first)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--average-last", type=at_least_one, default=GanSettings.average_last, metavar="N",
+        help="ship the mean of the generator's weights at the end of the last N epochs "
+        "(1: the last epoch's)",
     )  # fmt: skip
     parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)
@@ -86,8 +109,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Models: the generator from the registry, its discriminator beside it.
     generator = build_model(settings.arch, **settings.model_kwargs).to(device)
-    discriminator = ProjectionDiscriminator(cfg.num_classes, settings.discriminator_width)
-    discriminator = discriminator.to(device)
+    discriminator = ProjectionDiscriminator(
+        cfg.num_classes, settings.discriminator_width, classify=settings.class_loss > 0
+    ).to(device)
     log(describe_run(settings.arch, generator, len(train_set), device))
     adversaries = Adversaries(generator, discriminator, settings.lr, settings.discriminator_lr)
 

@@ -74,9 +74,12 @@ class MinibatchSpread(nn.Module):
 
 class ProjectionDiscriminator(nn.Module):
     """(picture, label) -> a realness score: conv features summed over the picture, a
-    linear score, plus the inner product of the features with the class's embedding."""
+    linear score, plus the inner product of the features with the class's embedding. With
+    ``classify``, also an auxiliary classifier's logits over the same features (Odena et
+    al. 2017): it learns the real pictures' classes and tells the generator which of its
+    pictures read as another class."""
 
-    def __init__(self, num_classes: int = 10, width: int = 32) -> None:
+    def __init__(self, num_classes: int = 10, width: int = 32, classify: bool = False) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
@@ -87,12 +90,20 @@ class ProjectionDiscriminator(nn.Module):
         )  # fmt: skip
         self.score = spectral_norm(nn.Linear(4 * w, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, 4 * w))
+        self.classify = nn.Linear(4 * w, num_classes) if classify else None
 
-    def forward(self, picture: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """Real and generated pictures must not share a group: give them separately, or
-        joined with each part's length divisible by the group size."""
-        features = self.features(picture * 2 - 1).sum(dim=(2, 3))
-        return self.score(features).squeeze(1) + (self.embed(label) * features).sum(1)
+    def forward(
+        self, picture: torch.Tensor, label: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The realness scores, and the class logits (None without ``classify``). Real
+        and generated pictures must not share a group: give them separately, or joined
+        with each part's length divisible by the group size."""
+        grid = self.features(picture * 2 - 1)
+        features = grid.sum(dim=(2, 3))
+        score = self.score(features).squeeze(1) + (self.embed(label) * features).sum(1)
+        if self.classify is None:
+            return score, None
+        return score, self.classify(grid.mean(dim=(2, 3)))
 
 
 @register_model(MNIST_GAN)

@@ -15,9 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import TensorDataset
 from tqdm import tqdm
 
+from ..errors import InvalidInputError
 from ..tasks import Generator, picture_grid
 from . import distributed
 from .checkpoints import check_resumable, load_checkpoint, model_kwargs_flag
@@ -31,14 +33,24 @@ SAMPLE_SEED = 0  # the grid's latent vectors: the same every epoch, so a run can
 class GanSettings(TrainingSettings):
     discriminator_width: int = 16  # half the generator's: a small GAN's two sides stay matched
     discriminator_lr: float | None = None  # None: the generator's
-    mode_seeking: float = 0.0  # the weight of mode_seeking_penalty in the generator's loss
-    spread_floor: float = 0.0  # the weight of spread_shortfall in the generator's loss
-    diversity_from: int = 1  # the first epoch those two are in the loss
+    # The generator's extra terms (GeneratorTerms), by weight:
+    mode_seeking: float = 0.0  # mode_seeking_penalty
+    spread_floor: float = 0.0  # spread_shortfall
+    class_loss: float = 0.0  # class_hinge (0: the discriminator has no classifier)
+    class_margin: float = 0.0  # by how many logits a picture's class must win to pay nothing
+    terms_from: int = 1  # the first epoch they are in the loss
+    average_last: int = 1  # the generator shipped: its mean over the last N epochs' ends
+
+    @property
+    def average_from(self) -> int:
+        """The first epoch whose end goes into the generator's average."""
+        return max(1, self.epochs - self.average_last + 1)
 
 
 class Adversaries:
-    """The discriminator and both optimizers: what a GAN checkpoint keeps beside the
-    generator's weights (saved where a classifier's optimizer state goes)."""
+    """The discriminator, both optimizers, the generator's weights as training left them
+    and their running mean over the last epochs: what a GAN checkpoint keeps beside the
+    generator it ships (saved where a classifier's optimizer state goes)."""
 
     def __init__(
         self, generator: nn.Module, discriminator: nn.Module, lr: float,
@@ -52,18 +64,39 @@ class Adversaries:
         self.d_optimizer = torch.optim.Adam(
             discriminator.parameters(), discriminator_lr or lr, betas=betas
         )
+        # Weights and batch-norm statistics alike (SWA's mean of points along the run):
+        # a GAN's generator swings from one epoch's end to the next, the mean less so.
+        self.average = AveragedModel(generator, use_buffers=True)
+
+    def add_to_average(self) -> None:
+        self.average.update_parameters(self.generator)
+
+    @property
+    def averaged(self) -> int:
+        """How many epochs' ends the average holds."""
+        return int(self.average.n_averaged)
+
+    @property
+    def shipped(self) -> nn.Module:
+        """The generator as exported: the average once it holds any epoch."""
+        return self.average.module if self.averaged else self.generator
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "discriminator": self.discriminator.state_dict(),
             "g_optimizer": self.g_optimizer.state_dict(),
             "d_optimizer": self.d_optimizer.state_dict(),
+            "generator": self.generator.state_dict(),
+            "average": self.average.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.discriminator.load_state_dict(state["discriminator"])
         self.g_optimizer.load_state_dict(state["g_optimizer"])
         self.d_optimizer.load_state_dict(state["d_optimizer"])
+        if "average" in state:  # older checkpoints hold the trained generator as their model
+            self.generator.load_state_dict(state["generator"])
+            self.average.load_state_dict(state["average"])
 
 
 def latents(seed: int, count: int, size: int) -> torch.Tensor:
@@ -120,17 +153,52 @@ def spread_shortfall(
     return F.relu(1 - mean_apart / spreads[judged]).mean()
 
 
+def class_hinge(logits: torch.Tensor, labels: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+    """The multi-class hinge (Crammer and Singer 2001) on the discriminator's classifier:
+    by how much each picture's asked-for class falls short of beating every other class
+    by ``margin`` (in logits), the mean over the batch. A picture read as asked pays
+    nothing: the term mends misread pictures without drawing every picture towards its
+    class's most typical one, as AC-GAN's cross-entropy does."""
+    asked = logits.gather(1, labels[:, None]).squeeze(1)
+    best_other = logits.scatter(1, labels[:, None], float("-inf")).amax(1)
+    return F.relu(margin - (asked - best_other)).mean()
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorTerms:
+    """What an epoch adds to the generator's hinge loss, each term times its weight (0:
+    left out): :func:`mode_seeking_penalty`, :func:`spread_shortfall` against the real
+    pictures' ``spreads``, and :func:`class_hinge` on the discriminator's classifier."""
+
+    mode_seeking: float = 0.0
+    spread_floor: float = 0.0
+    spreads: torch.Tensor | None = None
+    class_loss: float = 0.0
+    class_margin: float = 0.0
+
+    def __call__(
+        self, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor,
+        class_logits: torch.Tensor | None,
+    ) -> torch.Tensor:  # fmt: skip
+        total = fake.new_zeros(())
+        if self.mode_seeking:
+            total = total + self.mode_seeking * mode_seeking_penalty(fake, z, labels)
+        if self.spread_floor:
+            total = total + self.spread_floor * spread_shortfall(fake, labels, self.spreads)
+        if class_logits is not None:  # even at weight 0: DDP wants every parameter in the graph
+            total = total + self.class_loss * class_hinge(class_logits, labels, self.class_margin)
+        return total
+
+
 def train_gan_epoch(
     adversaries: Adversaries, nets: tuple[nn.Module, nn.Module], loader: Batches, latent: int,
-    device: torch.device, desc: str, mode_seeking: float = 0.0, spread_floor: float = 0.0,
-    spreads: torch.Tensor | None = None,
+    device: torch.device, desc: str, terms: GeneratorTerms,
 ) -> dict[str, float]:  # fmt: skip
     """One pass over ``loader``: per batch a discriminator step on real and generated
-    pictures of the same classes, then a generator step (its hinge loss plus
-    ``mode_seeking`` times :func:`mode_seeking_penalty` and ``spread_floor`` times
-    :func:`spread_shortfall` against the real pictures' ``spreads``). ``nets`` are the
-    generator and discriminator as the step calls them (under torchrun, wrapped for DDP).
-    Mean losses and speed."""
+    pictures of the same classes (its auxiliary classifier, if it has one, learns the real
+    pictures' classes), then a generator step (its hinge loss plus ``terms``). ``nets``
+    are the generator and discriminator as the step calls them (under torchrun, wrapped
+    for DDP). Mean losses and speed."""
     generator, discriminator = nets
     generator.train()
     sums, seen, start = {"d_loss": 0.0, "g_loss": 0.0}, 0, time.perf_counter()
@@ -143,18 +211,19 @@ def train_gan_epoch(
         z = torch.randn(len(real), latent, device=device)
         fake = generator(z, labels)
         # One discriminator call on real and fake together (DDP allows one per backward).
-        scores = discriminator(torch.cat([real, fake.detach()]), torch.cat([labels, labels]))
+        scores, class_logits = discriminator(
+            torch.cat([real, fake.detach()]), torch.cat([labels, labels])
+        )
         real_scores, fake_scores = scores.chunk(2)
         d_loss = F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+        if class_logits is not None:
+            d_loss = d_loss + F.cross_entropy(class_logits[: len(real)], labels)
         adversaries.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         adversaries.d_optimizer.step()
 
-        g_loss = -discriminator(fake, labels).mean()
-        if mode_seeking:
-            g_loss = g_loss + mode_seeking * mode_seeking_penalty(fake, z, labels)
-        if spread_floor:
-            g_loss = g_loss + spread_floor * spread_shortfall(fake, labels, spreads)
+        fake_scores, class_logits = discriminator(fake, labels)
+        g_loss = -fake_scores.mean() + terms(fake, z, labels, class_logits)
         adversaries.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         adversaries.g_optimizer.step()
@@ -186,8 +255,10 @@ def fit_gan(
     measure: Callable[[np.ndarray, np.ndarray], dict[str, float]],
     per_class: int,
 ) -> list[dict[str, Any]]:
-    """The epoch loop: (resume,) train, measure ``per_class`` pictures of each class with
-    ``measure(pictures, labels)``, save a grid of samples, the checkpoint and the curves."""
+    """The epoch loop: (resume,) train, add the generator to its average from epoch
+    ``settings.average_from``, measure ``per_class`` pictures of each class of the
+    generator as shipped with ``measure(pictures, labels)``, save a grid of samples, the
+    checkpoint and the curves."""
     generator, latent = adversaries.generator, int(cfg.input_size[0])
     spreads = None  # the real pictures' own, read only by the spread floor
     if settings.spread_floor:
@@ -200,22 +271,28 @@ def fit_gan(
         epoch_seed = settings.seed * 1000 + epoch
         seed_everything(epoch_seed)
         loader = shuffled_share(train_set, settings.batch_size, epoch_seed)
-        late = epoch >= settings.diversity_from
-        mode_seeking = settings.mode_seeking if late else 0.0
-        spread_floor = settings.spread_floor if late else 0.0
+        late = epoch >= settings.terms_from
+        terms = GeneratorTerms(
+            mode_seeking=settings.mode_seeking if late else 0.0,
+            spread_floor=settings.spread_floor if late else 0.0,
+            spreads=spreads,
+            class_loss=settings.class_loss if late else 0.0,
+            class_margin=settings.class_margin,
+        )  # fmt: skip
         desc = f"epoch {epoch}/{settings.epochs}"
         record = {
             "epoch": epoch,
-            **train_gan_epoch(
-                adversaries, nets, loader, latent, device, desc, mode_seeking, spread_floor, spreads
-            ),
+            **train_gan_epoch(adversaries, nets, loader, latent, device, desc, terms),
         }
-        if distributed.is_main():
-            record.update(measure(draw(generator, labels, latent, SAMPLE_SEED + 1), labels))
+        if epoch >= settings.average_from:
+            adversaries.add_to_average()
+        if distributed.is_main():  # what is measured, shown and saved: the shipped generator
+            shipped = adversaries.shipped
+            record.update(measure(draw(shipped, labels, latent, SAMPLE_SEED + 1), labels))
             record["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
             history.append(record)
-            save_grid(generator, grid_labels, latent, settings.run_dir / f"samples-{epoch:03d}.png")
-            save_progress(settings, model=generator, cfg=cfg, history=history,
+            save_grid(shipped, grid_labels, latent, settings.run_dir / f"samples-{epoch:03d}.png")
+            save_progress(settings, model=shipped, cfg=cfg, history=history,
                           optimizer=adversaries, scheduler=None)  # fmt: skip
             log(epoch_line(record))
     distributed.barrier()
@@ -246,10 +323,19 @@ def resume_gan(settings: GanSettings, adversaries: Adversaries) -> list[dict[str
         return []
     state = load_checkpoint(path)
     check_resumable(adversaries.generator, state["model"], path, model_kwargs_flag(state))
-    width = state["args"].get("discriminator_width", "?")
-    check_resumable(adversaries.discriminator, state["optimizer"]["discriminator"], path,
-                    f"--discriminator-width {width}")  # fmt: skip
+    args = state["args"]  # what shapes the discriminator: its width, and a classifier or none
+    width, class_loss = args.get("discriminator_width", "?"), args.get("class_loss", 0.0)
+    shape = f"--discriminator-width {width} --class-loss {class_loss}"
+    check_resumable(adversaries.discriminator, state["optimizer"]["discriminator"], path, shape)
     adversaries.generator.load_state_dict(state["model"])
     adversaries.load_state_dict(state["optimizer"])
-    log(f"resumed {path} after epoch {len(state['history'])}")
-    return state["history"]
+    history = state["history"]
+    if adversaries.averaged != sum(r["epoch"] >= settings.average_from for r in history):
+        raise InvalidInputError(
+            f"{path} averages the generator over its last {args.get('average_last', 1)} of "
+            f"{args.get('epochs', '?')} epochs; these settings average from epoch "
+            f"{settings.average_from} (--epochs or --average-last changed): resume with the "
+            "checkpoint's, or start afresh without --resume"
+        )
+    log(f"resumed {path} after epoch {len(history)}")
+    return history
