@@ -119,10 +119,11 @@ def test_each_generator_trains_by_its_own_recipe():
     garments = trainer.parse_settings(["--arch", "fashion_gan"])
     recipe = {key: getattr(garments, key) for key in trainer.GARMENT_RECIPE}
     assert recipe == trainer.GARMENT_RECIPE and recipe != {k: getattr(digits, k) for k in recipe}
-    assert (garments.epochs, garments.lr) == (digits.epochs, digits.lr)
+    assert (garments.batch_size, garments.lr) == (digits.batch_size, digits.lr)  # the rest stays
     mine = trainer.parse_settings(["--arch", "fashion_gan", "--epochs", "3",
                                    "--discriminator-width", "8"])  # fmt: skip
     assert (mine.epochs, mine.discriminator_width, mine.discriminator_lr) == (3, 8, 4e-4)
+    assert (mine.average_last, mine.class_loss) == (3, 0.5)  # the recipe's, under the flags
 
 
 def test_mode_seeking_pays_for_pictures_of_one_class_lying_apart():
