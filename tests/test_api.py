@@ -22,6 +22,10 @@ def test_load_reports_provider_and_config(shipped_mnist):
     assert shipped_mnist.cfg.input_size == (1, 28, 28)
     assert shipped_mnist.labels == (*"0123456789", "not a digit")
     assert visionplay.load("mnist") is shipped_mnist  # one session per process
+    # No threads left spinning after a run to slow the next model's (a generator, then
+    # its reader); a bare onnxruntime session has them.
+    options = shipped_mnist.session.get_session_options()
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
 
 
 def test_reads_real_test_digits(shipped_mnist, mnist_test_images):

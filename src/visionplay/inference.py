@@ -65,6 +65,9 @@ def _session_options():
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3  # a CUDA build on a machine without a GPU is not an error
+    # Threads still spin for a while after a run ends: the next session run on the same
+    # cores (the Generate tab's reader, straight after its generator) waits on them.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     return options
 
 
