@@ -84,7 +84,7 @@ def test_bench_drives_the_app(tmp_path, capsys):
     assert main(argv) == 0
     app = json.loads((tmp_path / "bench.json").read_text())["app"]
     assert app["startup_s"] > 0
-    for tab in ("draw", "photo"):
+    for tab in ("draw", "photo", "generate", "generate_read"):
         runs = app["tabs"][tab]
         assert [run["clients"] for run in runs] == [1, 2]
         for run in runs:

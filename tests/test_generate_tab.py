@@ -4,6 +4,7 @@ pictures; refusals) and in Chromium (a grid, then the classifier's verdict)."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from test_browser import TIMEOUT_MS, browser, chromium, page  # noqa: F401  (fix
 
 import visionplay
 from visionplay.tasks import picture_grid
+from visionplay.ui.generate import read_across_cores
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +24,16 @@ def client(app_url: str) -> Client:
 
 def pixels(path: str) -> np.ndarray:
     return np.asarray(Image.open(path).convert("L"))
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 64])
+def test_reading_across_cores_reads_as_one_batch(count):
+    reader = visionplay.load("mnist")
+    made = visionplay.load("mnist_gan").generate(list(range(10)) * 7, seed=5)[:count]
+    batch = made[:, None].astype(np.float32) / 255
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        scores = read_across_cores(reader, batch, pool)
+    np.testing.assert_allclose(scores, reader.run(batch), rtol=1e-5, atol=1e-6)
 
 
 def test_the_grid_is_the_generators_pictures(client):

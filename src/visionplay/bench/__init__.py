@@ -40,6 +40,8 @@ from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
 from .server import free_port, start_server, stop_server
 
+GENERATE_COUNT = 64  # the Generate tab's most, which its answers are held to
+
 
 def run_bench(
     directory: str | os.PathLike | None = None,
@@ -80,7 +82,8 @@ def run_bench(
 
 
 def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str, Any]:
-    """Start the app, drive its Draw and Photo tabs at each concurrency level, stop it.
+    """Start the app, drive its Draw and Photo tabs and the Generate tab's two buttons
+    (64 digits drawn, and drawn and read) at each concurrency level, stop it.
     Every request carries a different drawing or picture: identical answers at the same
     moment would race in Gradio's file cache (it rewrites a cached output in place while
     serving it)."""
@@ -102,13 +105,18 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
         def photo() -> tuple:
             return handle_file(str(photos[next(counter) % len(photos)])), "fashion_mnist"
 
+        def sixty_four() -> tuple:  # model, class, how many, seed
+            return "mnist_gan", "7", GENERATE_COUNT, next(counter)
+
         port = free_port()
         server, startup = start_server(directory, port, folder / "server.log")
         url = f"http://127.0.0.1:{port}/"
         try:
             server_times(url)  # start from an empty trace
             runs: dict[str, list] = {}
-            for tab, payload in (("draw", draw), ("photo", photo)):
+            routes = (("draw", draw), ("photo", photo), ("generate", sixty_four),
+                      ("generate_read", sixty_four))  # fmt: skip
+            for tab, payload in routes:
                 for clients in levels:
                     run = drive(url, f"/{tab}", payload, clients, max(1, requests // clients))
                     run["server"] = server_times(url).get(tab, {})

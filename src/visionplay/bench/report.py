@@ -35,7 +35,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"app: ready {app['startup_s']:.2f} s after `visionplay serve` started; client = "
             "gradio_client round trip (upload, queue, answer, download); server = Gradio's "
             "trace, request taken to answer ready",
-            f"{'tab':<8}{'clients':>8}{'requests':>10}{'errors':>8}{'client p50':>12}{'p95':>8}"
+            f"{'tab':<14}{'clients':>8}{'requests':>10}{'errors':>8}{'client p50':>12}{'p95':>8}"
             f"{'req/s':>8}{'server p50':>12}{'p95':>8}{'our fn p50':>12}",
         ]
         for tab, runs in app["tabs"].items():
@@ -43,7 +43,7 @@ def format_report(report: dict[str, Any]) -> str:
                 server = {k: run.get("server", {}).get(k, nan) for k in
                           ("total_p50_ms", "total_p95_ms", "fn_call_p50_ms")}  # fmt: skip
                 lines.append(
-                    f"{tab:<8}{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
+                    f"{tab:<14}{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
                     f"{run.get('p50_ms', nan):>12.1f}{run.get('p95_ms', nan):>8.1f}"
                     f"{run['requests_per_s']:>8.1f}{server['total_p50_ms']:>12.1f}"
                     f"{server['total_p95_ms']:>8.1f}{server['fn_call_p50_ms']:>12.1f}"
