@@ -139,8 +139,8 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
             reader = readers[name]
             if reader is None:
                 raise gr.Error(f"The classifier that reads {name}'s pictures is not available")
-            reads = read_across_cores(reader, made[:, None].astype(np.float32) / 255, cores)
-            reads = reads.argmax(1)
+            scores = read_across_cores(reader, made[:, None].astype(np.float32) / 255, cores)
+            reads = scores.argmax(1)
             index = int(models[name].class_indices([asked])[0])
             sheet = framed(made, reads == index, columns(len(made)))
             line = read_line(models[name].labels[index], reader.labels, index, reads)
