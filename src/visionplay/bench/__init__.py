@@ -40,8 +40,6 @@ from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
 from .server import free_port, start_server, stop_server
 
-GENERATE_COUNT = 64  # the Generate tab's most, which its answers are held to
-
 
 def run_bench(
     directory: str | os.PathLike | None = None,
@@ -89,6 +87,8 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
     serving it)."""
     from gradio_client import handle_file
 
+    from ..ui.generate import MOST_PICTURES
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i in range(max(levels) * 2):
@@ -105,8 +105,8 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
         def photo() -> tuple:
             return handle_file(str(photos[next(counter) % len(photos)])), "fashion_mnist"
 
-        def sixty_four() -> tuple:  # model, class, how many, seed
-            return "mnist_gan", "7", GENERATE_COUNT, next(counter)
+        def most_digits() -> tuple:  # model, class, how many, seed
+            return "mnist_gan", "7", MOST_PICTURES, next(counter)
 
         port = free_port()
         server, startup = start_server(directory, port, folder / "server.log")
@@ -114,8 +114,8 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
         try:
             server_times(url)  # start from an empty trace
             runs: dict[str, list] = {}
-            routes = (("draw", draw), ("photo", photo), ("generate", sixty_four),
-                      ("generate_read", sixty_four))  # fmt: skip
+            routes = (("draw", draw), ("photo", photo), ("generate", most_digits),
+                      ("generate_read", most_digits))  # fmt: skip
             for tab, payload in routes:
                 for clients in levels:
                     run = drive(url, f"/{tab}", payload, clients, max(1, requests // clients))

@@ -20,6 +20,7 @@ GENERATE_MODELS = ("mnist_gan", "fashion_gan")  # registry keys, in the order th
 # to encode) and the page enlarges them without blurring their pixels.
 PIXELATED = "<style>#generate-grid img, #generate-strip img {image-rendering: pixelated}</style>"
 MAX_SEED = 2**31 - 1
+MOST_PICTURES = 64  # the most one request draws (and the bench asks for)
 RIGHT, WRONG = (40, 170, 70), (210, 50, 50)  # frame colours: read as asked, or not
 CORES = os.cpu_count() or 1
 
@@ -32,9 +33,9 @@ def checked_seed(seed: float | None) -> int:
 
 
 def checked(count: float | None, seed: float | None) -> tuple[int, int]:
-    """The count (1-64) and seed a user asked for, or a one-line error."""
-    if count is None or not 1 <= count <= 64 or count != int(count):
-        raise gr.Error(f"How many must be a whole number from 1 to 64; got {count}")
+    """The count (1 to MOST_PICTURES) and seed a user asked for, or a one-line error."""
+    if count is None or not 1 <= count <= MOST_PICTURES or count != int(count):
+        raise gr.Error(f"How many must be a whole number from 1 to {MOST_PICTURES}; got {count}")
     return int(count), checked_seed(seed)
 
 
@@ -61,7 +62,7 @@ def read_across_cores(
 ) -> np.ndarray:
     """``reader.run(batch)`` (its scores), a share of the batch on each core: the server
     gives each session one thread, to answer requests side by side, and a lone request
-    of 64 pictures would otherwise leave the other cores idle."""
+    of many pictures would otherwise leave the other cores idle."""
     shares = np.array_split(batch, min(len(batch), CORES))
     return np.concatenate(list(pool.map(reader.run, shares)))
 
@@ -87,7 +88,7 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
                 label = gr.Dropdown(list(models[first].labels), value=models[first].labels[0],
                                     label="Class", allow_custom_value=True,
                                     elem_id="generate-class")  # fmt: skip
-                count = gr.Slider(1, 64, value=16, step=1, label="How many",
+                count = gr.Slider(1, MOST_PICTURES, value=16, step=1, label="How many",
                                   elem_id="generate-count")  # fmt: skip
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, label="Seed",
