@@ -21,7 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 import visionplay
@@ -31,7 +34,7 @@ from visionplay.cli import serve
 from visionplay.cli.main import main
 from visionplay.errors import InvalidInputError
 from visionplay.serve.rest import create_app
-from visionplay.serve.uploads import UploadedFilesOnly
+from visionplay.serve.uploads import UploadedFilesOnly, gradio_app_kwargs
 from visionplay.ui.app import build_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,6 +224,8 @@ def test_an_uploaded_picture_is_still_read(real_server):
         ({"data": [{"path": None, "meta": {"_type": "gradio.FileData"}}]}, True),
         ({"data": [{"path": "{up}/a/7.png", "url": "data:image/png;base64,AAAA"}]}, True),
         ({"data": [{"composite": {"layers": [[{"path": "/etc/hosts"}]]}}]}, True),  # nested
+        ({"data": [{"path": "{up}/a", "meta": {"_type": "gradio.FileData"}}]}, True),  # folder
+        ({"data": [{"path": "{up}/fifo", "meta": {"_type": "gradio.FileData"}}]}, True),
         ({"data": [{"path": "{up}/a/7.png", "meta": {"_type": "gradio.FileData"}}]}, False),
         ({"data": ["0.1, 0.2", 10, []], "fn_index": 3}, False),
     ],
@@ -230,9 +235,112 @@ def test_the_guard_reads_every_file_in_a_body(tmp_path, body, refused):
     (upload / "a").mkdir(parents=True)
     (upload / "a" / "7.png").write_bytes(b"png")
     (upload / "link").symlink_to("/etc/passwd")
+    os.mkfifo(upload / "fifo")  # inside the folder, but no regular file: never opened
     guard = UploadedFilesOnly(None, upload, max_body=1 << 20)
     text = json.dumps(body).replace("{up}", str(upload))
     assert (guard.refusal(text.encode()) is not None) == refused
+
+
+def passwd(path: str = "/etc/passwd", extra: str = "") -> str:
+    return json.dumps({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]})[:-2] + (
+        extra + "]}"
+    )
+
+
+# Bodies the standard library's json reads (and so Starlette, behind the guard) but a
+# strict reader does not: each named a file the guard never saw before issue 33.
+LENIENT = {
+    "NaN literal": lambda path: passwd(path, ", NaN").encode(),
+    "Infinity literal": lambda path: passwd(path, ", -Infinity").encode(),
+    "number past a double": lambda path: passwd(path, ", 1e999").encode(),
+    "lone surrogate": lambda path: passwd(path, ', "\\ud800"').encode(),
+    "UTF-8 byte-order mark": lambda path: passwd(path).encode("utf-8-sig"),
+    "UTF-16": lambda path: passwd(path).encode("utf-16"),
+    "UTF-16-BE, no mark": lambda path: passwd(path).encode("utf-16-be"),
+    "UTF-32": lambda path: passwd(path).encode("utf-32"),
+    "UTF-32-LE, no mark": lambda path: passwd(path).encode("utf-32-le"),
+}
+LENIENT_BODIES = {kind: make("/etc/passwd") for kind, make in LENIENT.items()}
+
+
+@pytest.mark.parametrize("kind", list(LENIENT_BODIES))
+def test_the_guard_refuses_what_it_cannot_read_as_the_server_does(tmp_path, kind):
+    body = LENIENT_BODIES[kind]
+    assert json.loads(body)["data"][0]["path"] == "/etc/passwd"  # the server would read it
+    guard = UploadedFilesOnly(None, tmp_path, max_body=1 << 20)
+    assert guard.refusal(body) is not None
+    assert guard.refusal(body, b"text/plain") is not None  # whatever the header claims
+    assert guard.refusal(body, b"application/x-www-form-urlencoded") is not None
+    assert guard.refusal(b"username=a&password=b", b"application/x-www-form-urlencoded") is None
+    assert guard.refusal(b"") is None
+
+
+def test_gradio_s_own_file_check_is_armed_on_a_mounted_app():
+    """Gradio checks a file input against its upload folder only once ``launch()`` has
+    run, a private flag a mounted app never sets; ``gradio_app_kwargs`` sets it. Pinned
+    Gradio: a new version may move the flag, and this test says so."""
+    import gradio as gr
+    from gradio import processing_utils
+    from gradio.context import LocalContext
+    from gradio.exceptions import InvalidPathError
+
+    assert gr.__version__ == "6.31.0", "check that the file check is still armed this way"
+    demo = gr.Blocks()
+    assert demo.has_launched is False
+    gradio_app_kwargs(demo, 1 << 20)
+    token = LocalContext.blocks.set(demo)
+    try:
+        with pytest.raises(InvalidPathError):
+            processing_utils._check_allowed("/etc/passwd", check_in_upload_folder=True)
+    finally:
+        LocalContext.blocks.reset(token)
+
+
+def test_the_armed_check_holds_without_the_guard(secret, tmp_path):
+    """Defence in depth: the app mounted without the guard still copies no file it did
+    not receive."""
+    import gradio as gr
+
+    demo = build_app()
+    demo.queue()
+    gradio_app_kwargs(demo, 1 << 20)  # arms the check; its middleware is left out here
+    app = gr.mount_gradio_app(FastAPI(), demo, path="/")
+    photo = {"path": str(secret), "meta": {"_type": "gradio.FileData"}}
+    with TestClient(app) as client:
+        started = client.post("/gradio_api/call/faces", json={"data": [photo, True]})
+        answer = client.get(f"/gradio_api/call/faces/{started.json()['event_id']}").text
+    assert "event: error" in answer and SECRET_TOKEN not in answer
+    cache = Path(demo.GRADIO_CACHE)
+    copies = [p for p in cache.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
+              p.read_bytes()]  # fmt: skip
+    assert copies == []
+
+
+@pytest.mark.parametrize("kind", list(LENIENT_BODIES))
+def test_a_body_read_leniently_is_refused_by_a_real_server(real_server, secret, kind):
+    url, temp_dir = real_server
+    body = LENIENT[kind](str(secret))
+    assert json.loads(body)["data"][0]["path"] == str(secret)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for route in ("gradio_api/call/faces", "gradio_api/queue/join"):
+            answer = client.post(route, content=body,
+                                 headers={"content-type": "application/json"})  # fmt: skip
+            assert answer.status_code in (400, 422), (route, answer.text)
+            assert SECRET_TOKEN not in answer.text and str(secret) not in answer.text
+    assert not [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
+                p.read_bytes()]  # fmt: skip
+
+
+def test_a_device_named_as_a_file_never_stalls_the_server(real_server):
+    """/dev/zero named as a file input: Gradio would hash it forever on its event loop."""
+    url, _ = real_server
+    body = LENIENT["NaN literal"]("/dev/zero")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(3):
+            answer = client.post("gradio_api/call/faces", content=body,
+                                 headers={"content-type": "application/json"})  # fmt: skip
+            assert answer.status_code == 400
+        assert client.get("gradio_api/info", timeout=5).is_success
 
 
 def test_a_refusal_names_no_server_path(app_url):
@@ -454,3 +562,76 @@ def test_a_missing_or_broken_model_names_no_server_folder(tmp_path, shipped_mnis
     assert any("`face_keypoints.onnx` is missing" in text for text in notices)
     assert all(str(tmp_path) not in text for text in texts)
     assert str(tmp_path) in capsys.readouterr().err
+
+
+# --- 1b. Generated variants of the exploit, against every endpoint ------------------------
+
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"]
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=utf-16",
+    "text/plain",
+    None,
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+]
+ODD_VALUES = ["NaN", "Infinity", "-Infinity", "1e999", '"\\ud800"', '"\\udfff x"', "1" * 40]
+
+
+def escaped(text: str, which: list[bool]) -> str:
+    """``text`` as a JSON string body with some characters written as \\u escapes."""
+    return "".join(f"\\u{ord(c):04x}" if flag else c for c, flag in zip(text, which, strict=False))
+
+
+@st.composite
+def exploit_bodies(draw, endpoints: dict[str, Any], fn_indices: dict[str, int], path: str):
+    """(route, body, content type): one endpoint's example input with a file named by
+    ``path``, as JSON with odd literals, escapes, spacing and duplicate keys, in some
+    encoding, under some content type."""
+    endpoint = draw(st.sampled_from(sorted(endpoints)))
+    data = [with_file(p.get("example_input"), "@@") for p in endpoints[endpoint]["parameters"]]
+    text = json.dumps({"data": data}, separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+    quoted = escaped(path, draw(st.lists(st.booleans(), min_size=len(path), max_size=len(path))))
+    text = text.replace('"@@"', f'"{quoted}"')
+    extras = draw(st.lists(st.sampled_from(ODD_VALUES), max_size=3))
+    if draw(st.booleans()):  # a harmless first "data", the real one last (json keeps the last)
+        text = '{"data": [], ' + text[1:]
+    route = f"gradio_api/call/{endpoint.lstrip('/')}"
+    if draw(st.booleans()) and endpoint in fn_indices:
+        text = text[:-1] + f', "fn_index": {fn_indices[endpoint]}, "session_hash": "h"}}'
+        route = "gradio_api/queue/join"
+    text = text[:-1] + "".join(f', "x{i}": {v}' for i, v in enumerate(extras)) + "}"
+    body = text.encode(draw(st.sampled_from(ENCODINGS)), errors="surrogatepass")
+    return route, body, draw(st.sampled_from(CONTENT_TYPES))
+
+
+def test_generated_variants_of_the_exploit_never_reach_a_secret(real_server, secret):
+    """Hypothesis throws encodings and JSON variants of the exploit at a real server, for
+    every endpoint /gradio_api/info lists; the secret's content, path or a copy of it must
+    never appear (a bounded number of examples: CI's time is bounded too)."""
+    url, temp_dir = real_server
+    with httpx.Client(base_url=url, timeout=10) as client:
+        endpoints = client.get("gradio_api/info").json()["named_endpoints"]
+        config = client.get("config").json()
+        fn_indices = {f"/{d['api_name']}": d["id"] for d in config["dependencies"]
+                      if d.get("api_name")}  # fmt: skip
+
+        @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])  # fmt: skip
+        @given(st.data())
+        def attack(data) -> None:
+            around = f"{temp_dir}/../{secret.parent.name}/secret.png"
+            path = data.draw(st.sampled_from([str(secret), "/dev/zero", around]))
+            route, body, kind = data.draw(exploit_bodies(endpoints, fn_indices, path))
+            headers = {"content-type": kind} if kind else {}
+            answer = client.post(route, content=body, headers=headers)
+            seen = answer.text
+            if answer.is_success and route.startswith("gradio_api/call/"):
+                seen += client.get(f"{route}/{answer.json()['event_id']}").text
+            assert SECRET_TOKEN not in seen and str(secret.parent) not in seen, (route, body)
+
+        attack()
+        assert client.get("gradio_api/info", timeout=5).is_success  # /dev/zero stalled nothing
+    copies = [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
+              p.read_bytes()]  # fmt: skip
+    assert copies == []

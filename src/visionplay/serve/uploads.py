@@ -1,20 +1,28 @@
 """Only files uploaded to this app may be named in a request to the Gradio app.
 
 A Gradio client sends a file input as ``{"path": ..., "meta": {"_type": "gradio.FileData"}}``
-after uploading it. Gradio 6.31 checks that the path lies in its upload folder only once
-``Blocks.launch()`` has run (``processing_utils._check_allowed`` returns early while
-``blocks.has_launched`` is False), and ``gr.mount_gradio_app`` never sets it: a mounted app
-copies any file the process can read into its cache and serves it back. So every JSON
-body sent to the Gradio app passes :class:`UploadedFilesOnly` first, whichever way the
-app was started (README, "Security").
+after uploading it. Two locks guard that, whichever way the app was started (README,
+"Security"):
+
+- Gradio's own check, which refuses a path outside its upload folder. Gradio 6.31 runs it
+  only once ``Blocks.launch()`` has run (``processing_utils._check_allowed`` returns early
+  while ``blocks.has_launched`` is False), and ``gr.mount_gradio_app`` never sets that flag:
+  :func:`gradio_app_kwargs` sets it. The flag is private, so requirements.txt pins Gradio
+  and a test checks that the check is armed.
+- :class:`UploadedFilesOnly`, in front of the app: every body is read whole (bounded) and
+  passes only if it reads exactly as the server will read it, and every file it names is
+  a regular file inside the upload folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from typing import Any
 
 import orjson  # Gradio's own dependency
+from python_multipart.multipart import MultipartParser, parse_options_header  # Starlette's
 from starlette.middleware import Middleware
 
 REFUSED = (
@@ -22,12 +30,22 @@ REFUSED = (
     "(POST it to /gradio_api/upload and send the path that returns)"
 )
 INLINE_REFUSED = "refused: send pictures as uploaded files, not inline data: URLs"
+NOT_STRICT_JSON = (
+    "refused: the body must be JSON in UTF-8, without a byte-order mark, NaN, Infinity, "
+    "numbers past a double's range or lone surrogates"
+)
+# A form carries its files' bytes and a little more: boundaries and each part's headers.
+FORM_OVERHEAD = 64 << 10
+MOST_FORM_PARTS = 64  # files and fields in one upload; the app sends one file at a time
+BODILESS = ("GET", "HEAD", "OPTIONS")
 
 
 class UploadedFilesOnly:
-    """Plain ASGI middleware: a POST whose JSON names a file outside ``folder`` (Gradio's
-    upload folder), or carries one inline, is answered 400 before the app sees it; a body
-    over ``max_body`` bytes gets 413. Uploads themselves (multipart forms) pass through."""
+    """Plain ASGI middleware in front of the Gradio app. A request's body is read whole
+    first: over ``max_body`` bytes (plus a form's overhead) it gets 413, whatever its
+    encoding. A JSON body that is not strict JSON, or that names a file outside ``folder``
+    (Gradio's upload folder), or carries one inline, gets 400; so does a form (an upload)
+    with a nameless file or too many parts. Only then does the app see the request."""
 
     def __init__(self, app, folder: str | os.PathLike, max_body: int) -> None:
         self.app = app
@@ -35,25 +53,40 @@ class UploadedFilesOnly:
         self.max_body = max_body
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or is_form(scope):
+        if scope["type"] != "http" or scope["method"] in BODILESS:
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive, self.max_body)
+        kind, params = content_type(scope)
+        most = self.max_body + (FORM_OVERHEAD if kind == b"multipart/form-data" else 0)
+        body = await read_body(receive, most)
         if body is None:
-            await refuse(send, 413, f"the body is over {self.max_body:,} bytes")
+            await refuse(send, 413, f"the body is over {most:,} bytes")
             return
-        problem = self.refusal(body)
+        problem = self.refusal(body, kind, params)
         if problem:
             await refuse(send, 400, problem)
             return
         await self.app(scope, replay(body, receive), send)
 
-    def refusal(self, body: bytes) -> str | None:
-        """Why ``body`` may not reach the app, or None."""
+    def refusal(
+        self, body: bytes, kind: bytes = b"application/json", params: dict | None = None
+    ) -> str | None:
+        """Why ``body`` (of content type ``kind``) may not reach the app, or None."""
+        if kind == b"multipart/form-data":
+            return form_refusal(body, (params or {}).get(b"boundary", b""))
+        if kind == b"application/x-www-form-urlencoded" and not json_readable(body):
+            return None  # a plain form (Gradio's login), which no route reads as JSON
+        if not body:
+            return None
+        # The strict reading. Starlette reads bodies with the standard library's json, which
+        # also takes NaN, UTF-16 and -32, a byte-order mark and lone surrogates: a body this
+        # refuses may not go on. Where the two readers agree on the body they read the same
+        # strings (only integers past 64 bits come out as floats here), and strings are what
+        # name files.
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return None  # not JSON: Gradio's own parsing refuses it
+            return NOT_STRICT_JSON
         for file in file_objects(data):
             path, url = file.get("path"), file.get("url")
             if isinstance(url, str) and url.startswith("data:"):
@@ -63,8 +96,14 @@ class UploadedFilesOnly:
         return None
 
     def holds(self, path: str) -> bool:
-        real = os.path.realpath(path)  # "..", symbolic links and relative paths resolved
-        return os.path.commonpath([real, self.folder]) == self.folder
+        """Whether ``path`` is a regular file inside the upload folder: no device, pipe or
+        folder is ever opened, hashed or copied."""
+        try:
+            real = os.path.realpath(path)  # "..", symbolic links and relative paths resolved
+            inside = os.path.commonpath([real, self.folder]) == self.folder
+            return inside and stat.S_ISREG(os.stat(real).st_mode)
+        except (OSError, ValueError):  # no such file, a NUL in the name, another drive
+            return False
 
 
 def file_objects(data: Any) -> list[dict]:
@@ -84,11 +123,60 @@ def file_objects(data: Any) -> list[dict]:
     return found
 
 
-def is_form(scope) -> bool:
+def json_readable(body: bytes) -> bool:
+    """Whether the standard library's json (Starlette's reader) reads ``body`` at all."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return False
+    return True
+
+
+def form_refusal(body: bytes, boundary: bytes) -> str | None:
+    """Why a multipart body may not reach the app: no boundary, a part without a field
+    name, a file without a name (Gradio answers that with a 500 and leaves the file in its
+    temp folder), or more than :data:`MOST_FORM_PARTS` parts."""
+    if not boundary:
+        return "refused: a multipart body needs its boundary in the Content-Type header"
+    if json_readable(body):  # a route that reads JSON whatever the header says would take it
+        return "refused: a multipart body that is JSON"
+    parts: list[dict[bytes, bytes]] = []
+    header: dict[str, bytes] = {"name": b"", "value": b""}
+
+    def header_end() -> None:
+        if header["name"].lower() == b"content-disposition":
+            parts[-1].update(parse_options_header(header["value"])[1])
+        header["name"] = header["value"] = b""
+
+    callbacks = {
+        "on_part_begin": lambda: parts.append({}),
+        "on_header_field": lambda data, start, end: header.update(
+            name=header["name"] + data[start:end]),
+        "on_header_value": lambda data, start, end: header.update(
+            value=header["value"] + data[start:end]),
+        "on_header_end": header_end,
+    }  # fmt: skip
+    try:
+        MultipartParser(boundary, callbacks).write(body)
+    except Exception:  # python-multipart raises its own errors for a malformed body
+        return "refused: the multipart body is malformed"
+    if len(parts) > MOST_FORM_PARTS:
+        return f"refused: at most {MOST_FORM_PARTS} files and fields in one upload"
+    for part in parts:
+        if not part.get(b"name"):
+            return "refused: every part of a multipart body needs a field name"
+        if b"filename" in part and os.path.basename(part[b"filename"]) in (b"", b".", b".."):
+            return "refused: an uploaded file needs a name"
+    return None
+
+
+def content_type(scope) -> tuple[bytes, dict[bytes, bytes]]:
+    """The request's media type, lower case, and its parameters (``boundary``...)."""
     for key, value in scope.get("headers", ()):
         if key == b"content-type":
-            return value.split(b";")[0].strip().lower() == b"multipart/form-data"
-    return False
+            kind, params = parse_options_header(value)
+            return kind.lower(), params
+    return b"", {}
 
 
 async def read_body(receive, limit: int) -> bytes | None:
@@ -129,6 +217,8 @@ async def refuse(send, status: int, message: str) -> None:
 
 
 def gradio_app_kwargs(demo, max_body: int) -> dict[str, Any]:
-    """``app_kwargs`` for ``demo.launch`` and ``gr.mount_gradio_app``: the app with this guard."""
+    """``app_kwargs`` for ``demo.launch`` and ``gr.mount_gradio_app``: the app behind this
+    guard. Also arms Gradio's own file check on ``demo``, which a mounted app never arms."""
+    demo.has_launched = True
     return {"middleware": [Middleware(UploadedFilesOnly, folder=demo.GRADIO_CACHE,
                                       max_body=max_body)]}  # fmt: skip
