@@ -635,3 +635,63 @@ def test_generated_variants_of_the_exploit_never_reach_a_secret(real_server, sec
     copies = [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
               p.read_bytes()]  # fmt: skip
     assert copies == []
+
+
+# --- 1c. Uploads: the limit holds for a whole request, and a file needs a name ------------
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    """A multipart/form-data body of (field name, file name or None, content) parts."""
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
+        body += f"--x\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return body + b"--x--\r\n"
+
+
+FORM = {"content-type": "multipart/form-data; boundary=x"}
+
+
+def files_in(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("route", "parts"),
+    [
+        ("gradio_api/upload", [("files", f"{i}.png", b"x" * (4 << 20)) for i in range(3)]),
+        ("gradio_api/component_server", [(f"f{i}", None, b"x" * (1 << 20)) for i in range(12)]),
+    ],
+)
+def test_a_request_s_size_is_bounded_however_it_is_encoded(real_server, route, parts):
+    """Each part under the 10 MB limit, the request over it: 413, and nothing on disk."""
+    url, temp_dir = real_server
+    before = files_in(temp_dir)
+    answer = httpx.post(url + route, content=multipart(*parts), headers=FORM, timeout=30)
+    assert answer.status_code == 413, answer.text
+    assert files_in(temp_dir) == before
+
+
+@pytest.mark.parametrize(
+    "part",
+    [("files", None, b"abc"), ("files", "", b"abc"), ("files", ".", b"abc"),
+     ("files", "a/..", b"abc"), ("", "a.png", b"abc")],
+)  # fmt: skip
+def test_an_upload_without_a_name_is_refused_and_leaves_nothing(real_server, part):
+    url, temp_dir = real_server
+    before = files_in(temp_dir)
+    body = multipart(("files", "7.png", b"png"), part)
+    answer = httpx.post(url + "gradio_api/upload", content=body, headers=FORM, timeout=30)
+    assert answer.status_code == 400 and "name" in answer.json()["detail"], answer.text
+    assert files_in(temp_dir) == before
+    many = multipart(*[("files", f"{i}.png", b"png") for i in range(65)])
+    answer = httpx.post(url + "gradio_api/upload", content=many, headers=FORM, timeout=30)
+    assert answer.status_code == 400 and "at most 64" in answer.text
+
+
+def test_no_openapi_schema_is_served(real_server):
+    url, _ = real_server
+    for path in ("openapi.json", "docs", "redoc"):
+        assert httpx.get(url + path, timeout=10).status_code == 404, path

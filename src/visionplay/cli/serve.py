@@ -4,26 +4,32 @@ the REST routes alone from a Ray Serve deployment of N replicas."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import socket
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError, VisionplayError
+from ..serve.connections import AllowedHosts, HostRule, deadline_protocol, host_rule
 from ..serve.uploads import gradio_app_kwargs
 
 if TYPE_CHECKING:
-    import asyncio
+    from gradio.routes import App as GradioApp
 
 APP_NAME = "visionplay"  # the Serve application's name, on a local Ray or a cluster
-GRACE_S = 3  # seconds a stopping server lets running requests finish before it cancels them
+GRACE_S = 3  # seconds a stopping server gives running requests and Gradio events to finish
 # The Ray that `serve --ray` starts stays on loopback. With this switch off (Ray's default on
 # macOS and Windows) its node's address is 127.0.0.1 and its servers listen there only;
 # on, the node takes this machine's interface address and they listen on every interface.
 LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 LOOPBACK = "127.0.0.1"
+STOPPING = "the server is stopping: try again once it is back"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -33,6 +39,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--allowed-hosts", action="append", default=[], metavar="NAMES",
+                        help="more names to answer to in the Host header, comma-separated or "
+                        "repeated; *.domain for the names under domain, * for any (behind a "
+                        "proxy that rewrites Host). Always answered: localhost, 127.0.0.1, "
+                        "[::1] and --host; with --host 0.0.0.0 also any IP address and this "
+                        "machine's name")  # fmt: skip
     parser.add_argument(
         "--models-dir",
         "--models",
@@ -92,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     if args.ray and args.share:
         raise InvalidInputError("--share opens the Gradio app, which --ray does not serve")
     max_bytes = int(args.max_upload_mb * 1024 * 1024)
+    hosts = host_rule(args.host, args.allowed_hosts)  # before start-up: a bad name fails fast
     if not (args.ray and (args.address or "").startswith("ray://")):  # it listens here
         check_port_free(args.host, args.port)
     if args.ray:
-        return run_ray(args, max_bytes)
+        return run_ray(args, max_bytes, hosts)
     # One thread per request, requests side by side: that serves more requests a second than
     # two threads each (BENCHMARKS.md). Set before any model loads.
     threads = args.threads or session_threads() or 1
@@ -118,44 +131,103 @@ def run(args: argparse.Namespace) -> int:
                               app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
     print(f"visionplay: the app on http://{args.host}:{args.port}/, REST at "
           "/v2/models/NAME/infer, /predict/NAME and /generate/NAME", flush=True)  # fmt: skip
-    serve_until_stopped(app, args.host, args.port)
+    serve_until_stopped(app, args.host, args.port, hosts)
     return 0
 
 
-def serve_until_stopped(app, host: str, port: int) -> None:
-    """uvicorn until SIGTERM or Ctrl-C, then a stop that waits at most ``GRACE_S`` for the
-    requests still running. Each open browser tab holds a Gradio heartbeat stream, which
-    would hold the stop until the tab goes: it is ended as the stop begins."""
+def serve_until_stopped(app, host: str, port: int, hosts: HostRule | None = None) -> None:
+    """uvicorn until SIGTERM or Ctrl-C, then a stop that takes at most about ``GRACE_S``.
+    ``app`` answers only the Host headers ``hosts`` allows (default: those of ``host``), and
+    each connection must send its requests in the time :mod:`visionplay.serve.connections`
+    allows. As the stop begins, the mounted Gradio app ends its heartbeat streams (each
+    open tab holds one) and starts no more queued events (:func:`stop_gradio`)."""
     import uvicorn
 
-    heartbeats_end = heartbeat_stop_event(app)
+    gradio = mounted_gradio(app)
+    stop_began: list[float] = []
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets=None) -> None:
-            if heartbeats_end is not None:
-                heartbeats_end.set()
+            stop_began.append(time.monotonic())
+            if gradio is not None:
+                stop_gradio(gradio)
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                            timeout_graceful_shutdown=GRACE_S)  # fmt: skip
+    guarded = AllowedHosts(app, host_rule(host) if hosts is None else hosts)
+    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning",
+                            timeout_graceful_shutdown=GRACE_S,
+                            http=deadline_protocol())  # fmt: skip
     # After its clean stop, uvicorn passes the SIGTERM it handled on to the handler it
     # found; the default one kills the process (exit -15). Ignored there, the exit is 0.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server = Server(config)
-    server.run()
+    interrupted = False
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C, passed on by uvicorn after its clean stop
+        interrupted = True
+    if stop_began:
+        exit_by(stop_began[0] + GRACE_S, 130 if interrupted else 0)
+    if interrupted:
+        raise KeyboardInterrupt
     if not server.started:  # uvicorn has logged why
         raise VisionplayError(f"the server did not start on {host}:{port}")
 
 
-def heartbeat_stop_event(app) -> asyncio.Event | None:
-    """The event on which the mounted Gradio app ends its heartbeat streams: Gradio sets it
-    in ``Blocks.close``, which a mounted app never runs. None if Gradio no longer has it."""
+def mounted_gradio(app) -> GradioApp | None:
+    """The Gradio app mounted in ``app``, or None."""
     from gradio.routes import App as GradioApp
 
     for route in app.routes:
         if isinstance(getattr(route, "app", None), GradioApp):
-            return getattr(route.app, "stop_event", None)
+            return route.app
     return None
+
+
+def stop_gradio(gradio: GradioApp) -> None:
+    """What ``Blocks.close`` would do for a stop that lets running events finish (a mounted
+    app never runs it): end the heartbeat streams, refuse new events as if the queue were
+    full, and tell the clients of those still waiting that the server is stopping. Each part
+    is skipped if this Gradio no longer has it."""
+    heartbeats_end = getattr(gradio, "stop_event", None)
+    if heartbeats_end is not None:
+        heartbeats_end.set()
+    try:
+        from gradio.server_messages import ProcessCompletedMessage
+
+        queue = gradio.get_blocks()._queue
+        queue.max_size = 0
+        waiting = [event for each in queue.event_queue_per_concurrency_id.values()
+                   for event in each.queue]  # fmt: skip
+        for each in queue.event_queue_per_concurrency_id.values():
+            each.queue.clear()
+    except (AttributeError, ImportError):
+        return
+    for event in waiting:
+        queue.event_ids_to_events.pop(event._id, None)
+        with contextlib.suppress(KeyError):  # its session has gone
+            queue.send_message(event, ProcessCompletedMessage(
+                output={"error": STOPPING}, success=False, title="Server stopping"))  # fmt: skip
+
+
+def exit_by(deadline: float, code: int) -> None:
+    """End the process with ``code`` if it is still exiting at ``deadline``
+    (``time.monotonic()``). Gradio runs each event in a worker thread that cancelling its
+    task does not stop, and Python's exit waits for every such thread however long it runs;
+    its answer has nowhere to go once the server has stopped. A watchdog rather than a join
+    here: idle pool threads end only as the exit begins."""
+
+    def watch() -> None:
+        # The main thread counts as ended once the interpreter is exiting.
+        while time.monotonic() < deadline or threading.main_thread().is_alive():
+            time.sleep(0.05)
+        with contextlib.suppress(Exception):  # flushed: os._exit skips the exit's clean-up
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+    threading.Thread(target=watch, name="visionplay-exit", daemon=True).start()
 
 
 def launch_shared(demo, host: str, port: int, max_bytes: int) -> int:
@@ -174,7 +246,7 @@ def launch_shared(demo, host: str, port: int, max_bytes: int) -> int:
     return 0
 
 
-def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
+def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
     if not args.address:  # before Ray is imported: it reads this then
         os.environ.update(LOCAL_RAY_ENV)
     try:
@@ -187,7 +259,7 @@ def run_ray(args: argparse.Namespace, max_bytes: int) -> int:
 
     max_pixels = None if args.max_pixels is None else round(args.max_pixels * 1e6)
     app = deployment(args.replicas, None, args.cpus_per_replica, max_bytes, args.max_batch,
-                     max_pixels)  # fmt: skip
+                     max_pixels, hosts)  # fmt: skip
     carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
     if args.address:
         ray.init(address=args.address, runtime_env=carried)

@@ -28,6 +28,7 @@ from starlette.datastructures import MutableHeaders
 from ..errors import InvalidInputError
 from ..inference import THREADS_ENV, list_exported, load, models_dir
 from ..preprocess import MAX_PIXELS_ENV
+from .connections import AllowedHosts, HostRule, host_rule
 from .rest import MAX_BATCH, MAX_BODY, create_app
 
 # What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
@@ -38,8 +39,9 @@ SHIPPED = ["*.onnx"]
 @serve.ingress()  # the app is built in each replica, after __init__ (below)
 class Models:
     """One replica: every model in ``directory`` loaded before the first request, served
-    ``concurrency`` requests at a time, one onnxruntime thread each. ``directory`` None:
-    the replica's working directory, where Ray unpacked the job's working_dir."""
+    ``concurrency`` requests at a time, one onnxruntime thread each, to the Host headers
+    ``hosts`` allows (default: loopback names). ``directory`` None: the replica's working
+    directory, where Ray unpacked the job's working_dir."""
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class Models:
         concurrency: int = 1,
         max_batch: int = MAX_BATCH,
         max_pixels: int | None = None,
+        hosts: HostRule | None = None,
     ) -> None:
         os.environ[THREADS_ENV] = "1"  # this process is the replica's own
         if max_pixels is not None:
@@ -57,6 +60,9 @@ class Models:
             load(name, folder)
         self.routes = create_app(folder, max_body, concurrency, max_batch)
         self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")
+        # Outermost: Ray's proxy passes the client's Host header on (DNS rebinding).
+        rule = host_rule("127.0.0.1") if hosts is None else hosts
+        self.routes.add_middleware(AllowedHosts, rule=rule)
 
     def __serve_build_asgi_app__(self):
         return self.routes
@@ -102,10 +108,12 @@ def deployment(
     max_body: int = MAX_BODY,
     max_batch: int = MAX_BATCH,
     max_pixels: int | None = None,
+    hosts: HostRule | None = None,
 ) -> serve.Application:
     """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
-    ``cpus_per_replica`` CPUs and running that many requests at a time. ``directory``:
-    where every replica finds the models; None: the job's working_dir (:func:`runtime_env`)."""
+    ``cpus_per_replica`` CPUs and running that many requests at a time, answering the Host
+    headers ``hosts`` allows. ``directory``: where every replica finds the models; None:
+    the job's working_dir (:func:`runtime_env`)."""
     if replicas < 1 or not cpus_per_replica > 0:
         raise InvalidInputError("replicas and CPUs per replica must be positive")
     return Models.options(
@@ -116,6 +124,7 @@ def deployment(
         concurrency=max(1, int(cpus_per_replica)),
         max_batch=max_batch,
         max_pixels=max_pixels,  # None: each replica's $VISIONPLAY_MAX_PIXELS or the default
+        hosts=hosts,
     )
 
 
@@ -124,7 +133,10 @@ def build(args: dict[str, Any]) -> serve.Application:
 
     serve run --working-dir exported visionplay.serve.ray_serve:build replicas=2
     serve run visionplay.serve.ray_serve:build replicas=2 models_dir=/shared/models \
-        cpus_per_replica=1
+        cpus_per_replica=1 host=0.0.0.0 allowed_hosts=models.example.org
+
+    ``host`` (where Ray's proxy listens, default 127.0.0.1) and ``allowed_hosts`` set the
+    Host headers answered, as ``visionplay serve --host --allowed-hosts`` do.
     """
     try:
         return deployment(
@@ -133,6 +145,7 @@ def build(args: dict[str, Any]) -> serve.Application:
             cpus_per_replica=float(args.get("cpus_per_replica", 1)),
             max_batch=int(args.get("max_batch", MAX_BATCH)),
             max_pixels=int(args["max_pixels"]) if "max_pixels" in args else None,
+            hosts=host_rule(args.get("host", "127.0.0.1"), [args.get("allowed_hosts", "")]),
         )
     except ValueError as err:
         raise InvalidInputError(f"serve run visionplay.serve.ray_serve:build: {err}") from None

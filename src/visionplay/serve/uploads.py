@@ -37,6 +37,7 @@ NOT_STRICT_JSON = (
 # A form carries its files' bytes and a little more: boundaries and each part's headers.
 FORM_OVERHEAD = 64 << 10
 MOST_FORM_PARTS = 64  # files and fields in one upload; the app sends one file at a time
+UPLOAD_FIELD = b"files"  # Gradio's upload route takes every part of this name for a file
 BODILESS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -134,8 +135,9 @@ def json_readable(body: bytes) -> bool:
 
 def form_refusal(body: bytes, boundary: bytes) -> str | None:
     """Why a multipart body may not reach the app: no boundary, a part without a field
-    name, a file without a name (Gradio answers that with a 500 and leaves the file in its
-    temp folder), or more than :data:`MOST_FORM_PARTS` parts."""
+    name, a file without a name (Gradio's upload route answers a nameless one with a 500
+    and leaves the request's other files in its temp folder), or more than
+    :data:`MOST_FORM_PARTS` parts."""
     if not boundary:
         return "refused: a multipart body needs its boundary in the Content-Type header"
     if json_readable(body):  # a route that reads JSON whatever the header says would take it
@@ -165,7 +167,10 @@ def form_refusal(body: bytes, boundary: bytes) -> str | None:
     for part in parts:
         if not part.get(b"name"):
             return "refused: every part of a multipart body needs a field name"
-        if b"filename" in part and os.path.basename(part[b"filename"]) in (b"", b".", b".."):
+        is_file = b"filename" in part
+        if (is_file and os.path.basename(part[b"filename"]) in (b"", b".", b"..")) or (
+            part[b"name"] == UPLOAD_FIELD and not is_file
+        ):
             return "refused: an uploaded file needs a name"
     return None
 
@@ -218,7 +223,8 @@ async def refuse(send, status: int, message: str) -> None:
 
 def gradio_app_kwargs(demo, max_body: int) -> dict[str, Any]:
     """``app_kwargs`` for ``demo.launch`` and ``gr.mount_gradio_app``: the app behind this
-    guard. Also arms Gradio's own file check on ``demo``, which a mounted app never arms."""
+    guard, without an OpenAPI schema of Gradio's routes. Also arms Gradio's own file check
+    on ``demo``, which a mounted app never arms."""
     demo.has_launched = True
-    return {"middleware": [Middleware(UploadedFilesOnly, folder=demo.GRADIO_CACHE,
-                                      max_body=max_body)]}  # fmt: skip
+    guard = Middleware(UploadedFilesOnly, folder=demo.GRADIO_CACHE, max_body=max_body)
+    return {"middleware": [guard], "openapi_url": None}
