@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import ExifTags, Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -21,6 +23,7 @@ from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike | bytes
+PictureFile = str | os.PathLike | IO[bytes]  # an encoded picture: its path or its bytes
 
 # The digit recipe MNIST itself was made with: ink fitted into a 20x20 box, placed in
 # 28x28 so that its centre of mass sits at the centre.
@@ -40,11 +43,27 @@ _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # more than 8 bits a pixel
 MAX_PIXELS_ENV = "VISIONPLAY_MAX_PIXELS"
 # Far under PIL's own bomb limit (about 89 megapixels): a picture is decoded whole, in a
 # few bytes a pixel, so this bounds what one request can make the server hold. Photos are
-# JPEGs, read reduced (below), so the limit meets only other formats: screenshots, scans.
+# mostly baseline JPEGs, read reduced (below), so the limit meets mostly other pictures:
+# screenshots, scans, progressive JPEGs.
 DEFAULT_MAX_PIXELS = 16_000_000
+# What photos and drawings come in; the only formats opened for clients. PIL reads some 40,
+# and each is a parser their bytes would reach: EPS even runs Ghostscript where installed.
+# A JPEG holding several pictures (MPO: stereo cameras, some phones) opens through the
+# JPEG plugin as "MPO" and is read as the JPEG it starts with.
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+FORMAT_NAMES = "PNG, JPEG, WebP, GIF, BMP or TIFF"
+_JPEG_FORMATS = ("JPEG", "MPO")
+# A refused format is named by its signature; an uncompressed TGA starts with CUR's (TGA
+# has none of its own, so PIL tries it last).
+_SHARED_SIGNATURES = {"CUR": "TGA or CUR"}
 # JPEGs can be decoded at 1/2, 1/4 or 1/8 scale for a fraction of the work (Image.draft);
 # every recipe reads far fewer pixels than this, the face detector included.
 DRAFT_SIDE = 1024
+# JPEG markers: start of frame (SOF0-SOF15 but DHT, JPG and DAC, then DHP), the two
+# sequential Huffman-coded frames (baseline, extended), and those with no segment after them.
+_FRAME_MARKERS = frozenset({*range(0xC0, 0xD0), 0xDE} - {0xC4, 0xC8, 0xCC})
+_SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
+_BARE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})  # TEM, RST0-RST7, SOI
 
 
 def max_pixels() -> int:
@@ -98,39 +117,154 @@ def _check_readable_file(path: Path) -> None:
     raise InvalidInputError(f"{path.name} is {kind}, not an image file")
 
 
-def open_unloaded(file, name: str = "the picture") -> Image.Image:
-    """The picture's header only, with a large JPEG set to decode reduced; refused when
-    it has more pixels than :func:`max_pixels`. Nothing is decoded yet."""
+def open_unloaded(
+    file: PictureFile, name: str = "the picture", *, reduced: bool = True
+) -> Image.Image:
+    """The picture's header only, with a large JPEG set to decode reduced; refused when it
+    is not in :data:`PICTURE_FORMATS` or costs more than :func:`max_pixels` pixels (see
+    :func:`_counted_pixels`). Nothing is decoded yet. ``reduced=False`` counts every pixel,
+    for a caller that decodes the file itself without a draft (Gradio's ImageEditor)."""
+    return _open_counted(file, name, reduced)[0]
+
+
+def _counted_pixels(image: Image.Image, reduced: bool = True) -> int:
+    """The pixels decoding ``image``, just opened, costs; a large JPEG is set to decode
+    reduced first (Image.draft).
+
+    Only a JPEG that libjpeg decodes a band of rows at a time is counted reduced; any other
+    JPEG (progressive, arithmetic, lossless, or a scan per colour) makes it hold every DCT
+    coefficient of the whole picture first, whatever the draft scale.
+    """
+    width, height = image.size
+    if not reduced or image.format not in _JPEG_FORMATS or min(width, height) < 2 * DRAFT_SIDE:
+        return width * height  # decoded as it is
+    one_pass = _decodes_in_one_pass(image)
+    image.draft(image.mode, (DRAFT_SIDE, DRAFT_SIDE))
+    return image.size[0] * image.size[1] if one_pass else width * height
+
+
+def _open_counted(file: PictureFile, name: str, reduced: bool = True) -> tuple[Image.Image, int]:
+    image = _open_header(file, name)
+    (width, height), full = image.size, image.size[0] * image.size[1]
+    pixels, limit = _counted_pixels(image, reduced), max_pixels()
+    if pixels <= limit:
+        return image, pixels
+    image.close()
+    if pixels < full:
+        width, height = image.size  # a JPEG counted at its draft scale
+    whole = " (a progressive or multi-scan JPEG: not read reduced)" * (image.size[0] < width)
+    raise InvalidInputError(
+        f"{name} is too large to decode safely: {width:,} x {height:,} pixels{whole}, and at "
+        f"most {limit / 1e6:g} megapixels are read (--max-pixels)"
+    )
+
+
+def _open_header(file: PictureFile, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():  # PIL warns past its own limit; ours is lower
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(file)
+            return Image.open(file, formats=PICTURE_FORMATS)
     except Image.DecompressionBombError:
         raise InvalidInputError(f"{name} is too large to decode safely") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInputError(f"{name} is not a readable image (PNG, JPEG, ...)") from None
-    if image.format == "JPEG" and min(image.size) >= 2 * DRAFT_SIDE:  # smaller: as it is
-        image.draft(image.mode, (DRAFT_SIDE, DRAFT_SIDE))
-    width, height = image.size
-    limit = max_pixels()
-    if width * height > limit:
-        raise InvalidInputError(
-            f"{name} is too large to decode safely: {width:,} x {height:,} pixels, and at most "
-            f"{limit / 1e6:g} megapixels are read (--max-pixels)"
-        )
-    return image
+    except UnidentifiedImageError:
+        kind = _format_of(_first_bytes(file))
+        if kind is not None and kind not in PICTURE_FORMATS:
+            kind = _SHARED_SIGNATURES.get(kind, kind)
+            raise InvalidInputError(f"{name} is in {kind} format; send {FORMAT_NAMES}") from None
+        raise InvalidInputError(f"{name} is not a readable image ({FORMAT_NAMES})") from None
+    except (OSError, SyntaxError, ValueError):
+        raise InvalidInputError(f"{name} is not a readable image ({FORMAT_NAMES})") from None
+
+
+def _format_of(prefix: bytes) -> str | None:
+    """The name PIL gives the format whose signature ``prefix`` (a file's first 16 bytes)
+    carries, found by each plugin's check of those bytes alone: nothing is opened."""
+    Image.init()
+    for kind in Image.ID:
+        accept = Image.OPEN[kind][1]
+        try:
+            if accept is not None and accept(prefix):
+                return kind
+        except (IndexError, TypeError, ValueError, SyntaxError, struct.error):
+            continue  # a check written for longer input
+    return None
+
+
+def _first_bytes(file: PictureFile) -> bytes:
+    try:
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, "rb") as handle:
+                return handle.read(16)
+        file.seek(0)
+        return file.read(16)
+    except OSError:
+        return b""
+
+
+def _decodes_in_one_pass(image: Image.Image) -> bool:
+    """Whether ``image``, a JPEG, is a sequential Huffman-coded frame whose first scan holds
+    every component: the one kind libjpeg decodes a band of rows at a time."""
+    fp = image.fp
+    where = fp.tell()
+    try:
+        fp.seek(image.tile[0][2])  # where its first picture starts (an MPO holds several)
+        layout = _jpeg_layout(fp)
+    except (OSError, IndexError, ValueError):
+        return False
+    finally:
+        fp.seek(where)
+    if layout is None:
+        return False
+    frame, components, in_first_scan = layout
+    return frame in _SEQUENTIAL_HUFFMAN and in_first_scan == components
+
+
+def _jpeg_layout(fp: IO[bytes]) -> tuple[int, int, int] | None:
+    """The frame's marker, its number of components and the number in its first scan, read
+    from the markers up to that scan; None when they are not there as the standard says."""
+    if fp.read(2) != b"\xff\xd8":
+        return None
+    frame: tuple[int, int] | None = None
+    while (code := _next_marker(fp)) not in (None, 0xD9):
+        if code == 0 or code in _BARE_MARKERS:
+            continue
+        length = int.from_bytes(fp.read(2), "big")
+        if length < 2:
+            return None
+        segment = fp.read(min(length - 2, 6))
+        if code == 0xDA:  # the first scan: what we came for
+            return (frame[0], frame[1], segment[0]) if frame and segment else None
+        if code in _FRAME_MARKERS:
+            if frame is not None or len(segment) < 6:
+                return None  # a second frame: libjpeg refuses the file
+            frame = (code, segment[5])
+        fp.seek(length - 2 - len(segment), os.SEEK_CUR)
+    return None
+
+
+def _next_marker(fp: IO[bytes]) -> int | None:
+    """The code of the next marker, past junk and fill bytes (libjpeg and PIL skip them too);
+    None at the end of the file."""
+    byte = fp.read(1)
+    while byte and byte != b"\xff":
+        byte = fp.read(1)
+    while byte == b"\xff":
+        byte = fp.read(1)
+    return byte[0] if byte else None
 
 
 def picture_pixels(data: bytes) -> int:
-    """How many pixels decoding ``data`` would make (0 when it is not a picture)."""
+    """How many pixels decoding ``data`` costs, as :func:`_counted_pixels` counts them (0 when
+    it is not a picture)."""
     try:
-        width, height = open_unloaded(io.BytesIO(data)).size
+        image, pixels = _open_counted(io.BytesIO(data), "the picture")
     except InvalidInputError:
         return 0
-    return width * height
+    image.close()
+    return pixels
 
 
-def _decode(file, name: str) -> Image.Image:
+def _decode(file: PictureFile, name: str) -> Image.Image:
     image = open_unloaded(file, name)
     try:
         image.load()
