@@ -4,6 +4,8 @@ Everything the API refuses is a :class:`VisionplayError`; the CLI prints its mes
 line and exits non-zero, and the app shows it in the tab instead of a traceback.
 """
 
+import numbers
+
 
 class VisionplayError(Exception):
     """Base class: a clear, one-line message naming what was wrong."""
@@ -22,3 +24,38 @@ class InvalidInputError(VisionplayError, ValueError):
 
 class EmptyInputError(InvalidInputError):
     """The input holds nothing to predict on, e.g. a blank canvas."""
+
+
+MOST_SHOWN = 40  # the most of a client's value an error line quotes
+
+
+def shown(value: object, most: int = MOST_SHOWN) -> str:
+    """A client's value as an error line quotes it: a string as given, anything else as its
+    repr, cut to ``most`` characters, so a huge value never comes back whole."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int too long for Python to print
+        text = type(value).__name__
+    return text if len(text) <= most else f"{text[:most]}..."
+
+
+def whole_number(value: object, what: str, least: int, most: int) -> int:
+    """``value`` as an int from ``least`` to ``most``, or an :class:`InvalidInputError`
+    naming ``what``: a float must be whole, and inf, NaN and bools are refused."""
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and least <= value <= most  # first, so that int() below never meets inf or NaN
+        and value == int(value)
+    ):
+        return int(value)
+    raise InvalidInputError(f"{what} must be a whole number from {least:,} to {most:,}; "
+                            f"got {shown(value)}")  # fmt: skip
+
+
+MAX_SEED = 2**31 - 1  # the largest seed a user may give: every generator here takes it
+
+
+def checked_seed(seed: object) -> int:
+    """A seed a user gave, from 0 to :data:`MAX_SEED`, or a one-line error."""
+    return whole_number(seed, "a seed", 0, MAX_SEED)

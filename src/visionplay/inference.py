@@ -112,7 +112,9 @@ def _cuda_usable() -> bool:
         return False
 
 
-_cache: dict[tuple, Model] = {}
+# One session per file and providers, with the file's stamp (modification time, size,
+# inode) when it was opened: a file that changes replaces its session, never adds one.
+_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int], Model]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -142,10 +144,22 @@ def load(
     directory: str | os.PathLike | None = None,
     providers: Sequence[str] | None = None,
 ) -> Model:
-    """Load an exported model by name or path; one session per file and process."""
+    """Load an exported model by name or path; one session per file and process, opened
+    again when the file changes."""
     path = resolve(name, directory)
-    key = (str(path), path.stat().st_mtime_ns, tuple(providers or ()))
+    found = path.stat()
+    stamp = (found.st_mtime_ns, found.st_size, found.st_ino)
+    key = (str(path), tuple(providers or ()))
     with _cache_lock:
-        if key not in _cache:
-            _cache[key] = open_model(path, providers)
-        return _cache[key]
+        cached = _cache.get(key)
+        if cached is None or cached[0] != stamp:
+            forget(key[0], stamp)
+            _cache[key] = (stamp, open_model(path, providers))
+        return _cache[key][1]
+
+
+def forget(path: str, stamp: tuple[int, int, int]) -> None:
+    """Drop the sessions of ``path`` opened on another version of the file (the caller
+    holds the cache's lock)."""
+    for key in [k for k, (opened, _) in _cache.items() if k[0] == path and opened != stamp]:
+        del _cache[key]

@@ -253,11 +253,12 @@ def _next_marker(fp: IO[bytes]) -> int | None:
     return byte[0] if byte else None
 
 
-def picture_pixels(data: bytes) -> int:
-    """How many pixels decoding ``data`` costs, as :func:`_counted_pixels` counts them (0 when
-    it is not a picture)."""
+def picture_pixels(data: bytes | str | os.PathLike) -> int:
+    """How many pixels decoding ``data`` (encoded bytes, or a file) costs, as
+    :func:`_counted_pixels` counts them (0 when it is not a picture)."""
+    file = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
-        image, pixels = _open_counted(io.BytesIO(data), "the picture")
+        image, pixels = _open_counted(file, "the picture")
     except InvalidInputError:
         return 0
     image.close()

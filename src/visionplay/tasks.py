@@ -24,7 +24,7 @@ from PIL import Image
 
 from . import faces, series
 from .config import DataConfig
-from .errors import InvalidInputError, VisionplayError
+from .errors import InvalidInputError, VisionplayError, shown
 from .locations import examples_dir
 from .preprocess import ImageLike, open_image, prepare, to_gray
 
@@ -151,6 +151,11 @@ class Model:
     def options_from(self, **given: Any) -> dict[str, Any]:
         """The settings of ``given`` that this task's ``predict`` takes (None: unset)."""
         return {k: v for k, v in given.items() if k in self.options and v is not None}
+
+    def work(self, values: int, rows: int = 1, **options: Any) -> int:
+        """The values the model reads in all for ``rows`` inputs of ``values`` values each:
+        one pass reads each once (a forecaster, rolling forward, reads more)."""
+        return rows * values
 
     def predict(self, raw: Any, **options: Any) -> Any:
         """The answer for one input."""
@@ -417,13 +422,30 @@ class ForecastModel(Model):
                 f"{self.name} needs series of {self.min_length} to {series.MAX_LENGTH:,} "
                 f"values; got an array of shape {window.shape}"
             )
-        made = np.empty((len(window), 0), dtype=np.float32)
-        while made.shape[1] < steps:
-            latest = window[:, -self.window :] if self.window else window
-            ahead = self.run(latest[:, :, None])[:, : steps - made.shape[1]]
-            made = np.concatenate([made, ahead], axis=1)
-            window = np.concatenate([window, ahead], axis=1)
-        return made
+        made: list[np.ndarray] = []
+        for _ in range(self.runs(steps)):
+            window = window[:, -self.reach :]  # older values are never read again
+            made.append(self.run(window[:, :, None]))
+            window = np.concatenate([window, made[-1]], axis=1)
+        return np.concatenate(made, axis=1)[:, :steps]
+
+    @property
+    def reach(self) -> int:
+        """The most latest values one run reads: the model's window, else as many as its
+        graph takes (a series and its own forecasts may together hold more)."""
+        return self.window or series.MAX_LENGTH
+
+    def runs(self, steps: int) -> int:
+        """The model runs a forecast of ``steps`` values takes: one per horizon."""
+        return -(-steps // self.horizon)
+
+    def work(self, values: int, rows: int = 1, steps: int | None = None) -> int:
+        """The values the model reads in all to forecast ``steps`` after ``rows`` series of
+        ``values`` values: its runs' lengths, summed. A run's time grows with its length, so
+        this, not the runs alone, is what a forecast costs."""
+        steps = self.horizon if steps is None else steps
+        read = sum(min(values + i * self.horizon, self.reach) for i in range(self.runs(steps)))
+        return rows * read
 
     def predict(self, values: Any, steps: int | None = None) -> np.ndarray:
         return self.forecast(values, steps)
@@ -467,6 +489,9 @@ class Reconstructor(Model):
     def to_text(self, answer: np.ndarray) -> list[str]:
         return [f"a {'x'.join(map(str, answer.shape))} picture, values "
                 f"{answer.min():.3f} to {answer.max():.3f}"]  # fmt: skip
+
+
+LONGEST_LABEL = 100  # the most of a label a generator reads; no class has a longer name
 
 
 class Generator(Model):
@@ -545,15 +570,17 @@ class Generator(Model):
             label = path.read_bytes()[:100] if path.is_file() else str(path)
         if isinstance(label, bytes):  # a request's body: the label as text
             label = label.decode("utf-8", "replace").strip()[:100]
-        if isinstance(label, str) and label in self.labels:
-            return self.labels.index(label)
-        if isinstance(label, str) and label.strip().isdigit():
-            label = int(label)
+        if isinstance(label, str) and len(label) <= LONGEST_LABEL:  # a longer one is no class
+            if label in self.labels:
+                return self.labels.index(label)
+            if label.strip().isdigit():
+                label = int(label)
         whole = isinstance(label, (int, np.integer)) and not isinstance(label, bool)
         if whole and 0 <= label < len(self.labels):
             return int(label)
         choices = ", ".join(f"{i} ({name})" for i, name in enumerate(self.labels))
-        raise InvalidInputError(f"{self.name} has no class {label!r}; its classes: {choices}")
+        asked = repr(shown(label)) if isinstance(label, str) else shown(label)
+        raise InvalidInputError(f"{self.name} has no class {asked}; its classes: {choices}")
 
     def latents(self, seed: int, count: int) -> np.ndarray:
         """``count`` latent vectors drawn from ``seed``: the first rows are the same

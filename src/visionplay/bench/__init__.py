@@ -13,6 +13,8 @@ Two parts, one report:
   then driven by gradio_client with 1, 8 and 32 concurrent clients on the Draw and Photo
   tabs: client-side latency and requests per second, and the server's own time per
   request from Gradio's monitoring summary.
+* mixed: heavy work from every entry point at once (the Face, Generate and Forecast tabs
+  and REST), and a small REST request every 100 ms beside it (:mod:`.mixed`).
 * browser: Chromium draws digits on the Draw tab, and on a bare Gradio Sketchpad for
   comparison; pen-up -> answer timed inside the page (:mod:`.browser`).
 
@@ -38,6 +40,7 @@ from .browser import bench_browser, digit_strokes
 from .clients import drive, drive_rest_levels, server_times
 from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
+from .mixed import bench_mixed
 from .server import free_port, start_server, stop_server
 
 
@@ -52,10 +55,13 @@ def run_bench(
     cuda: bool | None = None,
     ray_replicas: Sequence[int] = (),
     browser_drawings: int = 0,
+    mixed_seconds: float = 0,
 ) -> dict[str, Any]:
     """The whole report (see the module's docstring); ``app_levels=()`` skips the app,
     ``ray_replicas`` adds the REST route served by Ray Serve with each number of replicas,
-    ``browser_drawings`` the browser part with that many digits drawn on each page."""
+    ``browser_drawings`` the browser part with that many digits drawn on each page,
+    ``mixed_seconds`` that long a run of heavy work from every entry point at once
+    (:mod:`.mixed`)."""
     directory = Path(directory or models_dir())
     names = list(names or list_exported(directory))
     if not names:
@@ -74,6 +80,8 @@ def run_bench(
         report["app"] = bench_app(directory, app_levels, app_requests)
     if ray_replicas:
         report["ray"] = bench_ray(directory, ray_replicas, app_levels or (1, 8), app_requests)
+    if mixed_seconds:
+        report["mixed"] = bench_mixed(directory, mixed_seconds)
     if browser_drawings:
         report["browser"] = bench_browser(directory, browser_drawings)
     return report

@@ -24,6 +24,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--no-app", action="store_true", help="models only (no app, no browser)")
     parser.add_argument("--no-browser", action="store_true",
                         help="skip the browser part (Chromium draws on the Draw tab)")  # fmt: skip
+    parser.add_argument("--mixed", type=float, default=30.0, metavar="SECONDS",
+                        help="seconds of heavy work from every entry point at once, with a "
+                        "small REST request every 100 ms beside it; 0 skips it")  # fmt: skip
     parser.add_argument("--drawings", type=int, default=10,
                         help="digits the browser part draws on each page")  # fmt: skip
     parser.add_argument("--ray", type=int, nargs="*", default=None, metavar="REPLICAS",
@@ -40,12 +43,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..bench import run_bench
     from ..bench.browser import format_browser
+    from ..bench.mixed import format_mixed
     from ..bench.report import format_report, save_report
     from ..errors import InvalidInputError
 
     for flag in ("runs", "batch", "requests", "drawings"):
         if getattr(args, flag) < 1:
             raise InvalidInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    if args.mixed < 0:
+        raise InvalidInputError(f"--mixed must be 0 or more seconds, got {args.mixed:g}")
     if any(clients < 1 for clients in args.clients):
         raise InvalidInputError(f"--clients must each be at least 1, got {args.clients}")
     ray_replicas = [1, 2] if args.ray == [] else args.ray or []
@@ -56,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
         app_levels=() if args.no_app else args.clients, app_requests=args.requests, cuda=args.cuda,
         ray_replicas=ray_replicas,
         browser_drawings=0 if args.no_app or args.no_browser else args.drawings,
+        mixed_seconds=0 if args.no_app else args.mixed,
     )  # fmt: skip
     print(format_report(report))
+    if "mixed" in report:
+        print("\n".join(format_mixed(report["mixed"])))
     if "browser" in report:
         print("\n".join(format_browser(report["browser"])))
     json_path, png_path = save_report(report, args.out)

@@ -90,6 +90,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..admission import ADMISSION
     from ..inference import THREADS_ENV, session_threads
     from ..preprocess import MAX_PIXELS_ENV
 
@@ -114,10 +115,11 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or session_threads() or 1
     os.environ[THREADS_ENV] = str(threads)
     concurrency = max(1, (os.cpu_count() or 1) // threads)
-    from ..ui.app import build_app
+    ADMISSION.resize(concurrency)  # what the tabs and the REST routes run side by side
+    from ..ui.app import build_app, queued
 
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
-    demo.queue(default_concurrency_limit=concurrency)
+    queued(demo)
     if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
         return launch_shared(demo, args.host, args.port, max_bytes)
     import gradio as gr

@@ -22,8 +22,10 @@ failure of ours) or 503 (no models); so does every other path under /v2.
 What one request may make the server do is bounded, not only its bytes: at most
 ``max_batch`` pictures or tensor rows, pictures of at most ``preprocess.max_pixels()``
 pixels in all (read from their headers before decoding), series of at most 10,000 values
-in all. Large requests (many pixels or rows) take turns in a lane one core narrower than
-the server, so a small request always finds a core free.
+in all, each output the model gives asked for at most once. Requests run in their turn
+under :data:`visionplay.admission.ADMISSION`, the policy the app's tabs share: large ones
+(many pixels, rows or values read) take turns in a lane one core narrower than the server,
+so a small request always finds a core free.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from .. import __version__
+from ..admission import ADMISSION, is_large
 from ..errors import ModelNotFoundError, VisionplayError
 from ..inference import list_exported, load
 from ..manifest import MANIFEST
 from ..preprocess import max_pixels, picture_pixels
+from ..series import count_values
 from ..tasks import Generator, Model, picture_grid
 
 DEFAULT_TOP_K = 3
@@ -63,9 +67,7 @@ MAX_BODY = 10 << 20  # bytes; `visionplay serve --max-upload-mb` sets it
 MAX_BATCH = 64  # pictures or tensor rows in one request; `visionplay serve --max-batch`
 MAX_NAME = 100  # characters of a model name; longer ones are not looked up
 DEFAULT_VERSION = "1"  # a model's version when its manifest entry names none
-# A request past either of these runs in the large lane.
-LARGE_PIXELS = 1_000_000
-LARGE_BATCH = 8
+MOST_IN_WORKERS = 64  # requests in worker threads at once, running or waiting their turn
 # GET /generate: the most pictures in one grid (fewer where the server's batch limit is
 # lower), and how many it draws when the request does not say.
 MAX_GRID = 64
@@ -78,6 +80,15 @@ DATATYPES = {
 }  # fmt: skip
 READ_AS = {"FP32": np.float32, "INT64": np.int64}
 INT64_LOW, INT64_HIGH = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+# The outputs of the tasks that answer more than their graph's one (``Model.output_name``),
+# by task and whether the input is encoded pictures: what their ``tensor_outputs`` and
+# ``picture_outputs`` give (a test holds them to it). A request's "outputs" are checked
+# against these before anything runs.
+TASK_OUTPUTS = {
+    ("classification", False): ("probabilities", "labels", "scores"),
+    ("classification", True): ("probabilities", "labels", "scores"),
+    ("keypoints", True): ("boxes", "points", "scores"),
+}
 log = logging.getLogger(__name__)
 
 
@@ -301,11 +312,12 @@ def output(name: str, values: np.ndarray) -> dict[str, Any]:
 class InferRequest:
     """A checked infer request: its input (the model's tensors, in the order its ``run``
     takes them, or encoded pictures), the options for the model (``parameters``: ``top_k``,
-    ``steps``), the outputs asked for (None: all) and whether it runs in the large lane."""
+    ``steps``), the names of the outputs asked for (None: all) and whether it runs in the
+    large lane."""
 
     data: tuple[np.ndarray, ...] | list[bytes]
     options: dict[str, Any]
-    outputs: list[dict[str, Any]] | None
+    outputs: tuple[str, ...] | None
     large: bool
 
 
@@ -328,6 +340,35 @@ def model_options(model: Model, given: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def offered_outputs(model: Model, pictures: bool) -> tuple[str, ...]:
+    """The names of the outputs ``model`` answers for encoded pictures or its own tensors."""
+    return TASK_OUTPUTS.get((model.task, pictures), (model.output_name,))
+
+
+def requested_outputs(model: Model, requested: Any, pictures: bool) -> tuple[str, ...] | None:
+    """The names in a request's ``outputs`` (None: all): each one the model gives, once.
+    Their count is compared first, so a long list costs no more than its parsing."""
+    if requested is None:
+        return None
+    shape = "'outputs' must be a list of {\"name\": ...} objects"
+    if not isinstance(requested, list):
+        raise HTTPError(400, shape)
+    offered = offered_outputs(model, pictures)
+    if len(requested) > len(offered):
+        raise HTTPError(400, f"'outputs' names {len(requested):,} outputs; {model.name} gives "
+                        f"{len(offered)}: {', '.join(offered)}, each at most once")  # fmt: skip
+    if not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in requested):
+        raise HTTPError(400, shape)
+    names = tuple(o["name"] for o in requested)
+    for i, name in enumerate(names):
+        if name not in offered:
+            raise HTTPError(400, f"{model.name} has no output {shown(name)!r} for this input; "
+                            f"it gives {', '.join(offered)}")  # fmt: skip
+        if name in names[:i]:
+            raise HTTPError(400, f"'outputs' names {shown(name)!r} twice; ask for each once")
+    return names
+
+
 def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferRequest:
     """Check an infer request's JSON and decode its input; nothing runs yet."""
     inputs, wanted = body.get("inputs"), model.input_names()
@@ -342,26 +383,34 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
     for i, spec in enumerate(inputs):
         if "binary_data_size" in parameters(spec, f"inputs[{i}]."):
             raise HTTPError(400, BINARY_REFUSED)
-    requested = body.get("outputs")
-    if requested is not None and not (
-        isinstance(requested, list)
-        and all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in requested)
-    ):
-        raise HTTPError(400, "'outputs' must be a list of {\"name\": ...} objects")
+    pictures = len(wanted) == 1 and inputs[0].get("datatype") == "BYTES"
+    requested = requested_outputs(model, body.get("outputs"), pictures)
     options = model_options(model, parameters(body, ""))
     if len(wanted) > 1:
         tensors = named_tensors(model, inputs, max_batch)
-        return InferRequest(tensors, options, requested, large=len(tensors[0]) > LARGE_BATCH)
+        return InferRequest(tensors, options, requested, is_large(rows=len(tensors[0])))
     spec, datatype = inputs[0], inputs[0].get("datatype")
     if datatype == "FP32":
         batch = as_tensor(spec, model, max_batch)
-        return InferRequest((batch,), options, requested, large=len(batch) > LARGE_BATCH)
+        read = model.work(batch[0].size, len(batch), **options)
+        return InferRequest((batch,), options, requested, is_large(rows=len(batch), values=read))
     if datatype == "BYTES":
         pictures, pixels = decode_bytes(spec, model, max_batch)
-        large = len(pictures) > LARGE_BATCH or pixels > LARGE_PIXELS
+        large = is_large(pixels=pixels, rows=len(pictures))
         return InferRequest(pictures, options, requested, large)
     raise HTTPError(400, f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
                     "or BYTES (an encoded picture)")  # fmt: skip
+
+
+def read_infer_body(model: Model, raw: bytes, max_batch: int) -> tuple[InferRequest, str]:
+    """An infer request's bytes -> the checked request and the id to answer with."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise HTTPError(400, f"the body is not JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise HTTPError(400, "the body must be a JSON object with 'inputs'")
+    return read_request(model, body, max_batch), request_id(body)
 
 
 def request_id(body: dict[str, Any]) -> str:
@@ -382,7 +431,7 @@ def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
         produced = model.tensor_outputs(*request.data, **request.options)
     else:
         produced = model.picture_outputs(request.data, **request.options)
-    names = [o["name"] for o in request.outputs] if request.outputs is not None else produced
+    names = request.outputs if request.outputs is not None else produced
     unknown = [n for n in names if n not in produced]
     if unknown:
         raise HTTPError(400, f"{model.name} has no output {unknown[0]!r} for this input; "
@@ -414,26 +463,35 @@ def answered(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 class Routes:
     """The routes over the models of one folder, with what they share: the limits on a
-    body and a batch, and the worker lanes.
+    body and a batch, and the worker threads.
 
-    Models run in worker threads, at most ``concurrency`` at a time (default: one per CPU
-    core): more would only fight over the cores and the GIL (BENCHMARKS.md). Large
-    requests also queue for a lane of one slot fewer, so a small one always finds a core.
+    Models run in worker threads, in their turn under the process's admission policy
+    (:mod:`visionplay.admission`), which ``concurrency`` sizes (default: one slot per CPU
+    core): more would only fight over the cores and the GIL (BENCHMARKS.md).
     """
 
     def __init__(self, directory: str | os.PathLike | None, max_body: int,
                  concurrency: int | None, max_batch: int) -> None:  # fmt: skip
         self.directory, self.max_body, self.max_batch = directory, max_body, max_batch
-        self.limiter = CapacityLimiter(concurrency or os.cpu_count() or 1)
-        self.large_lane = CapacityLimiter(max(1, self.limiter.total_tokens - 1))
+        if concurrency:
+            ADMISSION.resize(concurrency)
+        self.threads = CapacityLimiter(MOST_IN_WORKERS)
 
-    async def in_worker(self, function: Callable, *args: Any, large: bool = False,
-                        **kwargs: Any) -> Any:  # fmt: skip
-        work = functools.partial(function, *args, **kwargs)
-        if not large:
-            return await to_thread.run_sync(work, limiter=self.limiter)
-        async with self.large_lane:
-            return await to_thread.run_sync(work, limiter=self.limiter)
+    async def in_worker(
+        self,
+        function: Callable,
+        *args: Any,
+        large: bool | Callable[[], bool] = False,
+        **kwargs: Any,
+    ) -> Any:
+        """``function(*args, **kwargs)`` in a worker thread, in its turn; ``large`` may be
+        a function the worker asks first (to read a request's size off the event loop)."""
+
+        def work() -> Any:
+            big = large() if callable(large) else large
+            return ADMISSION.run(big, function, *args, **kwargs)
+
+        return await to_thread.run_sync(work, limiter=self.threads)
 
     def model(self, name: str) -> Model:
         """The folder's own model ``name`` (load() would also open a path), or a 404 that
@@ -513,13 +571,10 @@ class Routes:
         model, version = self.served(name, version)
         if BINARY_HEADER in request.headers:
             raise HTTPError(400, BINARY_REFUSED)
-        try:
-            body = orjson.loads(await self.body(request))
-        except orjson.JSONDecodeError as err:
-            raise HTTPError(400, f"the body is not JSON: {err}") from None
-        if not isinstance(body, dict):
-            raise HTTPError(400, "the body must be a JSON object with 'inputs'")
-        checked, answer_id = read_request(model, body, self.max_batch), request_id(body)
+        raw = await self.body(request)
+        # Parsed and converted off the event loop: a batch of many rows takes a while.
+        read = functools.partial(read_infer_body, model, raw, self.max_batch)
+        checked, answer_id = await to_thread.run_sync(read, limiter=self.threads)
         outputs = await self.in_worker(infer, model, checked, large=checked.large)
         return {"model_name": name, "model_version": version, "id": answer_id,
                 "outputs": outputs}  # fmt: skip
@@ -535,8 +590,8 @@ class Routes:
         for key, value in (("k", k), ("steps", steps)):
             if value is not None and value < 1:
                 raise HTTPError(400, f"{key} must be at least 1")
-        large = model.bytes_input is not None and picture_pixels(data) > LARGE_PIXELS
         options = model.options_from(top_k=k, steps=steps)
+        large = functools.partial(predict_is_large, model, data, options)
         answer = await self.in_worker(model.predict, data, large=large, **options)
         return {"model": name, model.answer_key: model.to_json(answer)}
 
@@ -560,8 +615,16 @@ class Routes:
         if len(label) > MAX_NAME:  # no class is called so; the error would echo it all
             raise HTTPError(400, f"label must be at most {MAX_NAME} characters; got {len(label):,}")
         png = await self.in_worker(grid_png, model, label, count, seed, columns,
-                                   large=count > LARGE_BATCH)  # fmt: skip
+                                   large=is_large(rows=count))  # fmt: skip
         return Response(png, media_type="image/png")
+
+
+def predict_is_large(model: Model, data: bytes, options: dict[str, Any]) -> bool:
+    """Whether a /predict body is large work: a picture by its pixels (from its header),
+    a series by the values its forecast reads (each value's digits counted, not parsed)."""
+    if model.bytes_input is not None:
+        return is_large(pixels=picture_pixels(data))
+    return is_large(values=model.work(count_values(data), **options))
 
 
 def grid_png(model: Generator, label: str, count: int, seed: int, columns: int | None) -> bytes:
@@ -639,7 +702,8 @@ def create_app(
     max_batch: int = MAX_BATCH,
 ) -> FastAPI:
     """A FastAPI app with the routes alone; ``visionplay serve`` mounts the Gradio app on it."""
-    app = FastAPI(title="visionplay", docs_url=None, redoc_url=None)
+    # No docs, and no OpenAPI schema either: the routes are documented in this module.
+    app = FastAPI(title="visionplay", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(create_router(directory, max_body, concurrency, max_batch))
     app.add_exception_handler(RequestValidationError, invalid_parameter)
     return app

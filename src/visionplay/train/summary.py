@@ -3,6 +3,8 @@ natural input, as the tutorials print them."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +26,22 @@ class Layer:
 def summarize(name: str, **kwargs: Any) -> list[Layer]:
     """The leaf layers of the bare architecture ``name`` in the order they run, for one
     example input of its task (a 50-step series for forecasters, z and a class for
-    generators)."""
-    model = create_model(name, **kwargs).eval()
+    generators). Built on PyTorch's meta device, whose tensors have shapes but no storage,
+    so the largest architecture's weights cost no memory; one whose forward needs real
+    values is built on the CPU instead."""
+    try:
+        return trace(name, "meta", **kwargs)
+    except (NotImplementedError, RuntimeError):  # what a meta tensor asked for a value raises
+        return trace(name, "cpu", **kwargs)
+
+
+def trace(name: str, device: str, **kwargs: Any) -> list[Layer]:
+    """:func:`summarize` on ``device``: each leaf layer's output shape, as hooks see it."""
+    with torch.device(device):
+        model = create_model(name, **kwargs).eval()
     cfg = get_config(name)
-    sample = [torch.from_numpy(x) for x in task_class(cfg.task).example_inputs(cfg, 1)]
+    inputs = task_class(cfg.task).example_inputs(cfg, 1)
+    sample = [torch.from_numpy(x).to(device) for x in inputs]
     layers: dict[str, Layer] = {}
 
     def record(module_name: str):
@@ -52,6 +66,23 @@ def summarize(name: str, **kwargs: Any) -> list[Layer]:
         for handle in handles:
             handle.remove()
     return list(layers.values())
+
+
+# Even on the meta device a large architecture takes a while to build: the app's explorer
+# builds one at a time, and each name once.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def layer_table(name: str) -> tuple[Layer, ...]:
+    """:func:`summarize` of the bare architecture ``name``, computed once per process and
+    one architecture at a time: its layers never change."""
+    with _ONE_AT_A_TIME:
+        return _layer_table(name)
+
+
+@functools.cache  # keyed by registered names only: an unknown name raises, and is not kept
+def _layer_table(name: str) -> tuple[Layer, ...]:
+    return tuple(summarize(name))
 
 
 def format_summary(name: str, layers: list[Layer], total: int) -> str:

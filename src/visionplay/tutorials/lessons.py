@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,25 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, checked_seed, shown, whole_number
 from ..preprocess import open_image
 
 EDGE_KERNEL = np.array([[1.0, -1.0]], np.float32)  # light-to-dark left to right gives +1
 APPLY_MAX_SIDE = 96  # a user's picture is shrunk to this before the kernel runs over it
+# What a lesson accepts: outside these rates nothing is learnt or shown (past float32's
+# range torch refuses the rate outright), and more steps only keep a server busy.
+LR_RANGE = (1e-12, 10.0)
+MOST_STEPS = 10_000
+
+
+def checked(steps: object, lr: object, seed: object) -> tuple[int, float, int]:
+    """A lesson's steps, learning rate and seed as asked for, checked before any work is
+    done: anything else is a one-line :class:`InvalidInputError`."""
+    low, high = LR_RANGE
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not low <= lr <= high:
+        raise InvalidInputError(f"need a positive learning rate from {low:g} to {high:g}; "
+                                f"got {shown(lr)}")  # fmt: skip
+    return whole_number(steps, "steps", 1, MOST_STEPS), float(lr), checked_seed(seed)
 
 
 def descend(
@@ -76,6 +91,7 @@ class EdgeFit:
 def learn_edge_kernel(steps: int = 30, lr: float = 0.01, seed: int = 0) -> EdgeFit:
     """Seed 001's experiment: a (1, 2) kernel and a bias, randomly initialised, trained by
     plain gradient descent on the summed squared error against the true edge map."""
+    steps, lr, seed = checked(steps, lr, seed)
     image = band_image()
     target = corr2d(image, EDGE_KERNEL)
     generator = torch.Generator().manual_seed(seed)
@@ -191,9 +207,7 @@ def fit_line(
     steps: int = 3000, lr: float = 1e-8, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, list[LineFit]]:
     """The data and one fit per method in :data:`FITS`, all from the same random start."""
-    if steps < 1 or not lr > 0:
-        raise InvalidInputError(f"need at least 1 step and a positive learning rate, got "
-                                f"{steps} steps at lr {lr}")  # fmt: skip
+    steps, lr, seed = checked(steps, lr, seed)
     x, y = regression_data(seed)
     start_w, start_b = np.random.default_rng(seed + 1).standard_normal(2).tolist()
     fits = []

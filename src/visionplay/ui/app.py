@@ -4,11 +4,14 @@
 
 Each tab loads its model when the app is built; a model that is missing or broken turns
 its tab into a message saying how to make it, and the other tabs keep working.
+:func:`queued` bounds the app's queue, for everyone and for each client.
 """
 
 from __future__ import annotations
 
 import os
+from itertools import chain
+from typing import Any
 
 import gradio as gr
 
@@ -37,3 +40,40 @@ def build_app(directory: str | os.PathLike | None = None, keep_uploads_s: int = 
             learn_tab(directory)
         demo.load(None, js=BRUSH_READY_JS)
     return demo
+
+
+MOST_QUEUED = 32  # events waiting in the queue, from every client together
+MOST_PER_CLIENT = 8  # events one client (one address) may have waiting or running
+# Events in their handlers at once. Their work waits for a core in the admission policy
+# (visionplay.admission), which knows small from large, so Gradio's queue need not hold a
+# small event behind large ones.
+EVENTS_AT_ONCE = 16
+
+
+def queued(demo: gr.Blocks) -> gr.Blocks:
+    """``demo`` with its queue bounded: a full queue, or a client with
+    :data:`MOST_PER_CLIENT` events already in it, is answered at once with a message."""
+    demo.queue(max_size=MOST_QUEUED, default_concurrency_limit=EVENTS_AT_ONCE)
+    queue, push = demo._queue, demo._queue.push  # Gradio's own; requirements.txt pins it
+
+    async def push_bounded(body: Any, request: Any, username: str | None) -> tuple:
+        client = client_address(request)
+        if sum(client_address(e.request) == client for e in events_in(queue)) >= MOST_PER_CLIENT:
+            return False, (f"You have {MOST_PER_CLIENT} requests waiting or running already: "
+                           "wait for one to finish"), "queue_full"  # fmt: skip
+        return await push(body, request, username)
+
+    queue.push = push_bounded
+    return demo
+
+
+def events_in(queue: Any) -> chain:
+    """Every event in Gradio's ``queue``, waiting or running."""
+    waiting = (e for line in queue.event_queue_per_concurrency_id.values() for e in line.queue)
+    running = (e for job in queue.active_jobs if job for e in job)
+    return chain(waiting, running)
+
+
+def client_address(request: Any) -> str | None:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
+from ..admission import ADMISSION, is_large
 from ..errors import VisionplayError
-from ..preprocess import open_image
-from ..tasks import KeypointModel
+from ..preprocess import open_image, picture_pixels
+from ..tasks import Face, KeypointModel
 from .widgets import EXAMPLES, tolerant, try_load
 
 FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
@@ -17,6 +20,9 @@ NO_FACE = (
     "**No face found.** The detector finds upright, roughly frontal faces at least "
     "8 % of the picture's shorter side across."
 )
+# The longest side of the picture the tab sends back: the page shows it smaller still, and
+# Gradio encodes what it is sent after the tab's turn, beside every other request.
+SHOWN_SIDE = 1600
 
 
 def mark_faces(
@@ -26,15 +32,31 @@ def mark_faces(
     faces, which a later call with ``found`` draws again without detecting them again."""
     if value is None:
         return None, FACE_HINT, None
-    try:
-        picture = open_image(value)
-        found = model.predict(picture) if found is None else found
-    except VisionplayError as err:
-        return None, f"**Could not read that picture:** {err}", None
-    if not found:
-        return picture.convert("RGB"), NO_FACE, found
-    count = f"**{len(found)} faces found**" if len(found) > 1 else "**1 face found**"
-    return model.draw(picture, found, lines=lines), count, found
+    large = is_large(pixels=picture_pixels(value) if isinstance(value, str) else 0)
+    with ADMISSION.turn(large):
+        try:
+            picture = open_image(value)
+            found = model.predict(picture) if found is None else found
+        except VisionplayError as err:
+            return None, f"**Could not read that picture:** {err}", None
+        shown, scaled = smaller(picture, found)
+        if not found:
+            return shown, NO_FACE, found
+        count = f"**{len(found)} faces found**" if len(found) > 1 else "**1 face found**"
+        return model.draw(shown, scaled, lines=lines), count, found
+
+
+def smaller(picture: Image.Image, found: list[Face]) -> tuple[Image.Image, list[Face]]:
+    """The picture (in RGB) and its faces, scaled down to :data:`SHOWN_SIDE` at most."""
+    picture = picture.convert("RGB")
+    scale = SHOWN_SIDE / max(picture.size)
+    if scale >= 1:
+        return picture, found
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    shown = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    scaled = [dataclasses.replace(face, box=tuple(v * scale for v in face.box),
+                                  points=face.points * scale) for face in found]  # fmt: skip
+    return shown, scaled
 
 
 def face_tab(directory: str | os.PathLike | None) -> None:

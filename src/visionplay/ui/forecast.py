@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 
 from .. import series
-from ..errors import VisionplayError
+from ..errors import MAX_SEED, VisionplayError, checked_seed
 from ..tasks import ForecastModel
 from .widgets import try_load
 
@@ -27,10 +27,14 @@ def series_text(values: np.ndarray) -> str:
 
 
 def new_series(seed: float | None) -> tuple[str, list[float], int]:
-    """A series from the seed's generator: 50 values shown, the next 10 kept as truth."""
-    seed = int(seed or 0)
+    """A series from the seed's generator: 50 values shown, the next 10 kept as truth; and
+    the seed to offer next."""
+    try:
+        seed = checked_seed(0 if seed is None else seed)
+    except VisionplayError as err:
+        raise gr.Error(f"No series for that seed: {err}") from None
     values = series.generate(1, series.HISTORY + 10, seed=seed)[0]
-    return series_text(values[: series.HISTORY]), values.tolist(), seed + 1
+    return series_text(values[: series.HISTORY]), values.tolist(), (seed + 1) % (MAX_SEED + 1)
 
 
 def load_csv(path: str) -> tuple[str, list[float]]:
@@ -91,7 +95,9 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
                                   placeholder="0.1, 0.25, 0.31, ...")  # fmt: skip
                 with gr.Row():
                     fresh = gr.Button("New series", elem_id="series-new")
-                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                    # new_series checks it, quoting at most a little of a bad one:
+                    # Gradio's own range check would quote all of it.
+                    seed = gr.Number(value=0, precision=0, label="Seed")
                 upload = gr.File(label="One-column CSV", file_types=[".csv", ".txt"],
                                  type="filepath")  # fmt: skip
                 steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
@@ -109,7 +115,7 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
             return forecast_view(model, values, horizon, truth)
 
         inputs, outputs = [text, steps, generated], [plot, message]
-        fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").then(
+        fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").success(
             read, inputs, outputs, api_name=False
         )
         upload.upload(load_csv, upload, [text, generated], api_name=False).success(

@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..errors import VisionplayError
+from ..errors import VisionplayError, shown
 from ..tasks import Classifier, Generator, picture_grid
 from .widgets import try_load
 
@@ -28,7 +28,7 @@ CORES = os.cpu_count() or 1
 def checked_seed(seed: float | None) -> int:
     """A seed a user asked for (a whole number, 0 or more), or a one-line error."""
     if seed is None or not 0 <= seed <= MAX_SEED or seed != int(seed):
-        raise gr.Error(f"A seed is a whole number from 0 to {MAX_SEED:,}; got {seed}")
+        raise gr.Error(f"A seed is a whole number from 0 to {MAX_SEED:,}; got {shown(seed)}")
     return int(seed)
 
 

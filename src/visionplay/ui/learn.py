@@ -15,15 +15,18 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import numpy as np
 
-from ..errors import InvalidInputError, VisionplayError
+from ..errors import InvalidInputError, VisionplayError, shown
 from ..inference import load, models_dir
-from ..plots import pyplot
-from .widgets import as_image, tolerant
+from ..plots import drawing
+from .widgets import as_image, plotted, tolerant
+
+if TYPE_CHECKING:  # torch, which the lessons import, only once a panel computes
+    from ..tutorials.lessons import EdgeFit, LineFit
 
 LAYER_HEADERS = ["layer", "type", "output shape", "parameters"]
 FIT_HEADERS = ["method", "w", "b", "final loss", "time (ms)"]
@@ -39,16 +42,15 @@ EDGE_HINT = "Draw on the canvas, or upload or paste a picture: the learned kerne
 def explore(name: str | None, directory: str | os.PathLike | None = None) -> tuple[Any, str]:
     """The layer table of a registered architecture and, when it is exported, its ONNX
     file's inputs, outputs, opset and metadata."""
-    from ..models.registry import get_entry
-    from ..train.summary import summarize
+    from ..models.registry import get_entry, list_models
+    from ..train.summary import layer_table
 
     if not name:
         return None, "Pick an architecture."
-    try:
-        entry = get_entry(name)
-        layers = summarize(name)
-    except VisionplayError as err:
-        return None, f"**{err}**"
+    if name not in list_models():  # checked here: the registry's error quotes the whole name
+        return None, f"**No architecture {shown(name)!r}:** pick one from the list."
+    entry = get_entry(name)
+    layers = layer_table(name)
     rows = [[layer.name, layer.kind, str(layer.output_shape), layer.parameters] for layer in layers]
     total = sum(layer.parameters for layer in layers)
     text = [f"**{name}**: {entry.description}", f"Total parameters: **{total:,}**"]
@@ -107,25 +109,10 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
     the learned [k1, k2, bias] for the "your picture" half of the panel."""
     from ..tutorials.lessons import learn_edge_kernel
 
-    if not lr or lr <= 0 or not steps or steps < 1:
-        return None, "**Need at least 1 step and a positive learning rate.**", []
-    fit = learn_edge_kernel(int(steps), float(lr), int(seed or 0))
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), gridspec_kw={"width_ratios": [8, 7, 7, 9]})
-    for ax, values, title in zip(
-        axes[:3], (fit.image, fit.target, fit.output), ("picture X (6x8)", "target edges Y (6x7)",
-                                                    "learned kernel on X"), strict=True
-    ):  # fmt: skip
-        if ax is axes[0]:
-            ax.imshow(values, cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
-        ax.set(title=title, xticks=[], yticks=[])
-    axes[3].semilogy(np.arange(1, len(fit.losses) + 1), fit.losses, "o-", markersize=3)
-    axes[3].set(title="loss per step", xlabel="step")
-    axes[3].grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
+    try:
+        fit = learn_edge_kernel(steps, lr, 0 if seed is None else seed)
+    except InvalidInputError as err:
+        return None, f"**Cannot train that:** {err}", []
     k1, k2 = fit.kernel[0]
     diverged = not np.isfinite(fit.losses[-1])
     text = (
@@ -135,7 +122,27 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
     )
     if diverged:
         text += " **The learning rate is too large: the loss diverged.**"
-    return fig, text, [float(k1), float(k2), fit.bias]
+    return edge_figure(fit), text, [float(k1), float(k2), fit.bias]
+
+
+def edge_figure(fit: EdgeFit) -> Any:
+    """Picture, target, the learned kernel's output and the loss per step, side by side."""
+    titles = ("picture X (6x8)", "target edges Y (6x7)", "learned kernel on X")
+    with drawing() as plt:
+        fig, axes = plt.subplots(1, 4, figsize=(12, 2.8),
+                                 gridspec_kw={"width_ratios": [8, 7, 7, 9]})  # fmt: skip
+        for ax, values, title in zip(axes[:3], (fit.image, fit.target, fit.output), titles,
+                                     strict=True):  # fmt: skip
+            if ax is axes[0]:
+                ax.imshow(values, cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
+            ax.set(title=title, xticks=[], yticks=[])
+        axes[3].semilogy(np.arange(1, len(fit.losses) + 1), fit.losses, "o-", markersize=3)
+        axes[3].set(title="loss per step", xlabel="step")
+        axes[3].grid(alpha=0.3)
+        fig.tight_layout()
+        return plotted(fig)
 
 
 def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
@@ -154,22 +161,26 @@ def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
         return None, f"**Could not read that picture:** {err}"
     if np.ptp(grey) == 0:
         return None, EDGE_HINT
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    axes[0].imshow(grey, cmap="gray", vmin=0, vmax=1)
-    axes[0].set(title=f"in grey, {grey.shape[1]}x{grey.shape[0]}")
     limit = max(float(np.abs(response).max()), 1e-6)
-    shown = axes[1].imshow(response, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    axes[1].set(title="response (red: light to dark)")
-    fig.colorbar(shown, ax=axes[1], shrink=0.8)
-    for ax in axes:
-        ax.set(xticks=[], yticks=[])
-    fig.tight_layout()
-    plt.close(fig)
-    return fig, (
+    return response_figure(grey, response, limit), (
         f"The strongest response is {limit:.2f}. Only vertical edges answer: a 1x2 kernel "
         "compares each pixel with its right-hand neighbour, never with the one below."
     )
+
+
+def response_figure(grey: np.ndarray, response: np.ndarray, limit: float) -> Any:
+    """The user's picture in grey beside the kernel's response to it."""
+    with drawing() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        axes[0].imshow(grey, cmap="gray", vmin=0, vmax=1)
+        axes[0].set(title=f"in grey, {grey.shape[1]}x{grey.shape[0]}")
+        colours = axes[1].imshow(response, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[1].set(title="response (red: light to dark)")
+        fig.colorbar(colours, ax=axes[1], shrink=0.8)
+        for ax in axes:
+            ax.set(xticks=[], yticks=[])
+        fig.tight_layout()
+        return plotted(fig)
 
 
 def edge_panel() -> None:
@@ -180,10 +191,12 @@ def edge_panel() -> None:
             "kernel and a bias start random and learn, by gradient descent on the summed "
             "squared error, to turn the 6x8 picture into its edge map."
         )
+        # The lesson checks the rate and seed itself, quoting at most a little of a bad one:
+        # Gradio's own range check on a Number would quote all of it.
         with gr.Row():
             steps = gr.Slider(1, 100, value=30, step=1, label="steps", elem_id="edge-steps")
-            lr = gr.Number(0.01, label="learning rate", minimum=0, elem_id="edge-lr")
-            seed = gr.Number(0, label="seed", precision=0, minimum=0)
+            lr = gr.Number(0.01, label="learning rate", elem_id="edge-lr")
+            seed = gr.Number(0, label="seed", precision=0)
             train = gr.Button("Train the kernel", variant="primary", elem_id="edge-train")
         plot = gr.Plot(show_label=False, elem_id="edge-plot")
         summary = gr.Markdown("Press **Train the kernel**.", elem_id="edge-summary")
@@ -223,32 +236,17 @@ def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any
 
     try:
         rate = float(lr)
-        x, y, fits = fit_line(int(steps or 0), rate, int(seed or 0))
     except (TypeError, ValueError):
-        return None, None, f"**Not a learning rate:** {lr!r}"
+        return None, None, f"**Not a learning rate:** {shown(str(lr))!r}"
+    try:
+        x, y, fits = fit_line(steps, rate, 0 if seed is None else seed)
     except InvalidInputError as err:
-        return None, None, f"**{err}**"
+        return None, None, f"**Cannot fit that:** {err}"
     slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
     rows = [[f.method, f"{f.w:.4f}", f"{f.b:.4f}", f"{f.losses[-1]:.6g}",
              f"{1000 * f.seconds:.0f}"] for f in fits]  # fmt: skip
     rows.append(["least squares (closed form)", f"{slope:.4f}", f"{intercept:.4f}", "", ""])
     rows.append(["truth", f"{TRUE_W:.4f}", f"{TRUE_B:.4f}", "", ""])
-
-    plt = pyplot()
-    fig, (data_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
-    data_ax.plot(x[::50], y[::50], ".", color="0.6", markersize=2, label="data (every 50th)")
-    ends = np.array([x[0], x[-1]])
-    for f, style in zip(fits, ("-", "--", ":"), strict=True):
-        if np.isfinite([f.w, f.b]).all():
-            data_ax.plot(ends, f.w * ends + f.b, style, linewidth=1.5, label=f.method)
-        loss_ax.plot(np.arange(1, len(f.losses) + 1), f.losses, style, label=f.method)
-    data_ax.set(xlabel="x", ylabel="y", title="y = 10x + 4 + noise")
-    loss_ax.set(xlabel="step", ylabel="summed squared error", yscale="log", title="loss")
-    for ax in (data_ax, loss_ax):
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
 
     smallest, largest = curvatures(x)
     text = [f"The three methods take the same steps from the same start, so they agree. "
@@ -262,7 +260,26 @@ def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any
         text.append(f"w settles within a few steps; b moves only about {rate * smallest:.1e} "
                     f"of its remaining way per step (about {1 / (rate * smallest):,.0f} steps per "
                     "e-fold), which is why the tutorial ran 50,000 steps.")  # fmt: skip
-    return fig, gr.Dataframe(rows, headers=FIT_HEADERS), " ".join(text)
+    return fits_figure(x, y, fits), gr.Dataframe(rows, headers=FIT_HEADERS), " ".join(text)
+
+
+def fits_figure(x: np.ndarray, y: np.ndarray, fits: list[LineFit]) -> Any:
+    """The data with each method's fitted line, and each method's loss per step."""
+    with drawing() as plt:
+        fig, (data_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
+        data_ax.plot(x[::50], y[::50], ".", color="0.6", markersize=2, label="data (every 50th)")
+        ends = np.array([x[0], x[-1]])
+        for f, style in zip(fits, ("-", "--", ":"), strict=True):
+            if np.isfinite([f.w, f.b]).all():
+                data_ax.plot(ends, f.w * ends + f.b, style, linewidth=1.5, label=f.method)
+            loss_ax.plot(np.arange(1, len(f.losses) + 1), f.losses, style, label=f.method)
+        data_ax.set(xlabel="x", ylabel="y", title="y = 10x + 4 + noise")
+        loss_ax.set(xlabel="step", ylabel="summed squared error", yscale="log", title="loss")
+        for ax in (data_ax, loss_ax):
+            ax.legend(fontsize=8)
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return plotted(fig)
 
 
 def regression_panel() -> None:
@@ -277,7 +294,7 @@ def regression_panel() -> None:
                               elem_id="fit-steps")  # fmt: skip
             lr = gr.Dropdown(LEARNING_RATES, value="1e-8", allow_custom_value=True,
                              label="learning rate", elem_id="fit-lr")  # fmt: skip
-            seed = gr.Number(0, label="seed", precision=0, minimum=0)
+            seed = gr.Number(0, label="seed", precision=0)
             fit = gr.Button("Fit", variant="primary", elem_id="fit-run")
         plot = gr.Plot(show_label=False, elem_id="fit-plot")
         table = gr.Dataframe(headers=FIT_HEADERS, interactive=False, elem_id="fit-table")

@@ -12,10 +12,12 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.components.plot import PlotData
 
 from ..errors import EmptyInputError, ModelNotFoundError, VisionplayError
 from ..inference import load
 from ..locations import examples_dir
+from ..plots import encoded
 from ..preprocess import open_unloaded
 from ..tasks import Classifier, Model
 
@@ -73,6 +75,13 @@ def as_image(value: Any) -> Any:
     if isinstance(value, dict):
         value = value.get("composite")
     return value
+
+
+def plotted(fig: Any) -> PlotData:
+    """A matplotlib figure as a ``gr.Plot`` value, rendered now under the plots' lock.
+    Given the figure itself, Gradio would render it after the tab's function returns, in
+    its postprocess, outside the lock, beside other requests' drawing."""
+    return PlotData(type="matplotlib", plot=encoded(fig))
 
 
 def enlarge(array: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:

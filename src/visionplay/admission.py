@@ -1,0 +1,64 @@
+"""One admission policy for every way in: the REST routes, the app's tabs, Ray replicas.
+
+Work runs in worker threads, each piece holding one of the server's core slots while it
+runs. Large work (a request past any of the limits below) first takes a turn in a lane
+one slot narrower, so however much large work arrives, through whichever entry point, a
+small request always finds a core. :data:`ADMISSION` is the process's one policy;
+``visionplay serve`` sizes it to the requests it runs side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+# A request past any of these is large: decoding its pictures, running its batch or
+# reading its series takes a core for long enough to hold small requests up.
+LARGE_PIXELS = 1_000_000  # pixels decoded, all pictures together
+LARGE_ROWS = 8  # pictures or tensor rows in one batch
+LARGE_VALUES = 100_000  # values a model reads (``Model.work``: a long forecast reads many)
+
+Result = TypeVar("Result")
+
+
+def is_large(pixels: int = 0, rows: int = 1, values: int = 0) -> bool:
+    """Whether work of this size takes the large lane."""
+    return pixels > LARGE_PIXELS or rows > LARGE_ROWS or values > LARGE_VALUES
+
+
+class Admission:
+    """``cores`` slots for all work, and a lane of ``cores - 1`` (at least one) that large
+    work passes first. Blocking: call it in the worker thread that does the work."""
+
+    def __init__(self, cores: int) -> None:
+        self.resize(cores)
+
+    def resize(self, cores: int) -> None:
+        """Size the slots anew (before serving: work already admitted keeps its slot)."""
+        self.cores = max(1, cores)
+        self._slots = threading.BoundedSemaphore(self.cores)
+        self._large = threading.BoundedSemaphore(max(1, self.cores - 1))
+
+    @contextmanager
+    def turn(self, large: bool) -> Iterator[None]:
+        """Hold a core slot (after a turn in the large lane, for large work) meanwhile."""
+        slots, lane = self._slots, self._large  # resize() may swap them meanwhile
+        if large:
+            lane.acquire()
+        try:
+            with slots:
+                yield
+        finally:
+            if large:
+                lane.release()
+
+    def run(self, large: bool, work: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        """``work(*args, **kwargs)`` in its turn."""
+        with self.turn(large):
+            return work(*args, **kwargs)
+
+
+ADMISSION = Admission(os.cpu_count() or 1)
