@@ -57,6 +57,23 @@ def test_small_work_takes_every_core_but_no_more():
     assert all(event.is_set() for event in started)
 
 
+def test_a_turn_inside_a_turn_is_the_same_turn():
+    """A tab's function that takes its turn and calls one that does too must not wait for
+    a second slot: with every slot held that way, it would wait for ever."""
+    admission = Admission(cores=1)
+
+    def nested() -> None:
+        with admission.turn(large=True), admission.turn(large=False):
+            pass
+        with admission.turn(large=False):  # the slot was given back
+            pass
+
+    thread = threading.Thread(target=nested, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), "the inner turn waited for a slot its own thread held"
+
+
 def test_a_request_counts_by_the_work_it_asks_for():
     """A forecast of many steps on a long series is large work; a short one is not; a
     picture counts by its pixels, from its header."""

@@ -34,6 +34,7 @@ class Admission:
     work passes first. Blocking: call it in the worker thread that does the work."""
 
     def __init__(self, cores: int) -> None:
+        self._holding = threading.local()
         self.resize(cores)
 
     def resize(self, cores: int) -> None:
@@ -44,13 +45,21 @@ class Admission:
 
     @contextmanager
     def turn(self, large: bool) -> Iterator[None]:
-        """Hold a core slot (after a turn in the large lane, for large work) meanwhile."""
+        """Hold a core slot (after a turn in the large lane, for large work) meanwhile. A
+        turn taken inside one the thread holds is that same turn: the work is one piece."""
+        if getattr(self._holding, "turn", False):
+            yield
+            return
         slots, lane = self._slots, self._large  # resize() may swap them meanwhile
         if large:
             lane.acquire()
         try:
             with slots:
-                yield
+                self._holding.turn = True
+                try:
+                    yield
+                finally:
+                    self._holding.turn = False
         finally:
             if large:
                 lane.release()

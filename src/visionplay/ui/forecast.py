@@ -12,6 +12,7 @@ import gradio as gr
 import numpy as np
 
 from .. import series
+from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, VisionplayError, checked_seed
 from ..tasks import ForecastModel
 from .widgets import try_load
@@ -58,7 +59,8 @@ def forecast_view(
         return None, SERIES_HINT
     try:
         values = model.prepare(text)[:, 0]
-        forecast = model.forecast(values, int(steps))
+        with ADMISSION.turn(is_large(values=model.work(len(values), steps=int(steps)))):
+            forecast = model.forecast(values, int(steps))
     except VisionplayError as err:
         return None, f"**Cannot forecast that:** {err}"
     steps = len(forecast)

@@ -11,6 +11,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from ..admission import ADMISSION, is_large
 from ..errors import VisionplayError, shown
 from ..tasks import Classifier, Generator, picture_grid
 from .widgets import try_load
@@ -128,11 +129,16 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
             return min(8, how_many)
 
         def on_draw(name: str, asked: str, how_many: float, seed_value: float):
-            made = pictures(name, asked, how_many, seed_value)
+            with ADMISSION.turn(is_large(rows=int(how_many or 0))):
+                made = pictures(name, asked, how_many, seed_value)
             asked_for = (name, asked, how_many, seed_value)
             return picture_grid(made, columns(len(made))), "", (asked_for, made)
 
         def on_read(name: str, asked: str, how_many: float, seed_value: float, shown):
+            with ADMISSION.turn(is_large(rows=int(how_many or 0))):
+                return read_shown(name, asked, how_many, seed_value, shown)
+
+        def read_shown(name: str, asked: str, how_many: float, seed_value: float, shown):
             asked_for = (name, asked, how_many, seed_value)
             if shown is None or shown[0] != asked_for:  # the grid on screen is another one
                 shown = (asked_for, pictures(name, asked, how_many, seed_value))
@@ -150,7 +156,8 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
         def on_walk(name: str, asked: str, seed_value: float, to_value: float):
             start, end = checked_seed(seed_value), checked_seed(to_value)
             try:
-                made = models[name].walk(asked, start, end, steps=8)
+                with ADMISSION.turn(large=False):  # eight pictures
+                    made = models[name].walk(asked, start, end, steps=8)
             except VisionplayError as err:
                 raise gr.Error(str(err)) from None
             return picture_grid(made, columns=len(made))

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 import numpy as np
 
+from ..admission import ADMISSION, is_large
 from ..errors import InvalidInputError, VisionplayError, shown
 from ..inference import load, models_dir
 from ..plots import drawing
-from .widgets import as_image, plotted, tolerant
+from .widgets import as_image, pixels_of, plotted, tolerant
 
 if TYPE_CHECKING:  # torch, which the lessons import, only once a panel computes
     from ..tutorials.lessons import EdgeFit, LineFit
@@ -110,7 +111,8 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
     from ..tutorials.lessons import learn_edge_kernel
 
     try:
-        fit = learn_edge_kernel(steps, lr, 0 if seed is None else seed)
+        with ADMISSION.turn(large=True):  # training, however small
+            fit = learn_edge_kernel(steps, lr, 0 if seed is None else seed)
     except InvalidInputError as err:
         return None, f"**Cannot train that:** {err}", []
     k1, k2 = fit.kernel[0]
@@ -156,7 +158,8 @@ def apply_edge(value: Any, learned: list[float]) -> tuple[Any, str]:
         return None, EDGE_HINT
     kernel = np.array([learned[:2]], np.float32)
     try:
-        grey, response = apply_kernel(image, kernel, learned[2])
+        with ADMISSION.turn(is_large(pixels=pixels_of(image))):
+            grey, response = apply_kernel(image, kernel, learned[2])
     except VisionplayError as err:
         return None, f"**Could not read that picture:** {err}"
     if np.ptp(grey) == 0:
@@ -239,7 +242,8 @@ def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any
     except (TypeError, ValueError):
         return None, None, f"**Not a learning rate:** {shown(str(lr))!r}"
     try:
-        x, y, fits = fit_line(steps, rate, 0 if seed is None else seed)
+        with ADMISSION.turn(large=True):  # three fits of up to thousands of steps
+            x, y, fits = fit_line(steps, rate, 0 if seed is None else seed)
     except InvalidInputError as err:
         return None, None, f"**Cannot fit that:** {err}"
     slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)

@@ -14,11 +14,12 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
+from ..admission import ADMISSION, is_large
 from ..errors import EmptyInputError, ModelNotFoundError, VisionplayError
 from ..inference import load
 from ..locations import examples_dir
 from ..plots import encoded
-from ..preprocess import open_unloaded
+from ..preprocess import open_unloaded, picture_pixels
 from ..tasks import Classifier, Model
 
 EXAMPLES = examples_dir()
@@ -99,14 +100,25 @@ def classify(
     image = as_image(value)
     if image is None:
         return None, None, hint
-    try:
-        seen = model.prepare(image)
-    except EmptyInputError:
-        return None, None, hint
-    except VisionplayError as err:
-        return None, None, f"**Could not read that picture:** {err}"
-    top = model.predict_prepared(seen[None], top_k)[0]
+    with ADMISSION.turn(is_large(pixels=pixels_of(image))):
+        try:
+            seen = model.prepare(image)
+        except EmptyInputError:
+            return None, None, hint
+        except VisionplayError as err:
+            return None, None, f"**Could not read that picture:** {err}"
+        top = model.predict_prepared(seen[None], top_k)[0]
     return {p.label: p.score for p in top}, enlarge(seen, scale), ""
+
+
+def pixels_of(image: Any) -> int:
+    """The pixels a tab's picture holds (a file's counted from its header), for its turn."""
+    if isinstance(image, str):
+        return picture_pixels(image)
+    if isinstance(image, np.ndarray):
+        return int(np.prod(image.shape[:2]))
+    size = getattr(image, "size", (0, 0))
+    return size[0] * size[1] if isinstance(size, tuple) else 0
 
 
 def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
