@@ -11,11 +11,18 @@ import httpx
 import pytest
 
 import visionplay
-from visionplay.admission import ADMISSION, LARGE_VALUES, Admission, is_large
+from visionplay.admission import (
+    ADMISSION,
+    LARGE_VALUES,
+    MOST_PER_CLIENT,
+    MOST_QUEUED,
+    Admission,
+    is_large,
+)
 from visionplay.bench.server import free_port
 from visionplay.series import count_values
 from visionplay.serve.rest import predict_is_large
-from visionplay.ui.app import MOST_PER_CLIENT, MOST_QUEUED, queued
+from visionplay.ui.app import queued
 
 
 def holding(admission: Admission, large: bool, started: threading.Event,

@@ -50,7 +50,9 @@ def call(client: httpx.Client, api_name: str, data: list) -> list:
 @pytest.mark.load
 def test_32_clients_100_requests_each(tmp_path):
     port = free_port()
-    server, _ = start_server(models_dir(), port, tmp_path / "server.log")
+    server, _ = start_server(
+        models_dir(), port, tmp_path / "server.log", options=["--queue-per-client", "64"]
+    )  # every client is 127.0.0.1
     base = f"http://127.0.0.1:{port}/"
     try:
         with httpx.Client(base_url=base, timeout=60) as setup:

@@ -58,6 +58,8 @@ def test_serve_refuses_nonsense_limits(capsys):
     assert "--max-upload-mb" in capsys.readouterr().err
     assert main(["serve", "--threads", "0"]) == 2
     assert "--threads" in capsys.readouterr().err
+    assert main(["serve", "--queue-per-client", "0"]) == 2
+    assert "--queue-per-client" in capsys.readouterr().err
     assert main(["serve", "--ray", "--share"]) == 2
     assert "--ray does not serve" in capsys.readouterr().err
 

@@ -20,6 +20,10 @@ from typing import Any, TypeVar
 LARGE_PIXELS = 1_000_000  # pixels decoded, all pictures together
 LARGE_ROWS = 8  # pictures or tensor rows in one batch
 LARGE_VALUES = 100_000  # values a model reads (``Model.work``: a long forecast reads many)
+# The app's queue (visionplay.ui.app.queued): events waiting, from every client together,
+# and events one client (one address) may have waiting or running.
+MOST_QUEUED = 32
+MOST_PER_CLIENT = 8
 
 Result = TypeVar("Result")
 

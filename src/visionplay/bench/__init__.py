@@ -117,7 +117,9 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
             return "mnist_gan", "7", MOST_PICTURES, next(counter)
 
         port = free_port()
-        server, startup = start_server(directory, port, folder / "server.log")
+        # Every client here comes from 127.0.0.1: one address, as many as the levels ask.
+        options = ["--queue-per-client", str(max(levels))]
+        server, startup = start_server(directory, port, folder / "server.log", options=options)
         url = f"http://127.0.0.1:{port}/"
         try:
             server_times(url)  # start from an empty trace

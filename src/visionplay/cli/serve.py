@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..admission import ADMISSION, MOST_PER_CLIENT
 from ..errors import InvalidInputError, VisionplayError
 from ..serve.connections import AllowedHosts, HostRule, deadline_protocol, host_rule
 from ..serve.uploads import gradio_app_kwargs
@@ -63,6 +64,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--max-batch", type=int, default=64,
                         help="most pictures or tensor rows in one REST request "
                         "(default: 64)")  # fmt: skip
+    parser.add_argument("--queue-per-client", type=int, default=MOST_PER_CLIENT, metavar="N",
+                        help="most app events one client address may have waiting or running "
+                        f"(default: {MOST_PER_CLIENT}); behind a proxy every client shares its "
+                        "address")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
                         help="onnxruntime threads per request (default: $VISIONPLAY_THREADS or "
                         "1); requests run side by side, as many as the cores hold")  # fmt: skip
@@ -90,12 +95,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..admission import ADMISSION
     from ..inference import THREADS_ENV, session_threads
     from ..preprocess import MAX_PIXELS_ENV
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
         raise InvalidInputError("--max-upload-mb and --keep-uploads-s must be positive")
+    if args.queue_per_client < 1:
+        raise InvalidInputError("--queue-per-client must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise InvalidInputError("--threads must be at least 1")
     if args.max_batch < 1 or (args.max_pixels is not None and not args.max_pixels > 0):
@@ -119,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from ..ui.app import build_app, queued
 
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
-    queued(demo)
+    queued(demo, args.queue_per_client)
     if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
         return launch_shared(demo, args.host, args.port, max_bytes)
     import gradio as gr

@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..admission import MOST_PER_CLIENT, MOST_QUEUED
 from .draw import draw_tab
 from .face import face_tab
 from .forecast import forecast_tab
@@ -42,24 +43,22 @@ def build_app(directory: str | os.PathLike | None = None, keep_uploads_s: int = 
     return demo
 
 
-MOST_QUEUED = 32  # events waiting in the queue, from every client together
-MOST_PER_CLIENT = 8  # events one client (one address) may have waiting or running
 # Events in their handlers at once. Their work waits for a core in the admission policy
 # (visionplay.admission), which knows small from large, so Gradio's queue need not hold a
 # small event behind large ones.
 EVENTS_AT_ONCE = 16
 
 
-def queued(demo: gr.Blocks) -> gr.Blocks:
-    """``demo`` with its queue bounded: a full queue, or a client with
-    :data:`MOST_PER_CLIENT` events already in it, is answered at once with a message."""
+def queued(demo: gr.Blocks, per_client: int = MOST_PER_CLIENT) -> gr.Blocks:
+    """``demo`` with its queue bounded: a full queue, or a client with ``per_client``
+    events already in it, is answered at once with a message."""
     demo.queue(max_size=MOST_QUEUED, default_concurrency_limit=EVENTS_AT_ONCE)
     queue, push = demo._queue, demo._queue.push  # Gradio's own; requirements.txt pins it
 
     async def push_bounded(body: Any, request: Any, username: str | None) -> tuple:
         client = client_address(request)
-        if sum(client_address(e.request) == client for e in events_in(queue)) >= MOST_PER_CLIENT:
-            return False, (f"You have {MOST_PER_CLIENT} requests waiting or running already: "
+        if sum(client_address(e.request) == client for e in events_in(queue)) >= per_client:
+            return False, (f"You have {per_client} requests waiting or running already: "
                            "wait for one to finish"), "queue_full"  # fmt: skip
         return await push(body, request, username)
 
