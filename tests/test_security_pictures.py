@@ -1,12 +1,15 @@
 """Pictures that cost more than their header says, and formats no photo comes in (issue 33):
 a progressive JPEG is counted at its full size on every route and in the CLI, and only PNG,
-JPEG, WebP, GIF, BMP and TIFF are opened for a client; any other is refused by name."""
+JPEG, WebP, GIF, BMP and TIFF are opened for a client; any other is refused by name. The Learn
+tab's Sketchpad, which Gradio decodes itself, counts every pixel of a file or blob it is sent."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -103,9 +106,11 @@ def post_all(url: str, route: str, body: bytes, times: int) -> list[httpx.Respon
     return at_once([partial(httpx.post, url + route, content=body, timeout=120)] * times)
 
 
-def call(client: httpx.Client, endpoint: str, data: list) -> str:
-    """Everything a client gets back from one call of a Gradio ``endpoint`` with ``data``."""
-    started = client.post(f"gradio_api/call/{endpoint}", json={"data": data})
+def call(client: httpx.Client, endpoint: str, data: list, session: str | None = None) -> str:
+    """Everything a client gets back from one call of a Gradio ``endpoint`` with ``data``
+    (in the Gradio ``session`` given, whose state the call reads)."""
+    started = client.post(f"gradio_api/call/{endpoint}",
+                          json={"data": data, "session_hash": session})  # fmt: skip
     if not started.is_success:
         return started.text
     return client.get(f"gradio_api/call/{endpoint}/{started.json()['event_id']}").text
@@ -239,3 +244,83 @@ def test_only_photo_and_drawing_formats_are_read(measured_server, tmp_path, monk
         assert answer.status_code == 400 and reason in answer.json()["error"], answer.text
     for kind in READ:
         assert model.predict(encoded(drawing, kind))[0].label == "7", kind
+
+
+def completed(answer: str) -> list:
+    """The outputs of a Gradio call's complete event (``call``'s answer)."""
+    assert "event: complete" in answer, answer
+    return json.loads(answer.split("event: complete\ndata: ", 1)[1].splitlines()[0])
+
+
+def trained(client: httpx.Client) -> str:
+    """A Gradio session whose Learn tab has trained its edge kernel."""
+    session = secrets.token_hex(8)
+    assert "Learned kernel" in call(client, "edge_train", [30, 0.01, 0], session)
+    return session
+
+
+def send_blob(client: httpx.Client, session: str, blob_id: str, content: bytes,
+              index: str = "null") -> httpx.Response:  # fmt: skip
+    """Send ``content`` as a drawing's composite to the Learn tab's Sketchpad, as Gradio's
+    front end does before each change event (which then names only ``blob_id``)."""
+    config = client.get("config").json()
+    pad = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "edge-pad")
+    fields = {"id": blob_id, "type": "composite", "index": index, "component_id": str(pad),
+              "fn_name": "accept_blobs", "session_hash": session}  # fmt: skip
+    files = {"file": ("composite.png", content)}
+    return client.post("gradio_api/component_server/", data=fields, files=files)
+
+
+def test_the_sketchpad_reads_a_baseline_jpeg_bomb_reduced(measured_server, big_jpegs):
+    """Gradio's editor would decode every pixel of the file: four /edge_apply calls at once
+    on a 13,000 x 13,000 baseline JPEG reach the tab as the file, which it reads reduced.
+    Each answers in one line; the server's peak memory grows by at most 300 MB."""
+    url, pid = measured_server
+    with httpx.Client(base_url=url + "/", timeout=120) as client:
+        session = trained(client)
+        editor = {"background": None, "layers": [],
+                  "composite": upload(client, "bomb.jpg", big_jpegs["baseline"])}  # fmt: skip
+        calls = [partial(call, client, "edge_apply", [editor], session)] * 4
+        answers, grown = peak_growth(pid, lambda: at_once(calls))
+    for answer in answers:
+        message = completed(answer)[1]
+        assert "strongest response" in message and "\n" not in message, message
+    assert grown <= MOST_MB
+
+
+def test_the_sketchpad_checks_the_blobs_it_is_sent(measured_server, big_jpegs):
+    """A blob (what the browser sends before a change event) is checked like a file before
+    Gradio decodes it: a progressive JPEG bomb is refused in one line, a baseline one read
+    reduced, each within 300 MB; a drawing reads as before, and a blob is read once."""
+    url, pid = measured_server
+    drawing = png_bytes(on_white(digit_drawing()))
+    with httpx.Client(base_url=url + "/", timeout=120) as client:
+        session = trained(client)
+        for blob_id, content in [*big_jpegs.items(), ("drawing", drawing)]:
+            assert send_blob(client, session, blob_id, content).is_success
+            apply = partial(call, client, "edge_apply", [{"id": blob_id}], session)
+            (_, message), grown = peak_growth(pid, lambda: completed(apply()))  # noqa: B023
+            assert grown <= MOST_MB, blob_id
+            if blob_id == "progressive":
+                assert "\n" not in message and "13,000 x 13,000 pixels (a progressive" in message
+            else:
+                assert "strongest response" in message, message
+        assert "Draw on the canvas" in completed(apply())[1]  # its blob went with the first call
+        refused = send_blob(client, session, "layers", drawing, index=str(10**7))
+    assert refused.status_code == 400 and "at most" in refused.json()["detail"], refused.text
+
+
+def test_the_sketchpad_s_blob_store_is_bounded():
+    """Blobs whose change event never comes (a page closed, a change superseded) are
+    dropped oldest first past the store's bound; the newest stay for their events."""
+    import gradio as gr
+    from gradio.data_classes import DataWithFiles
+
+    from visionplay.ui.widgets import BLOB_BYTES, tolerant
+
+    pad, blob = tolerant(gr.Sketchpad(type="numpy")), bytes(BLOB_BYTES // 4)
+    for i in range(12):
+        data = {"id": str(i), "type": "composite", "index": "null"}
+        pad.accept_blobs(DataWithFiles(data=data, files=[("composite.png", blob)]))
+    stored = pad.blob_storage
+    assert list(stored) == ["9", "10", "11"]  # four would pass the bound with their ids

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from .errors import VisionplayError
+
 # A request past any of these is large: decoding its pictures, running its batch or
 # reading its series takes a core for long enough to hold small requests up.
 LARGE_PIXELS = 1_000_000  # pixels decoded, all pictures together
@@ -24,6 +26,9 @@ LARGE_VALUES = 100_000  # values a model reads (``Model.work``: a long forecast 
 # and events one client (one address) may have waiting or running.
 MOST_QUEUED = 32
 MOST_PER_CLIENT = 8
+
+STOPPING = "the server is stopping: try again once it is back"
+WAKE_S = 0.2  # how often work waiting for its turn looks whether the server is stopping
 
 Result = TypeVar("Result")
 
@@ -39,6 +44,7 @@ class Admission:
 
     def __init__(self, cores: int) -> None:
         self._holding = threading.local()
+        self.stopping = False
         self.resize(cores)
 
     def resize(self, cores: int) -> None:
@@ -56,17 +62,28 @@ class Admission:
             return
         slots, lane = self._slots, self._large  # resize() may swap them meanwhile
         if large:
-            lane.acquire()
+            self._wait_for(lane)
         try:
-            with slots:
-                self._holding.turn = True
-                try:
-                    yield
-                finally:
-                    self._holding.turn = False
+            self._wait_for(slots)
+            self._holding.turn = True
+            try:
+                yield
+            finally:
+                self._holding.turn = False
+                slots.release()
         finally:
             if large:
                 lane.release()
+
+    def _wait_for(self, semaphore: threading.BoundedSemaphore) -> None:
+        while not semaphore.acquire(timeout=WAKE_S):
+            if self.stopping:
+                raise VisionplayError(STOPPING)
+
+    def stop(self) -> None:
+        """Work still waiting for its turn is refused with :data:`STOPPING` (a stopping
+        server's grace is for the work already running)."""
+        self.stopping = True
 
     def run(self, large: bool, work: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
         """``work(*args, **kwargs)`` in its turn."""

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..admission import ADMISSION, MOST_PER_CLIENT
+from ..admission import ADMISSION, MOST_PER_CLIENT, STOPPING
 from ..errors import InvalidInputError, VisionplayError
 from ..serve.connections import AllowedHosts, HostRule, deadline_protocol, host_rule
 from ..serve.uploads import gradio_app_kwargs
@@ -30,7 +30,6 @@ GRACE_S = 3  # seconds a stopping server gives running requests and Gradio event
 # on, the node takes this machine's interface address and they listen on every interface.
 LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 LOOPBACK = "127.0.0.1"
-STOPPING = "the server is stopping: try again once it is back"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -157,6 +156,7 @@ def serve_until_stopped(app, host: str, port: int, hosts: HostRule | None = None
     class Server(uvicorn.Server):
         async def shutdown(self, sockets=None) -> None:
             stop_began.append(time.monotonic())
+            ADMISSION.stop()  # work still waiting for its turn is told so
             if gradio is not None:
                 stop_gradio(gradio)
             await super().shutdown(sockets)

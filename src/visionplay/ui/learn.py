@@ -21,7 +21,7 @@ import gradio as gr
 import numpy as np
 
 from ..admission import ADMISSION, is_large
-from ..errors import InvalidInputError, VisionplayError, shown
+from ..errors import VisionplayError, shown
 from ..inference import load, models_dir
 from ..plots import drawing
 from .widgets import as_image, pixels_of, plotted, tolerant
@@ -113,7 +113,7 @@ def train_edge(steps: float, lr: float, seed: float) -> tuple[Any, str, list[flo
     try:
         with ADMISSION.turn(large=True):  # training, however small
             fit = learn_edge_kernel(steps, lr, 0 if seed is None else seed)
-    except InvalidInputError as err:
+    except VisionplayError as err:  # what it was given, or a stopping server
         return None, f"**Cannot train that:** {err}", []
     k1, k2 = fit.kernel[0]
     diverged = not np.isfinite(fit.losses[-1])
@@ -244,7 +244,7 @@ def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any
     try:
         with ADMISSION.turn(large=True):  # three fits of up to thousands of steps
             x, y, fits = fit_line(steps, rate, 0 if seed is None else seed)
-    except InvalidInputError as err:
+    except VisionplayError as err:  # what it was given, or a stopping server
         return None, None, f"**Cannot fit that:** {err}"
     slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
     rows = [[f.method, f"{f.w:.4f}", f"{f.b:.4f}", f"{f.losses[-1]:.6g}",
