@@ -16,6 +16,7 @@ from visionplay.admission import (
     LARGE_VALUES,
     MOST_PER_CLIENT,
     MOST_QUEUED,
+    STOPPING,
     Admission,
     is_large,
 )
@@ -62,6 +63,52 @@ def test_small_work_takes_every_core_but_no_more():
     for thread in threads:
         thread.join(10)
     assert all(event.is_set() for event in started)
+
+
+def test_turns_come_first_come_first_served():
+    """Work waiting for the one slot gets it in the order it asked."""
+    admission, order = Admission(cores=1), []
+    release = threading.Event()
+    first = threading.Event()
+    blocker = holding(admission, False, first, release)
+    assert first.wait(5)
+
+    def wait_then_note(i: int) -> None:
+        with admission.turn(large=False):
+            order.append(i)
+
+    waiters = []
+    for i in range(6):
+        waiters.append(threading.Thread(target=wait_then_note, args=(i,)))
+        waiters[-1].start()
+        time.sleep(0.3)  # longer than a waiter's wake-up: each has looked, and waits on
+    release.set()
+    for thread in [blocker, *waiters]:
+        thread.join(10)
+    assert order == list(range(6))
+
+
+def test_a_stopping_server_refuses_the_work_still_waiting():
+    admission, release, started = Admission(cores=1), threading.Event(), threading.Event()
+    blocker = holding(admission, False, started, release)
+    assert started.wait(5)
+    refused: list[str] = []
+
+    def wait() -> None:
+        try:
+            with admission.turn(large=False):
+                pass
+        except visionplay.errors.VisionplayError as err:
+            refused.append(str(err))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    admission.stop()
+    waiter.join(5)
+    release.set()
+    blocker.join(5)
+    assert refused == [STOPPING]
 
 
 def test_a_turn_inside_a_turn_is_the_same_turn():

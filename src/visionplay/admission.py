@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -38,9 +39,43 @@ def is_large(pixels: int = 0, rows: int = 1, values: int = 0) -> bool:
     return pixels > LARGE_PIXELS or rows > LARGE_ROWS or values > LARGE_VALUES
 
 
+class Slots:
+    """``count`` slots, taken first come, first served (a semaphore wakes its waiters in
+    no set order, and a large request could wait behind ever newer ones); waiting gives up
+    with :data:`STOPPING` once ``stopping()`` says so."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self._changed = threading.Condition()
+        self._waiting: deque[object] = deque()
+
+    def take(self, stopping: Callable[[], bool]) -> None:
+        ticket = object()
+        with self._changed:
+            self._waiting.append(ticket)
+            try:
+                while not (self.free and self._waiting[0] is ticket):
+                    if stopping():
+                        raise VisionplayError(STOPPING)
+                    self._changed.wait(WAKE_S)
+            except BaseException:
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+                raise
+            self._waiting.popleft()
+            self.free -= 1
+            self._changed.notify_all()  # the next in line may find a slot too
+
+    def give_back(self) -> None:
+        with self._changed:
+            self.free += 1
+            self._changed.notify_all()
+
+
 class Admission:
     """``cores`` slots for all work, and a lane of ``cores - 1`` (at least one) that large
-    work passes first. Blocking: call it in the worker thread that does the work."""
+    work passes first, each first come, first served. Blocking: call it in the worker
+    thread that does the work."""
 
     def __init__(self, cores: int) -> None:
         self._holding = threading.local()
@@ -50,8 +85,8 @@ class Admission:
     def resize(self, cores: int) -> None:
         """Size the slots anew (before serving: work already admitted keeps its slot)."""
         self.cores = max(1, cores)
-        self._slots = threading.BoundedSemaphore(self.cores)
-        self._large = threading.BoundedSemaphore(max(1, self.cores - 1))
+        self._slots = Slots(self.cores)
+        self._large = Slots(max(1, self.cores - 1))
 
     @contextmanager
     def turn(self, large: bool) -> Iterator[None]:
@@ -62,23 +97,21 @@ class Admission:
             return
         slots, lane = self._slots, self._large  # resize() may swap them meanwhile
         if large:
-            self._wait_for(lane)
+            lane.take(self.is_stopping)
         try:
-            self._wait_for(slots)
+            slots.take(self.is_stopping)
             self._holding.turn = True
             try:
                 yield
             finally:
                 self._holding.turn = False
-                slots.release()
+                slots.give_back()
         finally:
             if large:
-                lane.release()
+                lane.give_back()
 
-    def _wait_for(self, semaphore: threading.BoundedSemaphore) -> None:
-        while not semaphore.acquire(timeout=WAKE_S):
-            if self.stopping:
-                raise VisionplayError(STOPPING)
+    def is_stopping(self) -> bool:
+        return self.stopping
 
     def stop(self) -> None:
         """Work still waiting for its turn is refused with :data:`STOPPING` (a stopping
