@@ -80,9 +80,14 @@ def test_bench_without_weights_says_how_to_make_them(tiny_models, tmp_path, caps
 
 def test_bench_drives_the_app(tmp_path, capsys):
     argv = ["bench", "mnist", "--runs", "3", "--warmup", "1", "--batch", "2", "--clients", "1",
-            "2", "--requests", "4", "--no-browser", "--out", str(tmp_path)]  # fmt: skip
+            "2", "--requests", "4", "--no-browser", "--mixed", "2",
+            "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
-    app = json.loads((tmp_path / "bench.json").read_text())["app"]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    mixed = report["mixed"]  # heavy work from every entry point, a small request beside it
+    assert mixed["probe_loaded"]["errors"] == 0 and mixed["probe_loaded"]["requests"] >= 15
+    assert len(mixed["heavy"]) == 4 and all(h["done"] >= 2 for h in mixed["heavy"].values())
+    app = report["app"]
     assert app["startup_s"] > 0
     for tab in ("draw", "photo", "generate", "generate_read"):
         runs = app["tabs"][tab]
@@ -91,7 +96,8 @@ def test_bench_drives_the_app(tmp_path, capsys):
             assert run["errors"] == 0 and run["requests"] == 4 and run["requests_per_s"] > 0
             assert run["server"]["requests"] == 4  # Gradio's own trace saw each request
             assert 0 < run["server"]["fn_call_p50_ms"] <= run["server"]["total_p50_ms"]
-    assert "server p50" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "server p50" in out and "8 heavy clients: p50" in out
 
 
 def test_the_app_starts_without_torch():
