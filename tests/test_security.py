@@ -261,6 +261,7 @@ LENIENT = {
     "UTF-16-BE, no mark": lambda path: passwd(path).encode("utf-16-be"),
     "UTF-32": lambda path: passwd(path).encode("utf-32"),
     "UTF-32-LE, no mark": lambda path: passwd(path).encode("utf-32-le"),
+    "integer past 64 bits": lambda path: passwd(path, ", " + "1" * 301).encode(),
 }
 LENIENT_BODIES = {kind: make("/etc/passwd") for kind, make in LENIENT.items()}
 
@@ -275,6 +276,14 @@ def test_the_guard_refuses_what_it_cannot_read_as_the_server_does(tmp_path, kind
     assert guard.refusal(body, b"application/x-www-form-urlencoded") is not None
     assert guard.refusal(b"username=a&password=b", b"application/x-www-form-urlencoded") is None
     assert guard.refusal(b"") is None
+
+
+def test_integers_within_64_bits_and_long_digit_strings_pass(tmp_path):
+    guard = UploadedFilesOnly(None, tmp_path, max_body=1 << 20)
+    assert guard.refusal(b'{"data": [9223372036854775807, -9223372036854775808]}') is None
+    assert guard.refusal(b'{"data": ["0.10000000000000000555111512312578270211815834"]}') is None
+    assert guard.refusal(b'{"data": [0.10000000000000000555111512312578270211815834]}') is None
+    assert guard.refusal(b'{"data": [9223372036854775808]}') is not None
 
 
 def test_gradio_s_own_file_check_is_armed_on_a_mounted_app():

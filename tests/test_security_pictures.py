@@ -260,12 +260,13 @@ def trained(client: httpx.Client) -> str:
 
 
 def send_blob(client: httpx.Client, session: str, blob_id: str, content: bytes,
-              index: str = "null") -> httpx.Response:  # fmt: skip
-    """Send ``content`` as a drawing's composite to the Learn tab's Sketchpad, as Gradio's
-    front end does before each change event (which then names only ``blob_id``)."""
+              kind: str = "composite", index: str = "null") -> httpx.Response:  # fmt: skip
+    """Send ``content`` as a drawing's composite (or ``kind``: background, layer number
+    ``index``) to the Learn tab's Sketchpad, as Gradio's front end does before each change
+    event, which then names only ``blob_id``."""
     config = client.get("config").json()
     pad = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "edge-pad")
-    fields = {"id": blob_id, "type": "composite", "index": index, "component_id": str(pad),
+    fields = {"id": blob_id, "type": kind, "index": index, "component_id": str(pad),
               "fn_name": "accept_blobs", "session_hash": session}  # fmt: skip
     files = {"file": ("composite.png", content)}
     return client.post("gradio_api/component_server/", data=fields, files=files)
@@ -277,10 +278,10 @@ def test_the_sketchpad_reads_a_baseline_jpeg_bomb_reduced(measured_server, big_j
     Each answers in one line; the server's peak memory grows by at most 300 MB."""
     url, pid = measured_server
     with httpx.Client(base_url=url + "/", timeout=120) as client:
-        session = trained(client)
         editor = {"background": None, "layers": [],
                   "composite": upload(client, "bomb.jpg", big_jpegs["baseline"])}  # fmt: skip
-        calls = [partial(call, client, "edge_apply", [editor], session)] * 4
+        # A session each: Gradio streams one call of a session at a time.
+        calls = [partial(call, client, "edge_apply", [editor], trained(client)) for _ in "1234"]
         answers, grown = peak_growth(pid, lambda: at_once(calls))
     for answer in answers:
         message = completed(answer)[1]
@@ -289,9 +290,10 @@ def test_the_sketchpad_reads_a_baseline_jpeg_bomb_reduced(measured_server, big_j
 
 
 def test_the_sketchpad_checks_the_blobs_it_is_sent(measured_server, big_jpegs):
-    """A blob (what the browser sends before a change event) is checked like a file before
-    Gradio decodes it: a progressive JPEG bomb is refused in one line, a baseline one read
-    reduced, each within 300 MB; a drawing reads as before, and a blob is read once."""
+    """A blob (the browser sends a drawing's at each change; an event may name it by id)
+    is checked like a file before Gradio decodes it: a progressive JPEG bomb is refused in
+    one line, a baseline one read reduced, each within 300 MB; a drawing reads as before,
+    and a blob is read once. A layer numbered past a drawing's few is refused."""
     url, pid = measured_server
     drawing = png_bytes(on_white(digit_drawing()))
     with httpx.Client(base_url=url + "/", timeout=120) as client:
@@ -306,12 +308,12 @@ def test_the_sketchpad_checks_the_blobs_it_is_sent(measured_server, big_jpegs):
             else:
                 assert "strongest response" in message, message
         assert "Draw on the canvas" in completed(apply())[1]  # its blob went with the first call
-        refused = send_blob(client, session, "layers", drawing, index=str(10**7))
+        refused = send_blob(client, session, "layers", drawing, "layer", str(10**7))
     assert refused.status_code == 400 and "at most" in refused.json()["detail"], refused.text
 
 
 def test_the_sketchpad_s_blob_store_is_bounded():
-    """Blobs whose change event never comes (a page closed, a change superseded) are
+    """Blobs no event takes (the browser sends some at every change of a drawing) are
     dropped oldest first past the store's bound; the newest stay for their events."""
     import gradio as gr
     from gradio.data_classes import DataWithFiles

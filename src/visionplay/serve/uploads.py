@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from typing import Any
 
@@ -32,13 +33,15 @@ REFUSED = (
 INLINE_REFUSED = "refused: send pictures as uploaded files, not inline data: URLs"
 NOT_STRICT_JSON = (
     "refused: the body must be JSON in UTF-8, without a byte-order mark, NaN, Infinity, "
-    "numbers past a double's range or lone surrogates"
+    "numbers past a double's range, integers past 64 bits or lone surrogates"
 )
 # A form carries its files' bytes and a little more: boundaries and each part's headers.
 FORM_OVERHEAD = 64 << 10
 MOST_FORM_PARTS = 64  # files and fields in one upload; the app sends one file at a time
 UPLOAD_FIELD = b"files"  # Gradio's upload route takes every part of this name for a file
 BODILESS = ("GET", "HEAD", "OPTIONS")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+LONG_DIGITS = re.compile(rb"[0-9]{19}")  # a body without such a run holds no integer past 64 bits
 
 
 class UploadedFilesOnly:
@@ -81,12 +84,14 @@ class UploadedFilesOnly:
             return None
         # The strict reading. Starlette reads bodies with the standard library's json, which
         # also takes NaN, UTF-16 and -32, a byte-order mark and lone surrogates: a body this
-        # refuses may not go on. Where the two readers agree on the body they read the same
-        # strings (only integers past 64 bits come out as floats here), and strings are what
-        # name files.
+        # refuses may not go on. Where both read a body they read the same, but for integers
+        # past 64 bits (floats here, whole there, and echoed whole by Gradio's range checks):
+        # those are refused too.
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
+            return NOT_STRICT_JSON
+        if LONG_DIGITS.search(body) and not json_readable(body, parse_int=int64):
             return NOT_STRICT_JSON
         for file in file_objects(data):
             path, url = file.get("path"), file.get("url")
@@ -124,13 +129,22 @@ def file_objects(data: Any) -> list[dict]:
     return found
 
 
-def json_readable(body: bytes) -> bool:
-    """Whether the standard library's json (Starlette's reader) reads ``body`` at all."""
+def json_readable(body: bytes, **hooks: Any) -> bool:
+    """Whether the standard library's json (Starlette's reader) reads ``body`` at all
+    (with ``hooks`` such as ``parse_int``, which may refuse what they see)."""
     try:
-        json.loads(body)
+        json.loads(body, **hooks)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return False
     return True
+
+
+def int64(digits: str) -> int:
+    """An integer literal as json reads it, refused past 64 bits."""
+    value = int(digits)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("an integer past 64 bits")
+    return value
 
 
 def form_refusal(body: bytes, boundary: bytes) -> str | None:

@@ -6,12 +6,16 @@ has a canvas of its own).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 import numpy as np
+from fastapi import HTTPException
 from gradio.components.plot import PlotData
 
 from ..admission import ADMISSION, is_large
@@ -24,6 +28,12 @@ from ..tasks import Classifier, Model
 
 EXAMPLES = examples_dir()
 SEEN_SCALE = 8  # the 28x28 model input, shown at 224x224
+# What a Sketchpad's blob store may hold. Gradio's front end sends a drawing's blobs at each
+# change, but its events mostly send the drawing as uploaded files: a blob stays stored until
+# an event names its id, and most never are.
+BLOB_BYTES = 64 << 20
+MOST_BLOB_SETS = 64
+MOST_LAYERS = 4  # a drawing's layers; the app's pads have one
 
 # Gradio 6.31 has no option for a Sketchpad's starting tool: whenever its value is empty (page
 # load, Clear, its own trash button) it switches to the "image" tool, shows "select the draw tool
@@ -43,32 +53,101 @@ BRUSH_READY_JS = """() => {
 
 def tolerant(image: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:
     """Let an unreadable or oversized upload reach the callback as its file path (for a
-    Sketchpad, as ``{"composite": path}``), so the tab can say what is wrong with the file:
-    Gradio's own decoding fails with a bare "Error" before our code runs, and would decode
-    a picture of any size. Patched on the instance: a subclass would be taken for a custom
-    component with its own front end."""
+    Sketchpad, as ``{"composite": path}``, or the composite's bytes when the browser sent
+    it as a blob), so the tab can say what is wrong with the file: Gradio's own decoding
+    fails with a bare "Error" before our code runs, and would decode a picture of any
+    size. Patched on the instance: a subclass would be taken for a custom component with
+    its own front end."""
     decode = image.preprocess
+    # Only an Image that hands over the file as it is reaches our reader, which decodes a
+    # large JPEG reduced; Gradio decodes every pixel of what it converts itself.
+    reduced = isinstance(image, gr.Image) and image.type == "filepath" and image.image_mode is None
+    if isinstance(image, gr.ImageEditor):
+        bound_blobs(image)
 
     def preprocess(payload: Any) -> Any:
+        payload = with_blobs(image, payload)
         try:
-            for path in uploaded_paths(payload):  # headers only: too many pixels raises
-                open_unloaded(path).close()
+            for file in uploaded_files(payload):  # headers only: too many pixels raises
+                open_unloaded(file, reduced=reduced).close()
             return decode(payload)
         except Exception:  # ours for too many pixels, PIL's for a broken or non-image file
             composite = getattr(payload, "composite", None)
             if composite is not None:
-                return {"composite": getattr(composite, "path", None)}
+                return {"composite": getattr(composite, "path", composite)}
             return getattr(payload, "path", None)
 
     image.preprocess = preprocess
     return image
 
 
-def uploaded_paths(payload: Any) -> list[str]:
-    """The files of an Image's value, or of a Sketchpad's (background, layers, composite)."""
+def uploaded_files(payload: Any) -> list[str | io.BytesIO]:
+    """The files of an Image's value, or of a Sketchpad's (background, layers, composite):
+    uploads by path, blobs as their bytes."""
     parts = [payload, getattr(payload, "background", None), getattr(payload, "composite", None)]
     parts += getattr(payload, "layers", None) or []
-    return [part.path for part in parts if isinstance(getattr(part, "path", None), str)]
+    files: list[str | io.BytesIO] = []
+    for part in parts:
+        if isinstance(part, bytes):
+            files.append(io.BytesIO(part))
+        elif isinstance(getattr(part, "path", None), str):
+            files.append(part.path)
+    return files
+
+
+def with_blobs(editor: gr.Image | gr.ImageEditor, payload: Any) -> Any:
+    """A Sketchpad value that names blobs sent before (``{"id": ...}``, what the browser
+    sends) as those blobs, taken out of the editor's store: left there, Gradio would look
+    them up after our check, and a blob sent meanwhile under that id would go unchecked."""
+    store = getattr(editor, "blob_storage", None)
+    if store is None or getattr(payload, "id", None) is None:
+        return payload
+    blobs = store.pop(payload.id, None)
+    return SimpleNamespace(  # what Gradio reads of a value that names no blobs
+        id=None,
+        background=getattr(blobs, "background", None),
+        layers=getattr(blobs, "layers", None) or [],
+        composite=getattr(blobs, "composite", None),
+    )
+
+
+def bound_blobs(editor: gr.ImageEditor) -> None:
+    """Bound what the editor's blob route (``accept_blobs``) stores: a drawing's layers, and
+    the blobs no event has taken, dropped oldest first past the bounds above. Gradio keeps
+    each until an event names it, and numbers layers as the client says, so one request
+    could make it hold a list of any length. Blobs are stored one at a time (Gradio's
+    read-modify-write of a drawing's set would lose one sent beside it)."""
+    accept, lock = editor.accept_blobs, threading.Lock()
+
+    def accept_blobs(data: Any) -> None:
+        index = data.data.get("index")
+        if index and index != "null" and not (index.isdecimal() and int(index) < MOST_LAYERS):
+            raise HTTPException(400, f"refused: a drawing has at most {MOST_LAYERS} layers")
+        with lock:
+            accept(data)
+            trim_blobs(editor.blob_storage, keep=data.data.get("id"))
+
+    accept_blobs._is_server_fn = True  # type: ignore[attr-defined]  # Gradio's mark of a route
+    editor.accept_blobs = accept_blobs
+
+
+def trim_blobs(store: dict[str, Any], keep: Any) -> None:
+    """Drop ``store``'s oldest blob sets, but not ``keep``'s, while it holds more than
+    :data:`MOST_BLOB_SETS` sets or :data:`BLOB_BYTES` bytes (ids included)."""
+    sizes = {key: len(key) + blob_bytes(blobs) for key, blobs in list(store.items())}
+    count, total = len(sizes), sum(sizes.values())
+    for key, size in sizes.items():
+        if count <= MOST_BLOB_SETS and total <= BLOB_BYTES:
+            return
+        if key != keep:
+            store.pop(key, None)
+            count, total = count - 1, total - size
+
+
+def blob_bytes(blobs: Any) -> int:
+    """The bytes of one drawing's blobs (background, layers, composite)."""
+    parts = [blobs.background, blobs.composite, *blobs.layers]
+    return sum(len(part) for part in parts if part)
 
 
 def as_image(value: Any) -> Any:
@@ -113,7 +192,7 @@ def classify(
 
 def pixels_of(image: Any) -> int:
     """The pixels a tab's picture holds (a file's counted from its header), for its turn."""
-    if isinstance(image, str):
+    if isinstance(image, (str, bytes)):  # a file, or a blob sent by the browser
         return picture_pixels(image)
     if isinstance(image, np.ndarray):
         return int(np.prod(image.shape[:2]))
