@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from memory import memory_mb
 from PIL import Image, PngImagePlugin
 
 import visionplay
@@ -430,13 +431,6 @@ def measured_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
         yield url, server.pid
     finally:
         stop_server(server)
-
-
-def memory_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no {field} for {pid}")
 
 
 def post_all(url: str, route: str, body: bytes, times: int) -> list[httpx.Response]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from memory import peak_growth
 from PIL import Image
 
 import visionplay
@@ -79,22 +80,6 @@ def measured_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
         yield url, server.pid
     finally:
         stop_server(server)
-
-
-def memory_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no {field} for {pid}")
-
-
-def peak_growth(pid: int, work: Callable[[], Any]) -> tuple[Any, float]:
-    """What ``work`` returns, and how far the peak resident memory of process ``pid`` rose
-    above its memory before (MB): VmHWM, restarted through clear_refs."""
-    before = memory_mb(pid, "VmRSS")
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-    result = work()
-    return result, memory_mb(pid, "VmHWM") - before
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
