@@ -176,16 +176,18 @@ def test_a_new_series_needs_a_seed_in_range(seed):
 def test_refusals_over_http_quote_little(queued_url):
     client = Client(queued_url, verbose=False)
     for args, api, message in [
-        ((10**300,), "/new_series", "a seed must be a whole number"),
-        (("mnist_gan", "7", 4, 10**300), "/generate", "A seed is a whole number"),
+        ((1e300,), "/new_series", "a seed must be a whole number"),
+        (("mnist_gan", "7", 4, 1e300), "/generate", "A seed is a whole number"),
         (("mnist_gan", HUGE, 4, 0), "/generate", "no class 'xxxx"),
         (("mnist_gan", HUGE, 0, 1), "/generate_walk", "no class 'xxxx"),
     ]:
         with pytest.raises(Exception, match=message) as caught:
             client.predict(*args, api_name=api)
         assert len(str(caught.value)) < SHORT and "\n" not in str(caught.value)
-    text = client.predict(30, 0.01, 10**300, api_name="/edge_train")[1]
+    text = client.predict(30, 0.01, 1e300, api_name="/edge_train")[1]
     assert "a seed must be a whole number" in text and len(text) < SHORT
+    with pytest.raises(Exception, match="400"):  # an integer past 64 bits: the guard's
+        client.predict(10**300, api_name="/new_series")
 
 
 def test_a_huge_label_is_refused_at_once():
