@@ -81,7 +81,10 @@ def test_turns_come_first_come_first_served():
     for i in range(6):
         waiters.append(threading.Thread(target=wait_then_note, args=(i,)))
         waiters[-1].start()
-        time.sleep(0.3)  # longer than a waiter's wake-up: each has looked, and waits on
+        deadline = time.monotonic() + 5
+        while len(admission._slots._waiting) < i + 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # in line before the next one asks
+    time.sleep(0.5)  # longer than a waiter's wake-up: each has looked again, and waits on
     release.set()
     for thread in [blocker, *waiters]:
         thread.join(10)
