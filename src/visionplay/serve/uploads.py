@@ -1,8 +1,8 @@
 """Only files uploaded to this app may be named in a request to the Gradio app.
 
 A Gradio client sends a file input as ``{"path": ..., "meta": {"_type": "gradio.FileData"}}``
-after uploading it. Two locks guard that, whichever way the app was started (README,
-"Security"):
+after uploading it. Two locks guard that, whichever way the app was started
+(docs/security.md):
 
 - Gradio's own check, which refuses a path outside its upload folder. Gradio 6.31 runs it
   only once ``Blocks.launch()`` has run (``processing_utils._check_allowed`` returns early
