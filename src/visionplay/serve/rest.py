@@ -383,8 +383,8 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
     for i, spec in enumerate(inputs):
         if "binary_data_size" in parameters(spec, f"inputs[{i}]."):
             raise HTTPError(400, BINARY_REFUSED)
-    pictures = len(wanted) == 1 and inputs[0].get("datatype") == "BYTES"
-    requested = requested_outputs(model, body.get("outputs"), pictures)
+    encoded = len(wanted) == 1 and inputs[0].get("datatype") == "BYTES"
+    requested = requested_outputs(model, body.get("outputs"), encoded)
     options = model_options(model, parameters(body, ""))
     if len(wanted) > 1:
         tensors = named_tensors(model, inputs, max_batch)

@@ -11,8 +11,9 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from .. import errors
 from ..admission import ADMISSION, is_large
-from ..errors import VisionplayError, shown
+from ..errors import MAX_SEED, InvalidInputError, VisionplayError, shown
 from ..tasks import Classifier, Generator, picture_grid
 from .widgets import try_load
 
@@ -20,7 +21,6 @@ GENERATE_MODELS = ("mnist_gan", "fashion_gan")  # registry keys, in the order th
 # The sheets go out at their own size (a PNG three times larger takes several times longer
 # to encode) and the page enlarges them without blurring their pixels.
 PIXELATED = "<style>#generate-grid img, #generate-strip img {image-rendering: pixelated}</style>"
-MAX_SEED = 2**31 - 1
 MOST_PICTURES = 64  # the most one request draws (and the bench asks for)
 RIGHT, WRONG = (40, 170, 70), (210, 50, 50)  # frame colours: read as asked, or not
 CORES = os.cpu_count() or 1
@@ -28,9 +28,12 @@ CORES = os.cpu_count() or 1
 
 def checked_seed(seed: float | None) -> int:
     """A seed a user asked for (a whole number, 0 or more), or a one-line error."""
-    if seed is None or not 0 <= seed <= MAX_SEED or seed != int(seed):
-        raise gr.Error(f"A seed is a whole number from 0 to {MAX_SEED:,}; got {shown(seed)}")
-    return int(seed)
+    try:
+        return errors.checked_seed(seed)
+    except InvalidInputError:  # in the tab's words, as a pop-up
+        raise gr.Error(
+            f"A seed is a whole number from 0 to {MAX_SEED:,}; got {shown(seed)}"
+        ) from None
 
 
 def checked(count: float | None, seed: float | None) -> tuple[int, int]:
@@ -121,7 +124,8 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
         def pictures(name: str, asked: str, how_many: float, seed_value: float) -> np.ndarray:
             many, from_seed = checked(how_many, seed_value)
             try:
-                return models[name].generate([asked] * many, seed=from_seed)
+                with ADMISSION.turn(is_large(rows=many)):
+                    return models[name].generate([asked] * many, seed=from_seed)
             except VisionplayError as err:
                 raise gr.Error(str(err)) from None
 
@@ -129,13 +133,13 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
             return min(8, how_many)
 
         def on_draw(name: str, asked: str, how_many: float, seed_value: float):
-            with ADMISSION.turn(is_large(rows=int(how_many or 0))):
-                made = pictures(name, asked, how_many, seed_value)
+            made = pictures(name, asked, how_many, seed_value)
             asked_for = (name, asked, how_many, seed_value)
             return picture_grid(made, columns(len(made))), "", (asked_for, made)
 
         def on_read(name: str, asked: str, how_many: float, seed_value: float, shown):
-            with ADMISSION.turn(is_large(rows=int(how_many or 0))):
+            many, _ = checked(how_many, seed_value)  # before its turn, which it sizes
+            with ADMISSION.turn(is_large(rows=many)):
                 return read_shown(name, asked, how_many, seed_value, shown)
 
         def read_shown(name: str, asked: str, how_many: float, seed_value: float, shown):
