@@ -203,10 +203,11 @@ def stop_gradio(gradio: GradioApp) -> None:
     try:
         from gradio.server_messages import ProcessCompletedMessage
 
+        from ..ui.app import waiting_in
+
         queue = gradio.get_blocks()._queue
         queue.max_size = 0
-        waiting = [event for each in queue.event_queue_per_concurrency_id.values()
-                   for event in each.queue]  # fmt: skip
+        waiting = waiting_in(queue)
         for each in queue.event_queue_per_concurrency_id.values():
             each.queue.clear()
     except (AttributeError, ImportError):

@@ -68,9 +68,13 @@ def queued(demo: gr.Blocks, per_client: int = MOST_PER_CLIENT) -> gr.Blocks:
 
 def events_in(queue: Any) -> chain:
     """Every event in Gradio's ``queue``, waiting or running."""
-    waiting = (e for line in queue.event_queue_per_concurrency_id.values() for e in line.queue)
     running = (e for job in queue.active_jobs if job for e in job)
-    return chain(waiting, running)
+    return chain(waiting_in(queue), running)
+
+
+def waiting_in(queue: Any) -> list:
+    """The events waiting in Gradio's ``queue`` (one line per concurrency group)."""
+    return [e for line in queue.event_queue_per_concurrency_id.values() for e in line.queue]
 
 
 def client_address(request: Any) -> str | None:
