@@ -145,14 +145,16 @@ def _counted_pixels(image: Image.Image, reduced: bool = True) -> int:
 
 def _open_counted(file: PictureFile, name: str, reduced: bool = True) -> tuple[Image.Image, int]:
     image = _open_header(file, name)
-    (width, height), full = image.size, image.size[0] * image.size[1]
+    full = image.size
     pixels, limit = _counted_pixels(image, reduced), max_pixels()
     if pixels <= limit:
         return image, pixels
     image.close()
-    if pixels < full:
-        width, height = image.size  # a JPEG counted at its draft scale
-    whole = " (a progressive or multi-scan JPEG: not read reduced)" * (image.size[0] < width)
+    counted_reduced = pixels < full[0] * full[1]  # a JPEG counted at its draft scale
+    width, height = image.size if counted_reduced else full
+    # Set to decode reduced, yet counted whole:
+    not_reduced = not counted_reduced and image.size != full
+    whole = " (a progressive or multi-scan JPEG: not read reduced)" * not_reduced
     raise InvalidInputError(
         f"{name} is too large to decode safely: {width:,} x {height:,} pixels{whole}, and at "
         f"most {limit / 1e6:g} megapixels are read (--max-pixels)"
