@@ -52,15 +52,19 @@ def make_pictures(folder: Path) -> dict[str, Path]:
         "palette_transparent": _encoded(palette, "PNG"),
         "animated_gif": _encoded(
             frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0
-        ),  # fmt: skip
+        ),
         "exif_rotated": _encoded(sample.rotate(90, expand=True), "JPEG", exif=exif),
         "one_pixel": _encoded(Image.new("RGB", (1, 1), "white"), "PNG"),
         "very_wide": _encoded(sample.resize((4000, 3)), "PNG"),
         "all_white": _encoded(Image.new("RGB", (400, 400), "white"), "PNG"),
         "all_black": _encoded(Image.new("RGB", (400, 400), "black"), "PNG"),
     }
-    suffixes = {"truncated_jpeg": ".jpg", "cmyk": ".jpg", "exif_rotated": ".jpg",
-                "animated_gif": ".gif"}  # fmt: skip
+    suffixes = {
+        "truncated_jpeg": ".jpg",
+        "cmyk": ".jpg",
+        "exif_rotated": ".jpg",
+        "animated_gif": ".gif",
+    }
     paths = {}
     for case, data in cases.items():
         paths[case] = folder / f"{case}{suffixes.get(case, '.png')}"

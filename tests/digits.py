@@ -16,13 +16,15 @@ from visionplay.bench.browser import DIGITS
 STROKES = DIGITS
 
 
-def placed(digit: str, size: float, centre: tuple[float, float], aspect: float
-           ) -> list[list[tuple[float, float]]]:  # fmt: skip
+def placed(
+    digit: str, size: float, centre: tuple[float, float], aspect: float
+) -> list[list[tuple[float, float]]]:
     """The strokes of ``digit`` in canvas pixels: ``size`` tall, ``aspect`` as wide, around
     ``centre``."""
     left, top = centre[0] - size * aspect / 2, centre[1] - size / 2
-    return [[(left + x * size * aspect, top + y * size) for x, y in stroke]
-            for stroke in STROKES[digit]]  # fmt: skip
+    return [
+        [(left + x * size * aspect, top + y * size) for x, y in stroke] for stroke in STROKES[digit]
+    ]
 
 
 def draw(

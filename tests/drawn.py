@@ -17,7 +17,9 @@ def strokes(
 ) -> str:
     """``digit`` drawn ``size`` pixels tall with a pen ``width`` wide around ``centre``, as
     digits.draw places it."""
-    return pen.to_json([
-        {"width": width, "points": [[round(x, 1), round(y, 1)] for x, y in stroke]}
-        for stroke in placed(digit, size, centre, aspect)
-    ])  # fmt: skip
+    return pen.to_json(
+        [
+            {"width": width, "points": [[round(x, 1), round(y, 1)] for x, y in stroke]}
+            for stroke in placed(digit, size, centre, aspect)
+        ]
+    )

@@ -26,8 +26,9 @@ from visionplay.serve.rest import predict_is_large
 from visionplay.ui.app import queued
 
 
-def holding(admission: Admission, large: bool, started: threading.Event,
-            release: threading.Event) -> threading.Thread:  # fmt: skip
+def holding(
+    admission: Admission, large: bool, started: threading.Event, release: threading.Event
+) -> threading.Thread:
     def hold() -> None:
         with admission.turn(large):
             started.set()
@@ -171,8 +172,9 @@ def slow_app():
         box = gr.Textbox()
         box.submit(lambda text: time.sleep(1) or text, box, box, api_name="slow")
     port = free_port()
-    queued(demo).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                        quiet=True)  # fmt: skip
+    queued(demo).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
+    )
     try:
         yield demo, f"http://127.0.0.1:{port}/"
     finally:
@@ -183,8 +185,10 @@ def test_one_client_cannot_fill_the_queue(slow_app):
     demo, url = slow_app
     assert demo._queue.max_size == MOST_QUEUED
     with httpx.Client(base_url=url, timeout=30) as client:
-        answers = [client.post("gradio_api/call/slow", json={"data": [str(i)]})
-                   for i in range(MOST_PER_CLIENT + 3)]  # fmt: skip
+        answers = [
+            client.post("gradio_api/call/slow", json={"data": [str(i)]})
+            for i in range(MOST_PER_CLIENT + 3)
+        ]
         statuses = [a.status_code for a in answers]
         assert statuses[:MOST_PER_CLIENT] == [200] * MOST_PER_CLIENT, statuses
         refused = answers[MOST_PER_CLIENT:]

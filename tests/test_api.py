@@ -75,8 +75,9 @@ def test_reads_the_worlds_digits_and_knows_what_is_none(shipped_mnist):
     digits = [handwriting.digit_page(i, 21, held_out=True) for i in range(66)]
     others = [handwriting.not_digit_page(i, 22, held_out=True) for i in range(66)]
     answers = shipped_mnist.predict_batch([page for page, _, _ in digits + others], top_k=1)
-    right = [top[0].label == label for (_, label, _), top in zip(digits + others, answers,
-                                                                  strict=True)]  # fmt: skip
+    right = [
+        top[0].label == label for (_, label, _), top in zip(digits + others, answers, strict=True)
+    ]
     assert np.mean(right[:66]) >= 0.85 and np.mean(right[66:]) >= 0.85, right
 
 

@@ -38,8 +38,9 @@ def test_empty_canvas_gives_a_hint_not_an_error(client):
         assert reply["message"] == DRAW_HINT
     reply = client.predict('[{"width": 18, "points": [[1, 500]]}]', api_name="/draw")
     assert reply["label"] is None
-    assert reply["message"] == ("Could not read that drawing: stroke 1, point 1 (1, 500) is "
-                                "outside the 400 x 400 canvas")  # fmt: skip
+    assert reply["message"] == (
+        "Could not read that drawing: stroke 1, point 1 (1, 500) is outside the 400 x 400 canvas"
+    )
 
 
 TAB_MODELS = ("mnist", *PHOTO_MODELS, "face_keypoints", "timeseries")

@@ -23,16 +23,34 @@ def tiny_models(tmp_path_factory):
     """fc2 (6,442 parameters), untrained, exported as visionplay export does it."""
     folder = tmp_path_factory.mktemp("tiny")
     checkpoint = save_checkpoint(
-        folder / "fc2-checkpoint.pt", name="fc2", model=build_model("fc2"),
-        cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
-    )  # fmt: skip
+        folder / "fc2-checkpoint.pt",
+        name="fc2",
+        model=build_model("fc2"),
+        cfg=get_config("fc2"),
+        args={},
+        model_kwargs={},
+        history=[],
+    )
     export_checkpoint(checkpoint, folder)
     return folder
 
 
 def test_bench_compares_onnxruntime_with_pytorch(tiny_models, tmp_path, capsys):
-    argv = ["bench", "fc2", "--models-dir", str(tiny_models), "--runs", "5", "--warmup", "1",
-            "--batch", "4", "--no-app", "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "bench",
+        "fc2",
+        "--models-dir",
+        str(tiny_models),
+        "--runs",
+        "5",
+        "--warmup",
+        "1",
+        "--batch",
+        "4",
+        "--no-app",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "fc2" in printed and "ratio" in printed
@@ -79,9 +97,26 @@ def test_bench_without_weights_says_how_to_make_them(tiny_models, tmp_path, caps
 
 
 def test_bench_drives_the_app(tmp_path, capsys):
-    argv = ["bench", "mnist", "--runs", "3", "--warmup", "1", "--batch", "2", "--clients", "1",
-            "2", "--requests", "4", "--no-browser", "--mixed", "2",
-            "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "bench",
+        "mnist",
+        "--runs",
+        "3",
+        "--warmup",
+        "1",
+        "--batch",
+        "2",
+        "--clients",
+        "1",
+        "2",
+        "--requests",
+        "4",
+        "--no-browser",
+        "--mixed",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     report = json.loads((tmp_path / "bench.json").read_text())
     mixed = report["mixed"]  # heavy work from every entry point, a small request beside it

@@ -22,9 +22,13 @@ from visionplay.inference import models_dir
 from visionplay.ui.draw import DRAW_HINT
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 TIMEOUT_MS = 20_000  # a page load plus a prediction, on a busy machine
 
 
@@ -84,8 +88,13 @@ def digit_points(box: dict, digit: str, size: float = 200, centre=(200, 200), as
     """The strokes of digits.py's ``digit`` in page coordinates, on the canvas at ``box``."""
     scale = box["width"] / 400
     left, top = centre[0] - size * aspect / 2, centre[1] - size / 2
-    return [[(box["x"] + (left + x * size * aspect) * scale, box["y"] + (top + y * size) * scale)
-             for x, y in polyline] for polyline in STROKES[digit]]  # fmt: skip
+    return [
+        [
+            (box["x"] + (left + x * size * aspect) * scale, box["y"] + (top + y * size) * scale)
+            for x, y in polyline
+        ]
+        for polyline in STROKES[digit]
+    ]
 
 
 def drawing(page) -> dict:
@@ -147,8 +156,11 @@ def test_a_digit_drawn_by_touch(browser, app_url) -> None:
     touch = page.context.new_cdp_session(page)
     (polyline,) = digit_points(box, "7")
     pairs = zip(polyline[:-1], polyline[1:], strict=True)
-    dense = [tuple(a + (b - a) * t / 8 for a, b in zip(p, q, strict=True))
-             for p, q in pairs for t in range(8)]  # fmt: skip
+    dense = [
+        tuple(a + (b - a) * t / 8 for a, b in zip(p, q, strict=True))
+        for p, q in pairs
+        for t in range(8)
+    ]
     for kind, (x, y) in [("touchStart", dense[0]), *[("touchMove", p) for p in dense[1:]]]:
         touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
@@ -236,8 +248,12 @@ def test_the_model_reads_what_the_canvas_shows(page) -> None:
         rendered = np.asarray(pen.render(held["json"], supersample=4)) < 128
         ys, xs = np.nonzero(shown)
         ry, rx = np.nonzero(rendered)
-        for a, b in ((xs.min(), rx.min()), (xs.max(), rx.max()), (ys.min(), ry.min()),
-                     (ys.max(), ry.max())):  # fmt: skip
+        for a, b in (
+            (xs.min(), rx.min()),
+            (xs.max(), rx.max()),
+            (ys.min(), ry.min()),
+            (ys.max(), ry.max()),
+        ):
             assert abs(int(a) - int(b)) <= 1, (digit, width)
         overlap = (shown & rendered).sum() / (shown | rendered).sum()
         assert overlap > 0.95, (digit, width, overlap)
@@ -276,16 +292,18 @@ def test_face_and_forecast_tabs(page, tmp_path) -> None:
     expect(page.locator("#face-output img")).to_be_visible(timeout=TIMEOUT_MS)
     with_lines = page.locator("#face-output img").get_attribute("src")
     page.locator("#face-lines input").uncheck()  # redrawn from the faces kept in the tab
-    expect(page.locator("#face-output img")).not_to_have_attribute("src", with_lines,
-                                                                   timeout=TIMEOUT_MS)  # fmt: skip
+    expect(page.locator("#face-output img")).not_to_have_attribute(
+        "src", with_lines, timeout=TIMEOUT_MS
+    )
     expect(page.locator("#face-message")).to_contain_text("1 face found")
 
     page.get_by_role("tab", name="Forecast").click()
     page.locator("#series-new").click()
     numbers = re.compile(r"(-?\d+\.\d{3}, ){9}-?\d+\.\d{3}")  # the 10 forecast values
     expect(page.locator("#series-message")).to_contain_text(numbers, timeout=TIMEOUT_MS)
-    expect(page.locator("#series-plot img, #series-plot svg, #series-plot canvas").first
-           ).to_be_visible(timeout=TIMEOUT_MS)  # fmt: skip
+    expect(
+        page.locator("#series-plot img, #series-plot svg, #series-plot canvas").first
+    ).to_be_visible(timeout=TIMEOUT_MS)
     page.screenshot(path=str(tmp_path / "forecast.png"))
 
 

@@ -98,10 +98,15 @@ def test_export_puts_the_checkpoints_calibration_before_the_softmax(tmp_path):
     torch.manual_seed(0)
     net = build_model("cnn_small").eval()
     checkpoint = checkpoints.save_checkpoint(
-        tmp_path / "cnn_small.pt", name="cnn_small", model=net, cfg=get_config("cnn_small"),
-        args={}, model_kwargs={}, history=[],
+        tmp_path / "cnn_small.pt",
+        name="cnn_small",
+        model=net,
+        cfg=get_config("cnn_small"),
+        args={},
+        model_kwargs={},
+        history=[],
         calibration={"temperature": 2.5, "offsets": [0.0] * 9 + [-1.5]},
-    )  # fmt: skip
+    )
     export.export_checkpoint(checkpoint, tmp_path / "exported")
     model = visionplay.load("cnn_small", tmp_path / "exported")
     pixels = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)

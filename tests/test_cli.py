@@ -139,8 +139,18 @@ def test_eval_as_drawn(data_dir, tmp_path, capsys, monkeypatch):
 
 def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     out = tmp_path / "permute"
-    argv = ["experiment", "permute", "--limit", "600", "--workers", "0",
-            "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    argv = [
+        "experiment",
+        "permute",
+        "--limit",
+        "600",
+        "--workers",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "FC2(8)" in printed and "6,442" in printed and "6,422" in printed
@@ -162,7 +172,9 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     assert not np.array_equal(plain, shuffled)
     np.testing.assert_array_equal(np.sort(plain.ravel()), np.sort(shuffled.ravel()))
     # the picture the panel shows is the one the models were trained on
-    as_trained = permute_pixels(TensorDataset(torch.from_numpy(images[:1, None]), torch.zeros(1)),
-                                torch.tensor(result["permutation"])).tensors[0][0, 0]  # fmt: skip
+    as_trained = permute_pixels(
+        TensorDataset(torch.from_numpy(images[:1, None]), torch.zeros(1)),
+        torch.tensor(result["permutation"]),
+    ).tensors[0][0, 0]
     np.testing.assert_array_equal(as_trained.numpy(), shuffled)
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"

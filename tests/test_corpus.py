@@ -127,9 +127,12 @@ def test_forecast_tab_answers_bad_series(client):
 images = st.one_of(
     arrays(np.uint8, st.tuples(st.integers(1, 64), st.integers(1, 64))),
     arrays(np.uint8, st.tuples(st.integers(1, 64), st.integers(1, 64), st.sampled_from([1, 3, 4]))),
-    arrays(np.float32, st.tuples(st.integers(1, 48), st.integers(1, 48), st.just(3)),
-           elements=st.floats(-2, 300, width=32) | st.sampled_from([np.nan, np.inf])),
-)  # fmt: skip
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 48), st.integers(1, 48), st.just(3)),
+        elements=st.floats(-2, 300, width=32) | st.sampled_from([np.nan, np.inf]),
+    ),
+)
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])

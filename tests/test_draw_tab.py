@@ -18,8 +18,9 @@ from visionplay.ui.draw import DRAW_HINT, NOT_A_DIGIT_HINT
 def ask(app_url):
     """POST a body to the canvas's server function ``answer``, as the page does."""
     config = httpx.get(f"{app_url}config", timeout=30).json()
-    (canvas,) = [c["id"] for c in config["components"]
-                 if c.get("props", {}).get("elem_id") == "digit-draw"]  # fmt: skip
+    (canvas,) = [
+        c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "digit-draw"
+    ]
 
     def post(data, fn_name: str = "answer") -> httpx.Response:
         body = {"data": data, "component_id": canvas, "fn_name": fn_name, "session_hash": "t1"}

@@ -25,14 +25,23 @@ def tiny_checkpoint(path, name="mnist", seed=0, calibration=None, width=4):
     torch.manual_seed(seed)
     model = build_model(name, width=width).eval()
     return save_checkpoint(
-        path, name=name, model=model, cfg=get_config(name), args={}, history=[],
-        model_kwargs={"width": width}, calibration=calibration, command=f"member {seed}",
-    )  # fmt: skip
+        path,
+        name=name,
+        model=model,
+        cfg=get_config(name),
+        args={},
+        history=[],
+        model_kwargs={"width": width},
+        calibration=calibration,
+        command=f"member {seed}",
+    )
 
 
 def test_an_ensemble_answers_with_its_members_mean_probability(tmp_path):
-    members = [tiny_checkpoint(tmp_path / "a.pt", seed=0, calibration=CALIBRATION),
-               tiny_checkpoint(tmp_path / "b.pt", seed=1, width=6)]  # fmt: skip
+    members = [
+        tiny_checkpoint(tmp_path / "a.pt", seed=0, calibration=CALIBRATION),
+        tiny_checkpoint(tmp_path / "b.pt", seed=1, width=6),
+    ]
     combine(members, tmp_path / "ensemble.pt", command="visionplay ensemble a.pt b.pt")
     x = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
     alone = []
@@ -70,8 +79,18 @@ def test_only_classifiers_of_one_kind_are_combined(tmp_path):
 
 def test_the_command_refuses_in_one_line(tmp_path, capsys):
     digits = tiny_checkpoint(tmp_path / "a.pt")
-    assert main(["ensemble", str(digits), str(tmp_path / "missing.pt"), "--out",
-                 str(tmp_path / "out.pt")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "ensemble",
+                str(digits),
+                str(tmp_path / "missing.pt"),
+                "--out",
+                str(tmp_path / "out.pt"),
+            ]
+        )
+        == 2
+    )
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "missing.pt" in error and "Traceback" not in error
     assert main(["ensemble", str(digits), str(digits), "--out", str(tmp_path / "ok.pt")]) == 0

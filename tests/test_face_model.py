@@ -39,11 +39,21 @@ def tiny_face_model(data_dir, tmp_path_factory):
             str(data_dir),
             "--out",
             str(runs),
-        ]  # fmt: skip
+        ]
     )
     exported = tmp_path_factory.mktemp("exported")
-    assert cli(["export", "--onnx", str(runs / "face_keypoints" / "face_keypoints.pt"),
-                "--out", str(exported)]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "export",
+                "--onnx",
+                str(runs / "face_keypoints" / "face_keypoints.pt"),
+                "--out",
+                str(exported),
+            ]
+        )
+        == 0
+    )
     return runs, exported
 
 
@@ -100,8 +110,20 @@ def test_predict_cli_prints_faces_and_writes_the_overlay(tiny_face_model, tmp_pa
         pytest.skip("no face example pictures")
     Image.open(source).save(frame)
     model_path = str(exported / "face_keypoints.onnx")
-    assert cli(["predict", str(frame), str(tmp_path / "empty.png"), "--model", model_path,
-                "--overlay", str(tmp_path / "drawn")]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "predict",
+                str(frame),
+                str(tmp_path / "empty.png"),
+                "--model",
+                model_path,
+                "--overlay",
+                str(tmp_path / "drawn"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "frame.png: 1 face" in out and "empty.png: 0 faces" in out
     drawn = Image.open(tmp_path / "drawn" / "frame-faces.png")
@@ -113,8 +135,19 @@ def test_predict_cli_prints_faces_and_writes_the_overlay(tiny_face_model, tmp_pa
 
 def test_eval_cli_reports_the_three_nmes(tiny_face_model, data_dir, capsys):
     _, exported = tiny_face_model
-    assert cli(["eval", str(exported / "face_keypoints.onnx"), "--limit", "10",
-                "--data-dir", str(data_dir)]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "eval",
+                str(exported / "face_keypoints.onnx"),
+                "--limit",
+                "10",
+                "--data-dir",
+                str(data_dir),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["test_true_box"]["frames"] == 10
     assert 0 < report["test_end_to_end"]["face_found"] <= 1

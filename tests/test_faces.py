@@ -77,9 +77,14 @@ def test_training_crop_without_jitter_is_the_serving_crop(frames):
     wide = face_crops(frames, cfg, context=2.0)
     served = face_crops(frames, cfg, context=1.0)
     still = KeypointAugment(
-        torch.from_numpy(faces.FLIP), context=2.0, scale=(1, 1), degrees=0, shift=0,
-        flip=False, light=0,
-    )  # fmt: skip
+        torch.from_numpy(faces.FLIP),
+        context=2.0,
+        scale=(1, 1),
+        degrees=0,
+        shift=0,
+        flip=False,
+        light=0,
+    )
     crops, points = still(*wide.tensors)
     # OpenCV places sample points to 1/32 pixel, so pixels agree to within rounding.
     difference = (crops - served.tensors[0]).abs()
@@ -88,9 +93,10 @@ def test_training_crop_without_jitter_is_the_serving_crop(frames):
     # And those crops are what serving cuts from the picture for the same square.
     square = faces.square_from_points(frames.points[0], cfg.extra["margin"])
     np.testing.assert_allclose(
-        prepare_face(np.uint8(frames.grays[0] * 255 + 0.5), cfg, square), served.tensors[0][0],
+        prepare_face(np.uint8(frames.grays[0] * 255 + 0.5), cfg, square),
+        served.tensors[0][0],
         atol=1 / 255,
-    )  # fmt: skip
+    )
 
 
 def test_flip_mirrors_pixels_and_swaps_point_names(frames):
@@ -116,8 +122,15 @@ def test_jitter_keeps_points_on_the_features(frames):
     """Points still mark the same pixels after a random crop: the image intensity under
     each point barely changes between the plain and the jittered crop."""
     wide = face_crops(frames, FACE_KEYPOINTS, context=2.0)
-    still = KeypointAugment(torch.from_numpy(faces.FLIP), context=2.0, scale=(1, 1),
-                            degrees=0, shift=0, flip=False, light=0)  # fmt: skip
+    still = KeypointAugment(
+        torch.from_numpy(faces.FLIP),
+        context=2.0,
+        scale=(1, 1),
+        degrees=0,
+        shift=0,
+        flip=False,
+        light=0,
+    )
     moved = KeypointAugment(torch.from_numpy(faces.FLIP), context=2.0, flip=False, light=0)
     torch.manual_seed(1)
     a, pa = still(*wide.tensors)

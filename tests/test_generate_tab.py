@@ -85,7 +85,8 @@ def test_generate_then_read_in_chromium(page):  # noqa: F811
     page.locator("#generate-draw").click()
     expect(page.locator("#generate-grid img")).to_be_visible(timeout=TIMEOUT_MS)
     page.locator("#generate-read").click()
-    expect(page.locator("#generate-verdict")).to_contain_text(re.compile(r"\d+ of 16 read as 0"),
-                                                              timeout=TIMEOUT_MS)  # fmt: skip
+    expect(page.locator("#generate-verdict")).to_contain_text(
+        re.compile(r"\d+ of 16 read as 0"), timeout=TIMEOUT_MS
+    )
     page.locator("#generate-walk").click()
     expect(page.locator("#generate-strip img")).to_be_visible(timeout=TIMEOUT_MS)

@@ -39,9 +39,14 @@ def generator(tmp_path_factory) -> Generator:
     torch.manual_seed(0)
     model = build_model("fashion_gan").eval()
     checkpoint = save_checkpoint(
-        folder / "fashion_gan.pt", name="fashion_gan", model=model,
-        cfg=get_config("fashion_gan"), args={}, model_kwargs={}, history=[],
-    )  # fmt: skip
+        folder / "fashion_gan.pt",
+        name="fashion_gan",
+        model=model,
+        cfg=get_config("fashion_gan"),
+        args={},
+        model_kwargs={},
+        history=[],
+    )
     export_checkpoint(checkpoint, folder / "exported")
     return visionplay.load("fashion_gan", folder / "exported")
 
@@ -120,8 +125,9 @@ def test_each_generator_trains_by_its_own_recipe():
     recipe = {key: getattr(garments, key) for key in trainer.GARMENT_RECIPE}
     assert recipe == trainer.GARMENT_RECIPE and recipe != {k: getattr(digits, k) for k in recipe}
     assert (garments.batch_size, garments.lr) == (digits.batch_size, digits.lr)  # the rest stays
-    mine = trainer.parse_settings(["--arch", "fashion_gan", "--epochs", "3",
-                                   "--discriminator-width", "8"])  # fmt: skip
+    mine = trainer.parse_settings(
+        ["--arch", "fashion_gan", "--epochs", "3", "--discriminator-width", "8"]
+    )
     assert (mine.epochs, mine.discriminator_width, mine.discriminator_lr) == (3, 8, 4e-4)
     assert (mine.average_last, mine.class_loss) == (3, 0.5)  # the recipe's, under the flags
 
@@ -192,8 +198,9 @@ def test_the_class_loss_pays_for_pictures_the_discriminator_reads_as_another_cla
 
 
 def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
-    last = gan_trainer().main(["--dry-run", "--workers", "0", "--data-dir", str(data_dir),
-                               "--out", str(tmp_path)])  # fmt: skip
+    last = gan_trainer().main(
+        ["--dry-run", "--workers", "0", "--data-dir", str(data_dir), "--out", str(tmp_path)]
+    )
     assert {"d_loss", "g_loss", "conditional_accuracy", "frechet_distance"} <= set(last)
     run = tmp_path / "mnist_gan"
     assert (run / "samples-001.png").is_file() and (run / "metrics.json").is_file()
@@ -205,10 +212,32 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
 
 
 def test_resume_continues_the_same_run(data_dir, tmp_path):
-    flags = ["--arch", "fashion_gan", "--limit", "256", "--workers", "0",
-             "--lr", "5e-4", "--discriminator-width", "8", "--discriminator-lr", "1e-3",
-             "--spread-floor", "1", "--terms-from", "2", "--class-loss", "1", "--average-last",
-             "2", "--data-dir", str(data_dir), "--out", str(tmp_path)]  # fmt: skip
+    flags = [
+        "--arch",
+        "fashion_gan",
+        "--limit",
+        "256",
+        "--workers",
+        "0",
+        "--lr",
+        "5e-4",
+        "--discriminator-width",
+        "8",
+        "--discriminator-lr",
+        "1e-3",
+        "--spread-floor",
+        "1",
+        "--terms-from",
+        "2",
+        "--class-loss",
+        "1",
+        "--average-last",
+        "2",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path),
+    ]
     trainer = gan_trainer()
     trainer.main([*flags, "--epochs", "2"])
     straight = json.loads((tmp_path / "fashion_gan" / "metrics.json").read_text())["epochs"]
@@ -229,9 +258,11 @@ def test_resume_continues_the_same_run(data_dir, tmp_path):
     assert first_layer.shape == (8,) and "classify.weight" in adversaries["discriminator"]
     assert adversaries["d_optimizer"]["param_groups"][0]["lr"] == 1e-3
     assert adversaries["g_optimizer"]["param_groups"][0]["lr"] == 5e-4
-    others = {"--discriminator-width 8": ["--discriminator-width", "16"],
-              "--class-loss 1.0": ["--class-loss", "0"],
-              "--model-kwargs '{}'": ["--model-kwargs", '{"width": 8}']}  # fmt: skip
+    others = {
+        "--discriminator-width 8": ["--discriminator-width", "16"],
+        "--class-loss 1.0": ["--class-loss", "0"],
+        "--model-kwargs '{}'": ["--model-kwargs", '{"width": 8}'],
+    }
     for trained, other in others.items():
         with pytest.raises(InvalidInputError, match=trained):
             trainer.main([*flags, "--epochs", "2", "--out", str(again), "--resume", *other])
@@ -248,11 +279,36 @@ def test_torchrun_trains_with_every_generator_term(data_dir, tmp_path):
     """DDP over gloo wants every parameter in each step's graph: the discriminator's
     classifier is, in epoch 1 where the class term weighs 0 as in epoch 2 where it counts."""
     out = tmp_path / "runs"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               str(TRAINER), "--arch", "fashion_gan", "--limit", "256", "--epochs", "2",
-               "--workers", "0", "--discriminator-width", "8", "--class-loss", "1",
-               "--spread-floor", "1", "--mode-seeking", "0.25", "--terms-from", "2",
-               "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(TRAINER),
+        "--arch",
+        "fashion_gan",
+        "--limit",
+        "256",
+        "--epochs",
+        "2",
+        "--workers",
+        "0",
+        "--discriminator-width",
+        "8",
+        "--class-loss",
+        "1",
+        "--spread-floor",
+        "1",
+        "--mode-seeking",
+        "0.25",
+        "--terms-from",
+        "2",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "x 2 processes" in done.stdout and done.stdout.count("saved ") == 1

@@ -13,8 +13,13 @@ from visionplay.config import MNIST_LABELS, NOT_A_DIGIT
 from visionplay.preprocess import prepare_digit
 
 # What MNIST's American school hands lack, as issue 18 names it.
-WORLD_STYLES = [("1", "long up-stroke, no foot"), ("7", "crossed"), ("4", "open top"),
-                ("9", "straight tail"), ("2", "looped")]  # fmt: skip
+WORLD_STYLES = [
+    ("1", "long up-stroke, no foot"),
+    ("7", "crossed"),
+    ("4", "open top"),
+    ("9", "straight tail"),
+    ("2", "looped"),
+]
 LOOK_LIKE_DIGITS = set("OoIiljJSsZzBbgqGTt")  # as issue 18 lists them
 
 

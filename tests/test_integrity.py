@@ -44,9 +44,14 @@ def one_error_line(capsys) -> str:
 def fc2_checkpoint(tmp_path) -> Path:
     torch.manual_seed(0)
     return checkpoints.save_checkpoint(
-        tmp_path / "fc2.pt", name="fc2", model=build_model("fc2"),
-        cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
-    )  # fmt: skip
+        tmp_path / "fc2.pt",
+        name="fc2",
+        model=build_model("fc2"),
+        cfg=get_config("fc2"),
+        args={},
+        model_kwargs={},
+        history=[],
+    )
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -32,8 +32,9 @@ def test_corr2d_is_the_tutorials_and_a_conv_layers():
     )
     rng = np.random.default_rng(0)
     image, kernel = rng.random((7, 9), np.float32), rng.random((2, 3), np.float32)
-    conv = torch.nn.functional.conv2d(torch.from_numpy(image)[None, None],
-                                      torch.from_numpy(kernel)[None, None])  # fmt: skip
+    conv = torch.nn.functional.conv2d(
+        torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None]
+    )
     np.testing.assert_allclose(corr2d(image, kernel), conv[0, 0].numpy(), rtol=1e-5)
 
 

@@ -63,12 +63,15 @@ def test_32_clients_100_requests_each(tmp_path):
             faces = [upload(setup, p) for p in sorted(Path("demos/examples").glob("face_*"))]
             series = ", ".join(f"{v:.3f}" for v in np.sin(np.linspace(0, 6, 50)))
         requests = [
-            ("draw", lambda i: [digit_strokes("7", seed=i % 8)],
-             lambda out: out[0]["message"] == "" and out[0]["label"] == "7"),
+            (
+                "draw",
+                lambda i: [digit_strokes("7", seed=i % 8)],
+                lambda out: out[0]["message"] == "" and out[0]["label"] == "7",
+            ),
             ("photo", lambda i: [photos[i % 8], "fashion_mnist"], lambda out: out[2] == ""),
             ("faces", lambda i: [faces[i % len(faces)], True], lambda out: "found" in out[1]),
             ("forecast", lambda i: [series, 10], lambda out: out[1].startswith("**Next 10")),
-        ]  # fmt: skip
+        ]
         latencies: dict[str, list[float]] = {name: [] for name, *_ in requests}
         errors: list[str] = []
         health: list[float] = []

@@ -159,9 +159,15 @@ def tensor_request(model: visionplay.Model, inputs: list[dict]) -> dict:
     """Two rows of each input the metadata declares (``inputs``), of the kind the task's
     class makes: one FP32 tensor for most models, a generator's FP32 z and INT64 label."""
     arrays = type(model).example_inputs(model.cfg, 2)
-    tensors = [{"name": spec["name"], "datatype": spec["datatype"], "shape": list(array.shape),
-                "data": array.ravel().tolist()}
-               for spec, array in zip(inputs, arrays, strict=True)]  # fmt: skip
+    tensors = [
+        {
+            "name": spec["name"],
+            "datatype": spec["datatype"],
+            "shape": list(array.shape),
+            "data": array.ravel().tolist(),
+        }
+        for spec, array in zip(inputs, arrays, strict=True)
+    ]
     return {"id": "r1", "inputs": tensors}
 
 
@@ -215,38 +221,110 @@ def infer_body(**tensor) -> dict:
     ("method", "path", "body", "status", "schema", "message"),
     [
         ("GET", "/v2/nope", None, 404, "inference_error_response", "no route /v2/nope"),
-        ("GET", "/v2/models/mnist/versions/1/nope", None, 404, "inference_error_response",
-         "no route"),
+        (
+            "GET",
+            "/v2/models/mnist/versions/1/nope",
+            None,
+            404,
+            "inference_error_response",
+            "no route",
+        ),
         ("GET", "/v2/models/mnist/", None, 404, "inference_error_response", "no route"),
         ("POST", "/v2", {}, 405, "metadata_server_error_response", "takes GET, not POST"),
         ("POST", "/v2/health/live", {}, 405, "inference_error_response", "takes GET"),
         ("GET", "/v2/models/mnist/infer", None, 405, "inference_error_response", "takes POST"),
-        ("GET", "/v2/models/mnist/versions/1/infer", None, 405, "inference_error_response",
-         "takes POST"),
+        (
+            "GET",
+            "/v2/models/mnist/versions/1/infer",
+            None,
+            405,
+            "inference_error_response",
+            "takes POST",
+        ),
         ("DELETE", "/v2/models/mnist", None, 405, "metadata_model_error_response", "takes GET"),
         ("GET", "/v2/models/nope", None, 404, "metadata_model_error_response", "no model 'nope'"),
-        ("GET", "/v2/models/nope/versions/1", None, 404, "metadata_model_error_response",
-         "no model 'nope'"),
-        ("GET", "/v2/models/nope/versions/1/ready", None, 404, "inference_error_response",
-         "no model 'nope'"),
-        ("GET", "/v2/models/mnist/versions/2", None, 404, "metadata_model_error_response",
-         "model 'mnist' has no version '2'; versions: 1"),
-        ("GET", "/v2/models/mnist/versions/2/ready", None, 404, "inference_error_response",
-         "has no version '2'"),
-        ("POST", "/v2/models/mnist/versions/2/infer", infer_body(), 404,
-         "inference_error_response", "has no version '2'"),
-        ("POST", "/v2/models/mnist/versions/1/infer", b"{not json", 400,
-         "inference_error_response", "not JSON"),
-        ("POST", "/v2/models/mnist/versions/1/infer", infer_body(shape=[1, 3, 28, 28]), 400,
-         "inference_error_response", "takes a batch of shape"),
-        ("POST", "/v2/models/mnist/infer", infer_body(datatype="INT64"), 400,
-         "inference_error_response", "datatype 'INT64' is not taken"),
-        ("POST", "/v2/models/mnist/infer", {**infer_body(), "id": {"a": 1}}, 400,
-         "inference_error_response", "'id' must be a string"),
-        ("POST", "/v2/models/mnist/versions/1/infer", b"x" * (3 << 20), 413,
-         "inference_error_response", "at most 2,097,152"),
+        (
+            "GET",
+            "/v2/models/nope/versions/1",
+            None,
+            404,
+            "metadata_model_error_response",
+            "no model 'nope'",
+        ),
+        (
+            "GET",
+            "/v2/models/nope/versions/1/ready",
+            None,
+            404,
+            "inference_error_response",
+            "no model 'nope'",
+        ),
+        (
+            "GET",
+            "/v2/models/mnist/versions/2",
+            None,
+            404,
+            "metadata_model_error_response",
+            "model 'mnist' has no version '2'; versions: 1",
+        ),
+        (
+            "GET",
+            "/v2/models/mnist/versions/2/ready",
+            None,
+            404,
+            "inference_error_response",
+            "has no version '2'",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/versions/2/infer",
+            infer_body(),
+            404,
+            "inference_error_response",
+            "has no version '2'",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/versions/1/infer",
+            b"{not json",
+            400,
+            "inference_error_response",
+            "not JSON",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/versions/1/infer",
+            infer_body(shape=[1, 3, 28, 28]),
+            400,
+            "inference_error_response",
+            "takes a batch of shape",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(datatype="INT64"),
+            400,
+            "inference_error_response",
+            "datatype 'INT64' is not taken",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            {**infer_body(), "id": {"a": 1}},
+            400,
+            "inference_error_response",
+            "'id' must be a string",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/versions/1/infer",
+            b"x" * (3 << 20),
+            413,
+            "inference_error_response",
+            "at most 2,097,152",
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_refusal_under_v2_is_the_protocols_error_object(
     client, method, path, body, status, schema, message
 ):

@@ -49,8 +49,10 @@ def opencv_outputs(path: Path, inputs: dict[str, np.ndarray], tmp: Path) -> dict
     np.savez(tmp / "inputs.npz", **inputs)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(path), str(tmp / "inputs.npz"), str(tmp / "out.npz")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert child.returncode == 0, (
         f"OpenCV {cv2.__version__} failed on {path.name} ({how_it_ended(child.returncode)}): "
         f"{child.stderr.strip()[-2000:]}"
@@ -82,8 +84,11 @@ def test_opencv_matches_onnxruntime(name, tmp_path):
         # steps axis is dynamic (any series length), which 5.x runs.
         pytest.skip(f"OpenCV {cv2.__version__} cannot import a recurrent layer on a dynamic axis")
     inputs = random_inputs(model)
-    named = {f"{key}.{input_name}": x for key, batch in inputs.items()
-             for input_name, x in zip(model.input_names(), batch, strict=True)}  # fmt: skip
+    named = {
+        f"{key}.{input_name}": x
+        for key, batch in inputs.items()
+        for input_name, x in zip(model.input_names(), batch, strict=True)
+    }
     got = opencv_outputs(models_dir() / f"{name}.onnx", named, tmp_path)
     for key, batch in inputs.items():
         expected = model.run(*batch)

@@ -57,8 +57,10 @@ def test_size_place_and_stroke_do_not_matter(variant):
 
 def test_polarity_does_not_matter():
     black_on_white = Image.new("L", (300, 300), 255)
-    black_on_white.paste(draw("3", size=240, centre=(150, 150), canvas=300).convert("L"),
-                         mask=draw("3", size=240, centre=(150, 150), canvas=300))  # fmt: skip
+    black_on_white.paste(
+        draw("3", size=240, centre=(150, 150), canvas=300).convert("L"),
+        mask=draw("3", size=240, centre=(150, 150), canvas=300),
+    )
     white_on_black = Image.fromarray(255 - np.asarray(black_on_white))
     np.testing.assert_allclose(
         prepare_digit(black_on_white), prepare_digit(white_on_black), atol=1e-6

@@ -45,8 +45,14 @@ def post(port: int, path: str, body: bytes) -> tuple[int, str | None, dict]:
 @pytest.mark.slow
 def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
     port, options = free_port(), ["--ray", "--replicas", "2"]
-    server, _ = start_server(models_dir(), port, tmp_path / "ray.log", timeout=300,
-                             options=options, ready="v2/health/ready")  # fmt: skip
+    server, _ = start_server(
+        models_dir(),
+        port,
+        tmp_path / "ray.log",
+        timeout=300,
+        options=options,
+        ready="v2/health/ready",
+    )
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         connection.request("GET", "/v2/health/ready")
@@ -63,13 +69,19 @@ def test_two_replicas_share_the_requests_and_shut_down(tmp_path):
         for name in list_exported():
             model = visionplay.load(name)
             tensors = [
-                {"name": input_name, "datatype": "INT64" if x.dtype == np.int64 else "FP32",
-                 "shape": list(x.shape), "data": x.ravel().tolist()}
-                for input_name, x in zip(model.input_names(),
-                                         type(model).example_inputs(model.cfg, 1), strict=True)
-            ]  # fmt: skip
-            status, _, answer = post(port, f"/v2/models/{name}/infer",
-                                     json.dumps({"inputs": tensors}).encode())  # fmt: skip
+                {
+                    "name": input_name,
+                    "datatype": "INT64" if x.dtype == np.int64 else "FP32",
+                    "shape": list(x.shape),
+                    "data": x.ravel().tolist(),
+                }
+                for input_name, x in zip(
+                    model.input_names(), type(model).example_inputs(model.cfg, 1), strict=True
+                )
+            ]
+            status, _, answer = post(
+                port, f"/v2/models/{name}/infer", json.dumps({"inputs": tensors}).encode()
+            )
             assert status == 200 and answer["model_name"] == name, answer
 
         status, _, answer = post(port, "/v2/models/mnist/infer", b"{not json")
@@ -101,16 +113,23 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
     # Two nodes of one CPU each: two replicas of one CPU fit only one on each.
-    cluster = Cluster(initialize_head=True,
-                      head_node_args={"num_cpus": 1, "node_ip_address": LOOPBACK})  # fmt: skip
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": LOOPBACK}
+    )
     try:
         cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         cluster.wait_for_nodes()
         port = free_port()
         options = ["--ray", "--address", cluster.address, "--replicas", "2"]
         # The replicas read the models from the job's working_dir, unpacked on each node.
-        server, _ = start_server(models_dir(), port, tmp_path / "ray.log", timeout=300,
-                                 options=options, ready="v2/health/ready")  # fmt: skip
+        server, _ = start_server(
+            models_dir(),
+            port,
+            tmp_path / "ray.log",
+            timeout=300,
+            options=options,
+            ready="v2/health/ready",
+        )
         try:
             digit = png_bytes(digit_drawing())
             # Serve prefers the replica on the proxy's own node until it is busy: rounds of
@@ -118,16 +137,21 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path, monkeypatch):
             answered: set[str] = set()
             with ThreadPoolExecutor(16) as pool:
                 for _ in range(8):
-                    answers = list(pool.map(lambda _: post(port, "/predict/mnist", digit),
-                                            range(32)))  # fmt: skip
+                    answers = list(
+                        pool.map(lambda _: post(port, "/predict/mnist", digit), range(32))
+                    )
                     assert {status for status, _, _ in answers} == {200}
                     answered |= {replica for _, replica, _ in answers}
                     if len(answered) == 2:
                         break
             assert len(answered) == 2, answered
             ray.init(address=cluster.address)
-            replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{APP_NAME}:Models"),
-                                            ("state", "=", "ALIVE")])  # fmt: skip
+            replicas = list_actors(
+                filters=[
+                    ("class_name", "=", f"ServeReplica:{APP_NAME}:Models"),
+                    ("state", "=", "ALIVE"),
+                ]
+            )
             assert len({actor.node_id for actor in replicas}) == 2, replicas
             assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}
             if ON_LINUX:  # the nodes, the server and their workers all descend from this test
@@ -136,8 +160,10 @@ def test_on_a_cluster_the_replicas_spread_over_its_nodes(tmp_path, monkeypatch):
             code = stop_server(server)
         assert code == 0, (tmp_path / "ray.log").read_text()[-2000:]
         assert APP_NAME not in serve.status().applications
-        assert any(a.class_name == "ServeController" for a in list_actors(
-            filters=[("state", "=", "ALIVE")]))  # fmt: skip
+        assert any(
+            a.class_name == "ServeController"
+            for a in list_actors(filters=[("state", "=", "ALIVE")])
+        )
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -182,8 +208,14 @@ def tcp_sockets(pids: set[int]) -> list[Socket]:
         for row in Path(table).read_text().splitlines()[1:]:
             fields = row.split()
             if fields[9] in owners:
-                sockets.append(Socket(fields[3], proc_address(fields[1]),
-                                      proc_address(fields[2]), owners[fields[9]]))  # fmt: skip
+                sockets.append(
+                    Socket(
+                        fields[3],
+                        proc_address(fields[1]),
+                        proc_address(fields[2]),
+                        owners[fields[9]],
+                    )
+                )
     assert sockets, "found no sockets of these processes: the check would prove nothing"
     return sockets
 
@@ -206,6 +238,9 @@ def off_loopback(sockets: list[Socket]) -> list[Socket]:
     def serve_replica_listener(socket: Socket) -> bool:
         return socket.state == LISTEN and socket.process.startswith("ray::ServeRepli")
 
-    return [socket for socket in sockets
-            if (not loopback(socket.local) and not serve_replica_listener(socket))
-            or (socket.state != LISTEN and not loopback(socket.remote))]  # fmt: skip
+    return [
+        socket
+        for socket in sockets
+        if (not loopback(socket.local) and not serve_replica_listener(socket))
+        or (socket.state != LISTEN and not loopback(socket.remote))
+    ]

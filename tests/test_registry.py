@@ -34,8 +34,10 @@ def test_mnist_zoo_is_registered():
 
 def test_face_zoo_is_registered():
     assert set(list_models("youtube_faces")) == {
-        "face_keypoints", "keypoint_cnn", "keypoint_resnet18"
-    }  # fmt: skip
+        "face_keypoints",
+        "keypoint_cnn",
+        "keypoint_resnet18",
+    }
 
 
 def test_duplicate_name_raises():
@@ -69,8 +71,9 @@ print(counts)
 def test_concurrent_first_readers_see_the_whole_registry():
     """The app's first requests can read the registry from several threads at once, each
     importing it for the first time while another is still importing the model modules."""
-    done = subprocess.run([sys.executable, "-c", FIRST_READERS], capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_READERS], capture_output=True, text=True, check=True
+    )
     assert json.loads(done.stdout) == [len(list_models())] * 8
 
 
@@ -141,9 +144,14 @@ def test_onnx_round_trip(name, tmp_path):
     torch.manual_seed(0)
     model = build_model(name).eval()
     checkpoint = save_checkpoint(
-        tmp_path / f"{name}.pt", name=name, model=model, cfg=cfg, args={}, model_kwargs={},
+        tmp_path / f"{name}.pt",
+        name=name,
+        model=model,
+        cfg=cfg,
+        args={},
+        model_kwargs={},
         history=[],
-    )  # fmt: skip
+    )
     result = export_checkpoint(checkpoint, tmp_path / "exported")
     assert result.max_abs_diff < 1e-4
 

@@ -54,9 +54,15 @@ def test_metadata_and_fp32_infer_for_every_shipped_model(client, name):
     assert client.get(f"/v2/models/{name}/ready").json()["ready"] is True
 
     arrays = type(model).example_inputs(model.cfg, 2)  # a generator's z and label, else one
-    tensors = [{"name": spec["name"], "datatype": spec["datatype"], "shape": list(array.shape),
-                "data": array.ravel().tolist()}
-               for spec, array in zip(meta["inputs"], arrays, strict=True)]  # fmt: skip
+    tensors = [
+        {
+            "name": spec["name"],
+            "datatype": spec["datatype"],
+            "shape": list(array.shape),
+            "data": array.ravel().tolist(),
+        }
+        for spec, array in zip(meta["inputs"], arrays, strict=True)
+    ]
     body = {"id": "r1", "inputs": tensors}
     answer = client.post(f"/v2/models/{name}/infer", json=body)
     assert answer.status_code == 200, answer.text
@@ -73,8 +79,10 @@ def test_metadata_and_fp32_infer_for_every_shipped_model(client, name):
 
 def test_bytes_infer_prepares_like_predict(client):
     encoded = base64.b64encode(drawn_digit()).decode()
-    body = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [encoded]}],
-            "parameters": {"top_k": 2}}  # fmt: skip
+    body = {
+        "inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [encoded]}],
+        "parameters": {"top_k": 2},
+    }
     outputs = {
         o["name"]: o for o in client.post("/v2/models/mnist/infer", json=body).json()["outputs"]
     }
@@ -113,20 +121,79 @@ def test_a_drawing_that_is_no_digit_is_called_so_over_rest(client):
         ("/v2/models/mnist/infer", b"{not json", 400, "not JSON"),
         ("/v2/models/mnist/infer", [1, 2], 400, "JSON object"),
         ("/v2/models/mnist/infer", {"inputs": []}, 400, "one input"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
-          "shape": [1, 3, 28, 28], "data": [0.0] * 2352}]}, 400,
-         "takes a batch of shape (N, 1, 28, 28)"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
-          "shape": [1, 1, 28, 28], "data": [0.0] * 5}]}, 400, "holds 784 values"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "INT64",
-          "shape": [1], "data": [1]}]}, 400, "datatype 'INT64' is not taken"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "BYTES",
-          "shape": [1], "data": ["%%%"]}]}, 400, "not valid base64"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "BYTES",
-          "shape": [1], "data": [base64.b64encode(b"text").decode()]}]}, 400, "not a readable"),
-        ("/v2/models/mnist/infer", {"inputs": [{"name": "image", "datatype": "FP32",
-          "shape": [1, 1, 28, 28], "data": [0.0] * 784}], "outputs": [{"name": ["x"]}]}, 400,
-         "'outputs' must be a list"),
+        (
+            "/v2/models/mnist/infer",
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "datatype": "FP32",
+                        "shape": [1, 3, 28, 28],
+                        "data": [0.0] * 2352,
+                    }
+                ]
+            },
+            400,
+            "takes a batch of shape (N, 1, 28, 28)",
+        ),
+        (
+            "/v2/models/mnist/infer",
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "datatype": "FP32",
+                        "shape": [1, 1, 28, 28],
+                        "data": [0.0] * 5,
+                    }
+                ]
+            },
+            400,
+            "holds 784 values",
+        ),
+        (
+            "/v2/models/mnist/infer",
+            {"inputs": [{"name": "image", "datatype": "INT64", "shape": [1], "data": [1]}]},
+            400,
+            "datatype 'INT64' is not taken",
+        ),
+        (
+            "/v2/models/mnist/infer",
+            {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["%%%"]}]},
+            400,
+            "not valid base64",
+        ),
+        (
+            "/v2/models/mnist/infer",
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "datatype": "BYTES",
+                        "shape": [1],
+                        "data": [base64.b64encode(b"text").decode()],
+                    }
+                ]
+            },
+            400,
+            "not a readable",
+        ),
+        (
+            "/v2/models/mnist/infer",
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "datatype": "FP32",
+                        "shape": [1, 1, 28, 28],
+                        "data": [0.0] * 784,
+                    }
+                ],
+                "outputs": [{"name": ["x"]}],
+            },
+            400,
+            "'outputs' must be a list",
+        ),
         ("/predict/mnist", b"", 400, "empty"),
         ("/predict/mnist", b"not a picture", 400, "not a readable image"),
         ("/predict/nope", b"x", 404, "no model 'nope'"),
@@ -134,7 +201,7 @@ def test_a_drawing_that_is_no_digit_is_called_so_over_rest(client):
         ("/predict/mnist?k=0", drawn_digit(), 400, "k must be at least 1"),
         ("/predict/mnist", b"x" * (3 << 20), 413, "at most 2,097,152"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_the_protocols_error_and_the_server_goes_on(
     client, path, body, status, message
 ):
@@ -189,8 +256,11 @@ def test_tritons_client_calls_every_shipped_model(triton_client):
         else:  # a generator's z and label
             arrays = type(model).example_inputs(model.cfg, 2, seed=1)
         first = meta["outputs"][0]["name"]
-        result = client.infer(name, triton_inputs(tritonclient, meta, arrays), outputs=[
-            tritonclient.InferRequestedOutput(first, binary_data=False)])  # fmt: skip
+        result = client.infer(
+            name,
+            triton_inputs(tritonclient, meta, arrays),
+            outputs=[tritonclient.InferRequestedOutput(first, binary_data=False)],
+        )
         if first == "forecast":
             expected = model.forecast_batch(arrays[0][:, :, 0])
         else:
@@ -202,8 +272,9 @@ def test_tritons_client_calls_every_shipped_model(triton_client):
     digit.set_data_from_numpy(
         np.array([base64.b64encode(drawn_digit())], dtype=object), binary_data=False
     )
-    result = client.infer("mnist", [digit], outputs=[
-        tritonclient.InferRequestedOutput("labels", binary_data=False)])  # fmt: skip
+    result = client.infer(
+        "mnist", [digit], outputs=[tritonclient.InferRequestedOutput("labels", binary_data=False)]
+    )
     assert result.as_numpy("labels")[0][0] in ("7", b"7")
     assert [o["name"] for o in result.get_response()["outputs"]] == ["labels"]
 

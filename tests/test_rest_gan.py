@@ -34,9 +34,14 @@ def folder(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = build_model(NAME).eval()
     checkpoint = save_checkpoint(
-        root / f"{NAME}.pt", name=NAME, model=model, cfg=get_config(NAME), args={},
-        model_kwargs={}, history=[],
-    )  # fmt: skip
+        root / f"{NAME}.pt",
+        name=NAME,
+        model=model,
+        cfg=get_config(NAME),
+        args={},
+        model_kwargs={},
+        history=[],
+    )
     export_checkpoint(checkpoint, root / "exported")
     shutil.copy(Path(models_dir()) / "mnist.onnx", root / "exported" / "mnist.onnx")
     return root / "exported"
@@ -123,12 +128,16 @@ def body_with(change: dict | None = None, **by_input: dict) -> dict:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (body_with(label={"datatype": "FP32"}), "input 'label': datatype 'FP32' is not taken: "
-         "mnist_gan's label is INT64"),
+        (
+            body_with(label={"datatype": "FP32"}),
+            "input 'label': datatype 'FP32' is not taken: mnist_gan's label is INT64",
+        ),
         (body_with(z={"datatype": "INT64"}), "datatype 'INT64' is not taken"),
         (body_with(z={"datatype": "BYTES", "data": ["aGk="]}), "datatype 'BYTES' is not taken"),
-        (body_with(label={"shape": [3], "data": [1, 2, 3]}),
-         "mnist_gan's inputs must hold one batch size; got z 2, label 3"),
+        (
+            body_with(label={"shape": [3], "data": [1, 2, 3]}),
+            "mnist_gan's inputs must hold one batch size; got z 2, label 3",
+        ),
         (body_with(label={"data": [1, 10]}), "mnist_gan has no class 10; its classes: 0 (0)"),
         (body_with(label={"data": [1, -1]}), "has no class -1"),
         (body_with(label={"data": [1, 2**70]}), "INT64 'data' must be whole numbers"),
@@ -137,8 +146,10 @@ def body_with(change: dict | None = None, **by_input: dict) -> dict:
         (body_with(label={"data": [1, "2"]}), "INT64 'data' must be whole numbers"),
         (body_with(label={"data": [1]}), "shape [2] holds 2 values"),
         (body_with(label={"shape": [2, 1], "data": [1, 2]}), "takes shape (N); got [2, 1]"),
-        (body_with(z={"shape": [2, 63], "data": [0.0] * 126}),
-         "input 'z': mnist_gan takes shape (N, 64); got [2, 63]"),
+        (
+            body_with(z={"shape": [2, 63], "data": [0.0] * 126}),
+            "input 'z': mnist_gan takes shape (N, 64); got [2, 63]",
+        ),
         (body_with(z={"shape": [2, 65], "data": [0.0] * 130}), "takes shape (N, 64)"),
         (body_with(z={"data": [0.0] * 127 + [1e39]}), "'data' must be finite numbers"),
         (body_with(z={"data": [0.0] * 127 + ["nan"]}), "'data' must be finite numbers"),
@@ -148,20 +159,31 @@ def body_with(change: dict | None = None, **by_input: dict) -> dict:
         (body_with(z={"data": [0.0] * 5}), "shape [2, 64] holds 128 values"),
         (body_with(z={"shape": "2x64"}), "'shape' must be a list of sizes"),
         (body_with(z={"shape": [-2, 64]}), "'shape' must be a list of sizes"),
-        (body_with(z={"shape": [0, 64], "data": []}, label={"shape": [0], "data": []}),
-         "a batch of 1 to 64 is taken; got 0"),
-        (body_with(z={"shape": [65, 64], "data": [0.0] * 65 * 64},
-                   label={"shape": [65], "data": [0] * 65}), "a batch of 1 to 64 is taken"),
+        (
+            body_with(z={"shape": [0, 64], "data": []}, label={"shape": [0], "data": []}),
+            "a batch of 1 to 64 is taken; got 0",
+        ),
+        (
+            body_with(
+                z={"shape": [65, 64], "data": [0.0] * 65 * 64},
+                label={"shape": [65], "data": [0] * 65},
+            ),
+            "a batch of 1 to 64 is taken",
+        ),
         (body_with(label={"name": "z"}), "takes the inputs z, label, each once by name; got 'z'"),
         (body_with(label={"name": "labels"}), "got 'labels'"),
         (body_with(z={"parameters": {"binary_data_size": 512}}), "binary_data=False"),
-        ({"inputs": tensors(np.zeros((1, 64), np.float32), np.array([1]))[:1]},
-         "'inputs' must be a list of 2 inputs, by name: z, label"),
+        (
+            {"inputs": tensors(np.zeros((1, 64), np.float32), np.array([1]))[:1]},
+            "'inputs' must be a list of 2 inputs, by name: z, label",
+        ),
         ({"inputs": [*body_with()["inputs"], body_with()["inputs"][0]]}, "list of 2 inputs"),
-        (body_with({"outputs": [{"name": "probabilities"}]}),
-         "mnist_gan has no output 'probabilities' for this input; it gives pictures"),
+        (
+            body_with({"outputs": [{"name": "probabilities"}]}),
+            "mnist_gan has no output 'probabilities' for this input; it gives pictures",
+        ),
     ],
-)  # fmt: skip
+)
 def test_infer_refusals_are_one_line_and_the_server_goes_on(client, folder, body, message):
     assert message in refused(client.post(f"/v2/models/{NAME}/infer", json=body), 400, folder)
     assert client.post(f"/v2/models/{NAME}/infer", json=body_with()).status_code == 200
@@ -220,8 +242,11 @@ def test_the_png_route_is_generate_in_a_grid_and_a_seed_draws_the_same_bytes(cli
         (f"/generate/{NAME}?label={'x' * 5000}", 400, "label must be at most 100 characters"),
         (f"/generate/{NAME}?label=1&count=0", 400, "count must be 1 to 64; got 0"),
         (f"/generate/{NAME}?label=1&count=65", 400, "count must be 1 to 64; got 65"),
-        (f"/generate/{NAME}?label=1&count=1e3", 400, "query count: Input should be a valid "
-         "integer"),
+        (
+            f"/generate/{NAME}?label=1&count=1e3",
+            400,
+            "query count: Input should be a valid integer",
+        ),
         (f"/generate/{NAME}?label=1&count={'9' * 5000}", 400, "query count:"),
         (f"/generate/{NAME}?label=1&seed=-1", 400, "seed must be 0 or more; got -1"),
         (f"/generate/{NAME}?label=1&seed=x", 400, "query seed: Input should be a valid integer"),
@@ -230,9 +255,10 @@ def test_the_png_route_is_generate_in_a_grid_and_a_seed_draws_the_same_bytes(cli
         ("/generate/mnist?label=1", 400, "mnist draws no pictures: it is a classification model"),
         ("/generate/nope?label=1", 404, "no model 'nope' here; served: mnist, mnist_gan"),
     ],
-)  # fmt: skip
-def test_the_png_route_refuses_bad_parameters_in_one_json_line(client, folder, path, status,
-                                                                message):  # fmt: skip
+)
+def test_the_png_route_refuses_bad_parameters_in_one_json_line(
+    client, folder, path, status, message
+):
     assert message in refused(client.get(path), status, folder)
     assert client.get(f"/generate/{NAME}?label=1&count=1").status_code == 200
 

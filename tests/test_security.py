@@ -79,8 +79,13 @@ def small_upload_server():
     """The app as `visionplay serve --max-upload-mb 1 --keep-uploads-s 60` launches it."""
     demo = build_app(keep_uploads_s=60)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                max_file_size=1024 * 1024)  # fmt: skip
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        max_file_size=1024 * 1024,
+    )
     try:
         yield demo, f"http://127.0.0.1:{port}/"
     finally:
@@ -146,10 +151,16 @@ def start(command: list[str], port: int, temp_dir: Path, log: Path) -> subproces
 
 
 SERVERS = {
-    "visionplay serve": lambda port: [sys.executable, "-m", "visionplay.cli.main", "serve",
-                                      "--port", str(port)],
+    "visionplay serve": lambda port: [
+        sys.executable,
+        "-m",
+        "visionplay.cli.main",
+        "serve",
+        "--port",
+        str(port),
+    ],
     "python demos/app.py": lambda port: [sys.executable, str(ROOT / "demos" / "app.py")],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module", params=list(SERVERS))
@@ -200,8 +211,9 @@ def test_no_endpoint_takes_a_file_it_did_not_receive(real_server, secret):
                 for mentioned in re.findall(r"[^\s\"']*secret\.png", answer):
                     fetched = client.get(f"gradio_api/file={mentioned}")
                     assert SECRET_TOKEN not in fetched.text, (endpoint, mentioned)
-    copies = [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
-              p.read_bytes()]  # fmt: skip
+    copies = [
+        p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in p.read_bytes()
+    ]
     assert copies == []
 
 
@@ -209,8 +221,9 @@ def test_an_uploaded_picture_is_still_read(real_server):
     """The guard lets the ordinary path through: upload, then name what the upload returned."""
     url, _ = real_server
     with httpx.Client(base_url=url, timeout=60) as client:
-        uploaded = client.post("gradio_api/upload", files={"files": ("7.png", png_bytes(
-            digit_drawing(seed=3)))}).json()[0]  # fmt: skip
+        uploaded = client.post(
+            "gradio_api/upload", files={"files": ("7.png", png_bytes(digit_drawing(seed=3)))}
+        ).json()[0]
         photo = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
         answer = call(client, "faces", [photo, True])
     assert "event: complete" in answer and "No face found" in answer
@@ -323,8 +336,9 @@ def test_the_armed_check_holds_without_the_guard(secret, tmp_path):
         answer = client.get(f"/gradio_api/call/faces/{started.json()['event_id']}").text
     assert "event: error" in answer and SECRET_TOKEN not in answer
     cache = Path(demo.GRADIO_CACHE)
-    copies = [p for p in cache.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
-              p.read_bytes()]  # fmt: skip
+    copies = [
+        p for p in cache.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in p.read_bytes()
+    ]
     assert copies == []
 
 
@@ -335,12 +349,12 @@ def test_a_body_read_leniently_is_refused_by_a_real_server(real_server, secret, 
     assert json.loads(body)["data"][0]["path"] == str(secret)
     with httpx.Client(base_url=url, timeout=30) as client:
         for route in ("gradio_api/call/faces", "gradio_api/queue/join"):
-            answer = client.post(route, content=body,
-                                 headers={"content-type": "application/json"})  # fmt: skip
+            answer = client.post(route, content=body, headers={"content-type": "application/json"})
             assert answer.status_code in (400, 422), (route, answer.text)
             assert SECRET_TOKEN not in answer.text and str(secret) not in answer.text
-    assert not [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
-                p.read_bytes()]  # fmt: skip
+    assert not [
+        p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in p.read_bytes()
+    ]
 
 
 def test_a_device_named_as_a_file_never_stalls_the_server(real_server):
@@ -349,16 +363,18 @@ def test_a_device_named_as_a_file_never_stalls_the_server(real_server):
     body = LENIENT["NaN literal"]("/dev/zero")
     with httpx.Client(base_url=url, timeout=10) as client:
         for _ in range(3):
-            answer = client.post("gradio_api/call/faces", content=body,
-                                 headers={"content-type": "application/json"})  # fmt: skip
+            answer = client.post(
+                "gradio_api/call/faces", content=body, headers={"content-type": "application/json"}
+            )
             assert answer.status_code == 400
         assert client.get("gradio_api/info", timeout=5).is_success
 
 
 def test_a_refusal_names_no_server_path(app_url):
     passwd = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
-    response = httpx.post(f"{app_url}gradio_api/call/photo", timeout=30,
-                          json={"data": [passwd, "cifar10"]})  # fmt: skip
+    response = httpx.post(
+        f"{app_url}gradio_api/call/photo", timeout=30, json={"data": [passwd, "cifar10"]}
+    )
     assert response.status_code == 400
     assert "/etc" not in response.text and "uploaded to this app" in response.json()["detail"]
 
@@ -414,8 +430,10 @@ def attacks() -> dict[str, tuple[str, bytes]]:
         "FP32 [6000, 1, 28, 28], mnist": ("/v2/models/mnist/infer", fp32([6000, 1, 28, 28])),
         "FP32 [1500, 3, 32, 32], cifar10": ("/v2/models/cifar10/infer", fp32([1500, 3, 32, 32])),
         "FP32 [1, 1000000, 1], timeseries": (
-            "/v2/models/timeseries/infer", fp32([1, 1_000_000, 1], 0.1)),
-    }  # fmt: skip
+            "/v2/models/timeseries/infer",
+            fp32([1, 1_000_000, 1], 0.1),
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -435,16 +453,22 @@ def measured_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
 
 def post_all(url: str, route: str, body: bytes, times: int) -> list[httpx.Response]:
     with ThreadPoolExecutor(times) as pool:
-        return list(pool.map(lambda _: httpx.post(url + route, content=body, timeout=120),
-                             range(times)))  # fmt: skip
+        return list(
+            pool.map(lambda _: httpx.post(url + route, content=body, timeout=120), range(times))
+        )
 
 
 @pytest.mark.parametrize(
     "attack",
-    ["1-bit 13,000 px PNG, mnist", "1-bit 13,000 px PNG, face_keypoints",
-     "RGB 9,400 px PNG, mnist", "FP32 [6000, 1, 28, 28], mnist",
-     "FP32 [1500, 3, 32, 32], cifar10", "FP32 [1, 1000000, 1], timeseries"],
-)  # fmt: skip
+    [
+        "1-bit 13,000 px PNG, mnist",
+        "1-bit 13,000 px PNG, face_keypoints",
+        "RGB 9,400 px PNG, mnist",
+        "FP32 [6000, 1, 28, 28], mnist",
+        "FP32 [1500, 3, 32, 32], cifar10",
+        "FP32 [1, 1000000, 1], timeseries",
+    ],
+)
 def test_an_attack_costs_the_server_little_memory(measured_server, attacks, attack):
     """Four at once, each refused with 400 and a reason; the server's peak resident memory
     (VmHWM, reset through clear_refs) grows by at most 300 MB."""
@@ -455,8 +479,12 @@ def test_an_attack_costs_the_server_little_memory(measured_server, attacks, atta
     answers = post_all(url, route, body, 4)
     assert [a.status_code for a in answers] == [400] * 4, answers[0].text
     assert memory_mb(pid, "VmHWM") - before <= 300
-    assert httpx.post(f"{url}/predict/mnist", content=png_bytes(digit_drawing()),
-                      timeout=30).status_code == 200  # fmt: skip
+    assert (
+        httpx.post(
+            f"{url}/predict/mnist", content=png_bytes(digit_drawing()), timeout=30
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.slow
@@ -494,8 +522,11 @@ def rest() -> Iterator[TestClient]:
 
 
 def infer_body(**changes: Any) -> dict:
-    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 1, 28, 28],
-                        "data": [0.0] * 784}]}  # fmt: skip
+    body = {
+        "inputs": [
+            {"name": "input", "datatype": "FP32", "shape": [1, 1, 28, 28], "data": [0.0] * 784}
+        ]
+    }
     inputs = changes.pop("inputs", {})
     body["inputs"][0].update(inputs)
     return {**body, **changes}
@@ -510,28 +541,63 @@ def infer_body(**changes: Any) -> dict:
         ("POST", f"/v2/models/{LONG}/infer", infer_body(), 404, "no model 'aaaa"),
         ("POST", "/v2/models/mnist/infer", infer_body(parameters="x"), 400, "'parameters'"),
         ("POST", "/v2/models/mnist/infer", infer_body(parameters=[1]), 400, "'parameters'"),
-        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"parameters": 5}), 400,
-         "inputs[0].'parameters'"),
-        ("POST", "/v2/models/mnist/infer",
-         infer_body(inputs={"shape": [1152921504606846976, 1, 28, 28], "data": []}), 400,
-         "a batch of 1 to 64"),
-        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"shape": [0, 1, 28, 28],
-                                                              "data": []}), 400, "a batch of"),
-        ("POST", "/v2/models/mnist/infer", infer_body(inputs={"data": [1e39] * 784}), 400,
-         "finite numbers"),
-        ("POST", "/v2/models/timeseries/infer",
-         infer_body(inputs={"shape": [1, 20, 2], "data": [0.1] * 40}), 400, "one channel"),
-        ("POST", "/v2/models/timeseries/infer",
-         infer_body(inputs={"shape": [2, 6000, 1], "data": [0.1] * 12000}), 400,
-         "at most 10,000 values"),
-        ("POST", "/v2/models/mnist/infer",
-         infer_body(inputs={"datatype": "BYTES", "shape": [65], "data": ["AAAA"] * 65}), 400,
-         "at most 64 pictures"),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(inputs={"parameters": 5}),
+            400,
+            "inputs[0].'parameters'",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(inputs={"shape": [1152921504606846976, 1, 28, 28], "data": []}),
+            400,
+            "a batch of 1 to 64",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(inputs={"shape": [0, 1, 28, 28], "data": []}),
+            400,
+            "a batch of",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(inputs={"data": [1e39] * 784}),
+            400,
+            "finite numbers",
+        ),
+        (
+            "POST",
+            "/v2/models/timeseries/infer",
+            infer_body(inputs={"shape": [1, 20, 2], "data": [0.1] * 40}),
+            400,
+            "one channel",
+        ),
+        (
+            "POST",
+            "/v2/models/timeseries/infer",
+            infer_body(inputs={"shape": [2, 6000, 1], "data": [0.1] * 12000}),
+            400,
+            "at most 10,000 values",
+        ),
+        (
+            "POST",
+            "/v2/models/mnist/infer",
+            infer_body(inputs={"datatype": "BYTES", "shape": [65], "data": ["AAAA"] * 65}),
+            400,
+            "at most 64 pictures",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_are_400s_with_one_line(rest, method, path, body, status, message):
-    answer = rest.request(method, path, json=body) if isinstance(body, dict) else rest.request(
-        method, path, content=body)  # fmt: skip
+    answer = (
+        rest.request(method, path, json=body)
+        if isinstance(body, dict)
+        else rest.request(method, path, content=body)
+    )
     assert answer.status_code == status, answer.text
     text = answer.json()["error"]
     assert "\n" not in text and len(text) < 300 and (message is None or message in text), text
@@ -618,11 +684,18 @@ def test_generated_variants_of_the_exploit_never_reach_a_secret(real_server, sec
     with httpx.Client(base_url=url, timeout=10) as client:
         endpoints = client.get("gradio_api/info").json()["named_endpoints"]
         config = client.get("config").json()
-        fn_indices = {f"/{d['api_name']}": d["id"] for d in config["dependencies"]
-                      if d.get("api_name")}  # fmt: skip
+        fn_indices = {
+            f"/{d['api_name']}": d["id"] for d in config["dependencies"] if d.get("api_name")
+        }
 
-        @settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])  # fmt: skip
+        @settings(
+            max_examples=60,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        )
         @given(st.data())
         def attack(data) -> None:
             around = f"{temp_dir}/../{secret.parent.name}/secret.png"
@@ -637,8 +710,9 @@ def test_generated_variants_of_the_exploit_never_reach_a_secret(real_server, sec
 
         attack()
         assert client.get("gradio_api/info", timeout=5).is_success  # /dev/zero stalled nothing
-    copies = [p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in
-              p.read_bytes()]  # fmt: skip
+    copies = [
+        p for p in temp_dir.rglob("*") if p.is_file() and SECRET_TOKEN.encode() in p.read_bytes()
+    ]
     assert copies == []
 
 
@@ -681,9 +755,14 @@ def test_a_request_s_size_is_bounded_however_it_is_encoded(real_server, route, p
 
 @pytest.mark.parametrize(
     "part",
-    [("files", None, b"abc"), ("files", "", b"abc"), ("files", ".", b"abc"),
-     ("files", "a/..", b"abc"), ("", "a.png", b"abc")],
-)  # fmt: skip
+    [
+        ("files", None, b"abc"),
+        ("files", "", b"abc"),
+        ("files", ".", b"abc"),
+        ("files", "a/..", b"abc"),
+        ("", "a.png", b"abc"),
+    ],
+)
 def test_an_upload_without_a_name_is_refused_and_leaves_nothing(real_server, part):
     url, temp_dir = real_server
     before = files_in(temp_dir)

@@ -140,8 +140,10 @@ def test_serve_hands_uvicorn_the_guarded_app_and_the_deadlines(monkeypatch):
     config = given[0].config
     assert isinstance(config.app, AllowedHosts) and config.app.rule.any_address
     assert issubclass(config.http, connections.Deadline)
-    assert (config.http.headers_s, config.http.body_s) == (connections.HEADERS_S,
-                                                           connections.BODY_S)  # fmt: skip
+    assert (config.http.headers_s, config.http.body_s) == (
+        connections.HEADERS_S,
+        connections.BODY_S,
+    )
 
 
 # --- Slow clients -------------------------------------------------------------------------
@@ -160,8 +162,13 @@ async def echo_length(scope, receive, send) -> None:
     if scope["path"] == "/slow":
         await asyncio.sleep(SLOW_APP_S)
     answer = str(len(body)).encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", str(len(answer)).encode())]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(answer)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": answer})
 
 
@@ -170,9 +177,14 @@ def deadline_server(request) -> Iterator[int]:
     """A real uvicorn on 127.0.0.1 with the deadlines at ``HEADERS_S`` and ``BODY_S``."""
     pytest.importorskip(request.param)
     port = free_port()
-    config = uvicorn.Config(echo_length, host="127.0.0.1", port=port, lifespan="off",
-                            log_level="warning",
-                            http=deadline_protocol(HEADERS_S, BODY_S, request.param))  # fmt: skip
+    config = uvicorn.Config(
+        echo_length,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        http=deadline_protocol(HEADERS_S, BODY_S, request.param),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -228,8 +240,12 @@ def test_a_body_sent_slowly_is_cut_off(deadline_server):
 def test_requests_in_time_are_answered_on_a_kept_alive_connection(deadline_server):
     connection = http.client.HTTPConnection("127.0.0.1", deadline_server, timeout=10)
     answers = []
-    for method, path, body in [("GET", "/", None), ("POST", "/", b"hello"),
-                               ("POST", "/slow", b"x" * 100_000), ("GET", "/", None)]:  # fmt: skip
+    for method, path, body in [
+        ("GET", "/", None),
+        ("POST", "/", b"hello"),
+        ("POST", "/slow", b"x" * 100_000),
+        ("GET", "/", None),
+    ]:
         connection.request(method, path, body=body)
         response = connection.getresponse()
         answers.append((response.status, response.read()))
@@ -294,9 +310,12 @@ def test_sigterm_with_work_queued_stops_within_the_grace(real_server):
         pytest.skip("the Learn tab's line fit, the slow call queued here, needs torch")
     process, port, log = real_server
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        events = [client.post("/gradio_api/call/fit_line",
-                              json={"data": [10000, "1e-8", 0]}).json()["event_id"]
-                  for _ in range(MOST_PER_CLIENT)]  # fmt: skip
+        events = [
+            client.post("/gradio_api/call/fit_line", json={"data": [10000, "1e-8", 0]}).json()[
+                "event_id"
+            ]
+            for _ in range(MOST_PER_CLIENT)
+        ]
     last: list[str] = []  # what the client of the last event, still queued, is told
     reading = threading.Thread(target=read_stream, args=(port, events[-1], last))
     reading.start()

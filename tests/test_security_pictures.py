@@ -57,8 +57,14 @@ def on_white(drawing: Image.Image) -> Image.Image:
 def big_jpegs() -> dict[str, bytes]:
     """A 13,000 x 13,000 picture as a progressive JPEG of a few MB, which libjpeg decodes
     whole whatever the draft scale, and as a baseline one, which it decodes reduced."""
-    tile = Image.merge("RGB", (Image.linear_gradient("L"), Image.radial_gradient("L"),
-                               Image.effect_noise((256, 256), 50)))  # fmt: skip
+    tile = Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L"),
+            Image.radial_gradient("L"),
+            Image.effect_noise((256, 256), 50),
+        ),
+    )
     picture = tile.resize((SIDE, SIDE), Image.Resampling.NEAREST)
     options = {"quality": 10, "subsampling": 0}
     return {
@@ -94,8 +100,9 @@ def post_all(url: str, route: str, body: bytes, times: int) -> list[httpx.Respon
 def call(client: httpx.Client, endpoint: str, data: list, session: str | None = None) -> str:
     """Everything a client gets back from one call of a Gradio ``endpoint`` with ``data``
     (in the Gradio ``session`` given, whose state the call reads)."""
-    started = client.post(f"gradio_api/call/{endpoint}",
-                          json={"data": data, "session_hash": session})  # fmt: skip
+    started = client.post(
+        f"gradio_api/call/{endpoint}", json={"data": data, "session_hash": session}
+    )
     if not started.is_success:
         return started.text
     return client.get(f"gradio_api/call/{endpoint}/{started.json()['event_id']}").text
@@ -144,8 +151,9 @@ def run_cli(*argv: str, folder: Path) -> tuple[int, str, str, float]:
     resident memory (MB), measured by the kernel for that child alone."""
     out, err = folder / "stdout", folder / "stderr"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        child = subprocess.Popen([sys.executable, "-m", "visionplay.cli.main", *argv],
-                                 stdout=stdout, stderr=stderr)  # fmt: skip
+        child = subprocess.Popen(
+            [sys.executable, "-m", "visionplay.cli.main", *argv], stdout=stdout, stderr=stderr
+        )
         _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return child.returncode, out.read_text(), err.read_text(), usage.ru_maxrss / 1024
@@ -156,12 +164,10 @@ def test_the_cli_refuses_a_progressive_jpeg_bomb_in_one_line(big_jpegs, tmp_path
     bomb, small = tmp_path / "bomb.jpg", tmp_path / "small.png"
     bomb.write_bytes(big_jpegs["progressive"])
     small.write_bytes(png_bytes(digit_drawing()))
-    status, out, err, peak = run_cli("predict", str(bomb), "-m", "face_keypoints",
-                                     folder=tmp_path)  # fmt: skip
+    status, out, err, peak = run_cli("predict", str(bomb), "-m", "face_keypoints", folder=tmp_path)
     assert status == 2 and out == "", (status, out, err)
     assert err.count("\n") == 1 and "bomb.jpg is too large to decode safely" in err, err
-    status, _, err, usual = run_cli("predict", str(small), "-m", "face_keypoints",
-                                    folder=tmp_path)  # fmt: skip
+    status, _, err, usual = run_cli("predict", str(small), "-m", "face_keypoints", folder=tmp_path)
     assert status == 0, err
     assert peak - usual <= MOST_MB
 
@@ -184,12 +190,15 @@ def test_only_a_one_scan_sequential_jpeg_is_counted_reduced():
     colour a band at a time; any other it holds whole, so that is counted at full size, as
     is any JPEG for a caller that decodes it without a draft (``reduced=False``)."""
     cases = {  # (SOF marker, components in the first scan): read reduced
-        (0xC0, 3): True, (0xC1, 3): True,  # baseline, extended sequential
-        (0xC2, 3): False, (0xC6, 3): False,  # progressive
-        (0xC9, 3): False, (0xCA, 3): False,  # arithmetic coding
+        (0xC0, 3): True,
+        (0xC1, 3): True,  # baseline, extended sequential
+        (0xC2, 3): False,
+        (0xC6, 3): False,  # progressive
+        (0xC9, 3): False,
+        (0xCA, 3): False,  # arithmetic coding
         (0xC3, 3): False,  # lossless
         (0xC0, 1): False,  # sequential, one scan per colour
-    }  # fmt: skip
+    }
     for (frame, in_scan), reduced in cases.items():
         header = jpeg_header(3000, frame, in_scan)
         assert picture_pixels(header) == (1500 * 1500 if reduced else 3000 * 3000), hex(frame)
@@ -244,15 +253,27 @@ def trained(client: httpx.Client) -> str:
     return session
 
 
-def send_blob(client: httpx.Client, session: str, blob_id: str, content: bytes,
-              kind: str = "composite", index: str = "null") -> httpx.Response:  # fmt: skip
+def send_blob(
+    client: httpx.Client,
+    session: str,
+    blob_id: str,
+    content: bytes,
+    kind: str = "composite",
+    index: str = "null",
+) -> httpx.Response:
     """Send ``content`` as a drawing's composite (or ``kind``: background, layer number
     ``index``) to the Learn tab's Sketchpad, as Gradio's front end does before each change
     event, which then names only ``blob_id``."""
     config = client.get("config").json()
     pad = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "edge-pad")
-    fields = {"id": blob_id, "type": kind, "index": index, "component_id": str(pad),
-              "fn_name": "accept_blobs", "session_hash": session}  # fmt: skip
+    fields = {
+        "id": blob_id,
+        "type": kind,
+        "index": index,
+        "component_id": str(pad),
+        "fn_name": "accept_blobs",
+        "session_hash": session,
+    }
     files = {"file": ("composite.png", content)}
     return client.post("gradio_api/component_server/", data=fields, files=files)
 
@@ -263,8 +284,11 @@ def test_the_sketchpad_reads_a_baseline_jpeg_bomb_reduced(measured_server, big_j
     Each answers in one line; the server's peak memory grows by at most 300 MB."""
     url, pid = measured_server
     with httpx.Client(base_url=url + "/", timeout=120) as client:
-        editor = {"background": None, "layers": [],
-                  "composite": upload(client, "bomb.jpg", big_jpegs["baseline"])}  # fmt: skip
+        editor = {
+            "background": None,
+            "layers": [],
+            "composite": upload(client, "bomb.jpg", big_jpegs["baseline"]),
+        }
         # A session each: Gradio streams one call of a session at a time.
         calls = [partial(call, client, "edge_apply", [editor], trained(client)) for _ in "1234"]
         answers, grown = peak_growth(pid, lambda: at_once(calls))

@@ -40,10 +40,12 @@ def rss_mb() -> int:
     [
         ([{"name": "scores"}] * 2, "'outputs' names 'scores' twice"),
         ([{"name": "probabilities"}] * 1000, "'outputs' names 1,000 outputs; mnist gives 3"),
-        ([{"name": "logits"}], "mnist has no output 'logits' for this input; it gives "
-         "probabilities, labels, scores"),
+        (
+            [{"name": "logits"}],
+            "mnist has no output 'logits' for this input; it gives probabilities, labels, scores",
+        ),
     ],
-)  # fmt: skip
+)
 def test_repeated_or_unknown_outputs_are_refused_before_anything_runs(client, outputs, message):
     body = {"inputs": [ZEROS], "outputs": outputs}
     with pytest.raises(HTTPError, match=message):  # read_request runs nothing
@@ -118,8 +120,7 @@ def test_both_routes_forecast_within_the_limits(client):
     answer = client.post("/predict/timeseries?steps=30", content=text)
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["forecast"]) == 30
-    tensor = {"name": "series", "datatype": "FP32", "shape": [1, 9_990, 1],
-              "data": values.tolist()}  # fmt: skip
+    tensor = {"name": "series", "datatype": "FP32", "shape": [1, 9_990, 1], "data": values.tolist()}
     body = {"inputs": [tensor], "parameters": {"steps": 30}}
     answer = client.post("/v2/models/timeseries/infer", json=body)
     assert answer.status_code == 200, answer.text

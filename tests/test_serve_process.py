@@ -55,8 +55,10 @@ def test_sigterm_stops_it_promptly_while_a_tab_holds_its_heartbeat(server):
 def drop_mid_body(port: int, path: str) -> None:
     """A request announcing more body than it sends, then the connection closed."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           "Content-Length: 100000\r\n\r\n".encode() + b"x" * 1000)  # fmt: skip
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n".encode()
+            + b"x" * 1000
+        )
         time.sleep(0.01)  # the server has begun reading the body
 
 

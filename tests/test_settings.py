@@ -28,9 +28,14 @@ def test_no_flags_give_the_recipe(name):
 
 def parser() -> argparse.ArgumentParser:
     return add_training_args(
-        argparse.ArgumentParser(), "mnist", arch="mnist", epochs=15, batch_size=128, lr=3e-3,
+        argparse.ArgumentParser(),
+        "mnist",
+        arch="mnist",
+        epochs=15,
+        batch_size=128,
+        lr=3e-3,
         weight_decay=5e-2,
-    )  # fmt: skip
+    )
 
 
 def test_a_dry_run_is_one_epoch_on_a_few_images():

@@ -24,8 +24,10 @@ def line(points, width=18):
 def test_a_drawing_is_read_from_json_or_lists():
     text = '[{"width": 18, "points": [[10, 20], [30.5, 40]]}, {"width": 6, "points": [[0, 400]]}]'
     drawing = pen.check(text)
-    assert drawing == [pen.Stroke(18.0, ((10.0, 20.0), (30.5, 40.0))),
-                       pen.Stroke(6.0, ((0.0, 400.0),))]  # fmt: skip
+    assert drawing == [
+        pen.Stroke(18.0, ((10.0, 20.0), (30.5, 40.0))),
+        pen.Stroke(6.0, ((0.0, 400.0),)),
+    ]
     assert pen.check(json.loads(text)) == drawing == pen.check(drawing)
     assert pen.check(pen.to_json(drawing)) == drawing
     for empty in (None, "", "  ", "[]", []):
@@ -128,8 +130,9 @@ def test_render_scales_and_smooths():
     smooth = np.asarray(pen.render(drawing, supersample=4))
     assert ((smooth > 0) & (smooth < 255)).any()  # shaded edges, as a browser draws them
     sharp = np.asarray(pen.render(drawing))
-    assert (255 - smooth.astype(float)).sum() == pytest.approx((255 - sharp.astype(float)).sum(),
-                                                               rel=0.02)  # fmt: skip
+    assert (255 - smooth.astype(float)).sum() == pytest.approx(
+        (255 - sharp.astype(float)).sum(), rel=0.02
+    )
 
 
 @pytest.mark.parametrize("digit", list("0123456789"))
@@ -147,8 +150,13 @@ def test_the_stroke_digits_read_right(shipped_mnist, digit):
 
 def test_an_empty_or_bad_drawing_is_a_message_not_an_answer(shipped_mnist):
     for empty in ("", "[]", None):
-        assert answer(shipped_mnist, empty) == {"label": None, "confidences": [], "seen": None,
-                                                "read": "", "message": DRAW_HINT}  # fmt: skip
+        assert answer(shipped_mnist, empty) == {
+            "label": None,
+            "confidences": [],
+            "seen": None,
+            "read": "",
+            "message": DRAW_HINT,
+        }
     reply = answer(shipped_mnist, line([[1, 1]], width=99))
     assert reply["label"] is None and reply["message"] == (
         "Could not read that drawing: stroke 1: width 99 is outside 1 to 64"

@@ -37,8 +37,13 @@ def queued_url() -> Iterator[str]:
     port = free_port()
     demo = build_app()
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, app_kwargs=gradio_app_kwargs(demo, 10 << 20))  # fmt: skip
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        app_kwargs=gradio_app_kwargs(demo, 10 << 20),
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -129,9 +129,7 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     names = [row["model"] for row in report["table"]]
-    assert names == [
-        "naive (last value)", "linear (least squares)", "timeseries", "linear", "lstm"
-    ]  # fmt: skip
+    assert names == ["naive (last value)", "linear (least squares)", "timeseries", "linear", "lstm"]
     naive, linear = report["table"][:2]
     assert linear["next_mse"] < naive["next_mse"]
     assert "| model | outputs | parameters |" in captured.err

@@ -35,8 +35,23 @@ def trainer(name: str = "mnist"):
 
 def tiny_run(data_dir, out, *extra) -> list[str]:
     """Two epochs of CNN-small on 256 images: seconds, yet every step of the real thing."""
-    return ["--arch", "cnn_small", "--epochs", "2", "--limit", "256", "--batch-size", "64",
-            "--workers", "0", "--data-dir", str(data_dir), "--out", str(out), *extra]  # fmt: skip
+    return [
+        "--arch",
+        "cnn_small",
+        "--epochs",
+        "2",
+        "--limit",
+        "256",
+        "--batch-size",
+        "64",
+        "--workers",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def run(data_dir, out, *extra):
@@ -54,8 +69,19 @@ def run(data_dir, out, *extra):
     ],
 )
 def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, data_dir, tmp_path):
-    trainer(script).main(["--dry-run", "--arch", arch, "--workers", "0",
-                          "--data-dir", str(data_dir), "--out", str(tmp_path)])  # fmt: skip
+    trainer(script).main(
+        [
+            "--dry-run",
+            "--arch",
+            arch,
+            "--workers",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out = tmp_path / arch
     metrics = json.loads((out / "metrics.json").read_text())
     assert [e["epoch"] for e in metrics["epochs"]] == [1]
@@ -72,9 +98,24 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, dat
 def killed_run(data_dir, out) -> list[str]:
     """Three epochs of the shipped digit net, narrowed, on 4,096 images (and a few made-up
     drawings of each kind): about a second an epoch here, so a kill lands inside one."""
-    return tiny_run(data_dir, out, "--arch", "mnist", "--model-kwargs", '{"width": 8}',
-                    "--epochs", "3", "--limit", "4096", "--drawn-digits", "128",
-                    "--not-digits", "128", "--redrawn-digits", "128")  # fmt: skip
+    return tiny_run(
+        data_dir,
+        out,
+        "--arch",
+        "mnist",
+        "--model-kwargs",
+        '{"width": 8}',
+        "--epochs",
+        "3",
+        "--limit",
+        "4096",
+        "--drawn-digits",
+        "128",
+        "--not-digits",
+        "128",
+        "--redrawn-digits",
+        "128",
+    )
 
 
 def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_path):
@@ -100,8 +141,10 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_result(data_dir, tmp_pat
     assert resumed["epoch"] == 3
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
         assert resumed[key] == pytest.approx(straight[key], rel=1e-6), key
-    calibrations = [checkpoints.load_checkpoint(o / "mnist" / "mnist.pt")["calibration"]
-                    for o in (tmp_path / "straight", out)]  # fmt: skip
+    calibrations = [
+        checkpoints.load_checkpoint(o / "mnist" / "mnist.pt")["calibration"]
+        for o in (tmp_path / "straight", out)
+    ]
     assert calibrations[0]["temperature"] == pytest.approx(calibrations[1]["temperature"])
 
 
@@ -149,9 +192,14 @@ def test_export_never_replaces_a_model_with_one_that_fails_parity(tmp_path, monk
     def checkpoint(seed: int) -> Path:
         torch.manual_seed(seed)
         return checkpoints.save_checkpoint(
-            tmp_path / f"fc2-{seed}.pt", name="fc2", model=build_model("fc2"),
-            cfg=get_config("fc2"), args={}, model_kwargs={}, history=[],
-        )  # fmt: skip
+            tmp_path / f"fc2-{seed}.pt",
+            name="fc2",
+            model=build_model("fc2"),
+            cfg=get_config("fc2"),
+            args={},
+            model_kwargs={},
+            history=[],
+        )
 
     shipped = tmp_path / "exported"
     export.export_checkpoint(checkpoint(0), shipped)
@@ -167,9 +215,23 @@ def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     from visionplay.train.export import export_checkpoint
 
     out = tmp_path / "runs"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               str(TRAINERS / "mnist.py"), "--dry-run", "--arch", "cnn_small", "--workers", "0",
-               "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(TRAINERS / "mnist.py"),
+        "--dry-run",
+        "--arch",
+        "cnn_small",
+        "--workers",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "x 2 processes" in done.stdout
@@ -186,9 +248,26 @@ def test_torchrun_killed_after_epoch_one_resumes(data_dir, tmp_path):
     Resuming with another schedule is refused with a message, not a traceback."""
     out = tmp_path / "runs"
     checkpoint = out / "cnn_small" / "cnn_small.pt"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               str(TRAINERS / "mnist.py"), "--arch", "cnn_small", "--workers", "0", "--epochs",
-               "2", "--limit", "4096", "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(TRAINERS / "mnist.py"),
+        "--arch",
+        "cnn_small",
+        "--workers",
+        "0",
+        "--epochs",
+        "2",
+        "--limit",
+        "4096",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+    ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not checkpoint.exists() and child.poll() is None:

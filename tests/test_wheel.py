@@ -34,16 +34,22 @@ def serving_env() -> dict[str, str]:
 
 
 def run(tmp_path: Path, *command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=tmp_path, env=serving_env(), capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        command, cwd=tmp_path, env=serving_env(), capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_venv_has_no_torch_and_finds_the_installed_models(tmp_path):
     no_torch = run(tmp_path, SERVING_PYTHON, "-c", "import torch")
     assert no_torch.returncode != 0 and "No module named 'torch'" in no_torch.stderr
-    found = run(tmp_path, SERVING_PYTHON, "-c", "import json, visionplay\n"
-                "from visionplay.inference import list_exported, models_dir\n"
-                "print(json.dumps([str(models_dir()), list_exported()]))")  # fmt: skip
+    found = run(
+        tmp_path,
+        SERVING_PYTHON,
+        "-c",
+        "import json, visionplay\n"
+        "from visionplay.inference import list_exported, models_dir\n"
+        "print(json.dumps([str(models_dir()), list_exported()]))",
+    )
     assert found.returncode == 0, found.stderr
     folder, models = json.loads(found.stdout)
     assert "site-packages" in folder and models == SHIPPED
@@ -64,8 +70,13 @@ def wheel_server(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("elsewhere")
     port = free_port()
     log = (folder / "serve.log").open("wb")
-    server = subprocess.Popen(["visionplay", "serve", "--port", str(port)], cwd=folder,
-                              env=serving_env(), stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    server = subprocess.Popen(
+        ["visionplay", "serve", "--port", str(port)],
+        cwd=folder,
+        env=serving_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120

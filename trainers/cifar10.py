@@ -136,10 +136,18 @@ def main(argv: list[str] | None = None) -> dict:
             tta.level = tta_level if epoch == settings.epochs else 0
 
     history = fit(
-        model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
-        scheduler=scheduler, device=device, augment=augment, on_epoch_start=start_epoch,
+        model,
+        train_set,
+        test_set,
+        settings=settings,
+        cfg=cfg,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        augment=augment,
+        on_epoch_start=start_epoch,
         calibration_set=calibration_set,
-    )  # fmt: skip
+    )
     return history[-1] if history else {}
 
 

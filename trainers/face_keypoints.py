@@ -108,11 +108,18 @@ def main(argv: list[str] | None = None) -> dict:
     scheduler = one_cycle(optimizer, settings, len(train_set))
 
     history = fit(
-        model, train_set, val_set, settings=settings, cfg=cfg, optimizer=optimizer,
-        scheduler=scheduler, device=device,
+        model,
+        train_set,
+        val_set,
+        settings=settings,
+        cfg=cfg,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
         augment=KeypointAugment(torch.from_numpy(faces.FLIP), context=CONTEXT).to(device),
-        task=keypoint_regression(), eval_split="val",
-    )  # fmt: skip
+        task=keypoint_regression(),
+        eval_split="val",
+    )
     return history[-1] if history else {}
 
 

@@ -69,10 +69,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Garments are photographed facing either way and not always centred.
     history = fit(
-        model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
-        scheduler=scheduler, device=device, augment=FlipAndShift(pad=2),
+        model,
+        train_set,
+        test_set,
+        settings=settings,
+        cfg=cfg,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        augment=FlipAndShift(pad=2),
         calibration_set=calibration_set,
-    )  # fmt: skip
+    )
     return history[-1] if history else {}
 
 

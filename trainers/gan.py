@@ -35,11 +35,17 @@ RECIPE = dict(arch="mnist_gan", epochs=12, batch_size=64, lr=2e-4, weight_decay=
 # What the garments' recipe changes: with the digits' discriminator, the garments' stopped
 # telling real from generated after a few epochs (hinge loss near 2: every score near 0).
 GARMENT_RECIPE = dict(
-    discriminator_width=32, discriminator_lr=4e-4, epochs=15,
+    discriminator_width=32,
+    discriminator_lr=4e-4,
+    epochs=15,
     # From epoch 9: terms for garments read as asked and varied ones; the generator
     # shipped is its mean over the last three epochs, which swing less than any one.
-    terms_from=9, class_loss=0.5, mode_seeking=0.25, spread_floor=5.0, average_last=3,
-)  # fmt: skip
+    terms_from=9,
+    class_loss=0.5,
+    mode_seeking=0.25,
+    spread_floor=5.0,
+    average_last=3,
+)
 RECIPES = {"fashion_gan": GARMENT_RECIPE}  # --arch: what its defaults change
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
 
@@ -57,40 +63,55 @@ def parse_settings(argv: list[str] | None = None) -> GanSettings:
     generators = [n for n in list_models() if get_config(n).task == "generation"]
     add_training_args(parser, "", archs=generators, **RECIPE)
     parser.add_argument(
-        "--discriminator-width", type=int, default=GanSettings.discriminator_width,
+        "--discriminator-width",
+        type=int,
+        default=GanSettings.discriminator_width,
         help="the discriminator's first layer's channels (give the same to --resume)",
-    )  # fmt: skip
+    )
     parser.add_argument("--discriminator-lr", type=float, default=None, help="default: --lr")
     parser.add_argument(
-        "--mode-seeking", type=float, default=GanSettings.mode_seeking,
+        "--mode-seeking",
+        type=float,
+        default=GanSettings.mode_seeking,
         help="weight of the mode-seeking term (Mao et al. 2019) in the generator's loss",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--spread-floor", type=float, default=GanSettings.spread_floor,
+        "--spread-floor",
+        type=float,
+        default=GanSettings.spread_floor,
         help="weight of the term that pays the generator's pictures of a class to lie at least "
         "as far apart as the real ones",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--class-loss", type=float, default=GanSettings.class_loss,
+        "--class-loss",
+        type=float,
+        default=GanSettings.class_loss,
         help="weight in the generator's loss of the hinge that makes generated pictures read "
         "as asked by the discriminator's auxiliary classifier (0: no classifier; give the same "
         "on or off to --resume)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--class-margin", type=float, default=GanSettings.class_margin,
+        "--class-margin",
+        type=float,
+        default=GanSettings.class_margin,
         help="by how many logits a generated picture's class must beat every other class's "
         "for the hinge to leave it alone",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--terms-from", type=int, default=GanSettings.terms_from,
+        "--terms-from",
+        type=int,
+        default=GanSettings.terms_from,
         help="the first epoch --mode-seeking, --spread-floor and --class-loss are in the "
         "generator's loss (the discriminator's classifier learns from the first)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--average-last", type=at_least_one, default=GanSettings.average_last, metavar="N",
+        "--average-last",
+        type=at_least_one,
+        default=GanSettings.average_last,
+        metavar="N",
         help="ship the mean of the generator's weights at the end of the last N epochs "
         "(1: the last epoch's)",
-    )  # fmt: skip
+    )
     parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)
 
@@ -121,9 +142,14 @@ def main(argv: list[str] | None = None) -> dict:
     adversaries = Adversaries(generator, discriminator, settings.lr, settings.discriminator_lr)
 
     history = fit_gan(
-        adversaries, train_set, settings=settings, cfg=cfg, device=device, measure=measure,
+        adversaries,
+        train_set,
+        settings=settings,
+        cfg=cfg,
+        device=device,
+        measure=measure,
         per_class=SAMPLES_PER_CLASS,
-    )  # fmt: skip
+    )
     return history[-1] if history else {}
 
 

@@ -100,14 +100,18 @@ def made_up(settings: DigitSettings, cfg: DataConfig) -> list[TensorDataset]:
     )
     scanned = load_dataset(cfg, settings.data_dir, train=True, preprocess=False)
     return [
-        materialize(MadeUpPages(make, min(count, limit), MADE_UP_SEED, cfg),
-                    workers=settings.workers, desc=desc)
+        materialize(
+            MadeUpPages(make, min(count, limit), MADE_UP_SEED, cfg),
+            workers=settings.workers,
+            desc=desc,
+        )
         for make, count, desc in (
             (handwriting.digit_page, settings.drawn_digits, "drawn digits"),
             (handwriting.not_digit_page, settings.not_digits, "not digits"),
             (handwriting.RedrawnDigits(scanned), settings.redrawn_digits, "redrawn digits"),
-        ) if count
-    ]  # fmt: skip
+        )
+        if count
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -132,10 +136,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Slant, size, place and pen width vary between people drawing the same digit.
     history = fit(
-        model, train_set, test_set, settings=settings, cfg=cfg, optimizer=optimizer,
-        scheduler=scheduler, device=device, augment=DigitAugment(),
+        model,
+        train_set,
+        test_set,
+        settings=settings,
+        cfg=cfg,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        augment=DigitAugment(),
         calibration_set=calibration_set,
-    )  # fmt: skip
+    )
     return history[-1] if history else {}
 
 

@@ -86,9 +86,17 @@ def main(argv: list[str] | None = None) -> dict:
         )
         scheduler = one_cycle(optimizer, settings, len(train_set))
         fit(
-            model, train_set, val_set, settings=settings, cfg=cfg, optimizer=optimizer,
-            scheduler=scheduler, device=device, task=task, eval_split="val",
-        )  # fmt: skip
+            model,
+            train_set,
+            val_set,
+            settings=settings,
+            cfg=cfg,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            device=device,
+            task=task,
+            eval_split="val",
+        )
     else:  # the naive baseline: nothing to learn, but a checkpoint to export all the same
         save_progress(settings, model=model, cfg=cfg, history=[])
         print(f"{settings.arch} has nothing to train; saved {settings.checkpoint_path}")

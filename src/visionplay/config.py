@@ -91,7 +91,7 @@ FASHION_MNIST = DataConfig(
         "Sneaker",
         "Bag",
         "Ankle boot",
-    ),  # fmt: skip
+    ),
     preprocess="garment",
 )
 
@@ -112,7 +112,7 @@ CIFAR10 = DataConfig(
         "horse",
         "ship",
         "truck",
-    ),  # fmt: skip
+    ),
     preprocess="resize",
 )
 

@@ -49,8 +49,9 @@ def whole_number(value: object, what: str, least: int, most: int) -> int:
         and value == int(value)
     ):
         return int(value)
-    raise InvalidInputError(f"{what} must be a whole number from {least:,} to {most:,}; "
-                            f"got {shown(value)}")  # fmt: skip
+    raise InvalidInputError(
+        f"{what} must be a whole number from {least:,} to {most:,}; got {shown(value)}"
+    )
 
 
 MAX_SEED = 2**31 - 1  # the largest seed a user may give: every generator here takes it

@@ -111,9 +111,12 @@ def crop(gray: np.ndarray, square: Square, side: int) -> np.ndarray:
             (square.cx + 0.5) * fx - 0.5, (square.cy + 0.5) * fy - 0.5, square.side * fx
         )
     return cv2.warpAffine(
-        gray, crop_matrix(square, side), (side, side),
-        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
+        gray,
+        crop_matrix(square, side),
+        (side, side),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def to_crop(points: np.ndarray, square: Square, side: int) -> np.ndarray:
@@ -171,9 +174,12 @@ class HaarDetector:
             small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         min_side = max(24, round(self.min_face * min(small.shape)))
         boxes, _, weights = self.cascade.detectMultiScale3(
-            small, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side),
+            small,
+            scaleFactor=1.1,
+            minNeighbors=5,
+            minSize=(min_side, min_side),
             outputRejectLevels=True,
-        )  # fmt: skip
+        )
         found = [
             Detection(tuple(float(v) / scale for v in (x, y, x + w, y + h)), float(weight))
             for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True)
@@ -201,9 +207,12 @@ def calibrate(detections: list[Detection], points: list[np.ndarray]) -> tuple[fl
         low, high = face.min(0), face.max(0)
         centre = (low + high) / 2
         offsets.append(
-            ((centre[0] - (x0 + x1) / 2) / width, (centre[1] - (y0 + y1) / 2) / width,
-             (high - low).max() / width)
-        )  # fmt: skip
+            (
+                (centre[0] - (x0 + x1) / 2) / width,
+                (centre[1] - (y0 + y1) / 2) / width,
+                (high - low).max() / width,
+            )
+        )
     dx, dy, size = np.median(np.array(offsets), axis=0)
     return float(dx), float(dy), float(size)
 

@@ -355,9 +355,12 @@ def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width in pixels: area over half the boundary length."""
     padded = np.pad(mask, 1)  # ink touching the edge of the crop has a boundary there too
     interior = (
-        padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
-        & padded[1:-1, :-2] & padded[1:-1, 2:]
-    )  # fmt: skip
+        padded[1:-1, 1:-1]
+        & padded[:-2, 1:-1]
+        & padded[2:, 1:-1]
+        & padded[1:-1, :-2]
+        & padded[1:-1, 2:]
+    )
     boundary = int(mask.sum() - interior.sum())
     return 2.0 * float(mask.sum()) / max(boundary, 1)
 

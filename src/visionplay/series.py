@@ -111,9 +111,11 @@ def outside_learnt_range(values: np.ndarray, margin: float = 1.5) -> str | None:
     low, high = float(np.min(values)), float(np.max(values))
     if max(abs(low), abs(high)) <= margin * GENERATOR_BOUND:
         return None
-    return (f"these values run from {low:.4g} to {high:.4g}; the forecaster and the linear "
-            f"baseline learnt seed 003's series, which stay within +-{GENERATOR_BOUND}, so "
-            "their forecasts here are guesses (the naive one holds on any scale)")  # fmt: skip
+    return (
+        f"these values run from {low:.4g} to {high:.4g}; the forecaster and the linear "
+        f"baseline learnt seed 003's series, which stay within +-{GENERATOR_BOUND}, so "
+        "their forecasts here are guesses (the naive one holds on any scale)"
+    )
 
 
 _SEPARATORS = re.compile(r"[\s,;]+")

@@ -65,8 +65,9 @@ def check(value: Any) -> list[Stroke]:
         stroke = _stroke(item, f"stroke {i}")
         total += len(stroke.points)
         if total > MAX_POINTS:
-            raise InvalidInputError(f"over {MAX_POINTS:,} points in all: at most that many "
-                                    "are read")  # fmt: skip
+            raise InvalidInputError(
+                f"over {MAX_POINTS:,} points in all: at most that many are read"
+            )
         strokes.append(stroke)
     return strokes
 
@@ -78,8 +79,9 @@ def render(strokes: Any, size: int = CANVAS, supersample: int = 1) -> Image.Imag
     PIL does not smooth edges; ``supersample=4`` draws at four times the size and shrinks
     the result, for edges shaded as the browser's are (which matters at small sizes)."""
     if not isinstance(size, int) or not 1 <= size <= 4096:
-        raise InvalidInputError(f"size must be a whole number of pixels from 1 to 4096, "
-                                f"got {size!r}")  # fmt: skip
+        raise InvalidInputError(
+            f"size must be a whole number of pixels from 1 to 4096, got {size!r}"
+        )
     if supersample not in (1, 2, 3, 4):
         raise InvalidInputError(f"supersample must be 1, 2, 3 or 4, got {supersample!r}")
     if not (isinstance(strokes, list) and all(isinstance(s, Stroke) for s in strokes)):
@@ -97,8 +99,9 @@ def render(strokes: Any, size: int = CANVAS, supersample: int = 1) -> Image.Imag
             pen.line(points, fill=0, width=round(width))
         radius = width / 2
         for x, y in points:  # round caps and joins: a disc on every point
-            pen.ellipse((x - radius + 0.5, y - radius + 0.5, x + radius - 0.5, y + radius - 0.5),
-                        fill=0)  # fmt: skip
+            pen.ellipse(
+                (x - radius + 0.5, y - radius + 0.5, x + radius - 0.5, y + radius - 0.5), fill=0
+            )
     return page if supersample == 1 else page.resize((size, size), Image.Resampling.BOX)
 
 
@@ -107,7 +110,7 @@ def to_json(strokes: Sequence[Stroke] | Sequence[dict]) -> str:
     plain = [
         {"width": s.width, "points": [list(p) for p in s.points]} if isinstance(s, Stroke) else s
         for s in strokes
-    ]  # fmt: skip
+    ]
     return json.dumps(plain, separators=(",", ":"))
 
 
@@ -126,8 +129,9 @@ def describe_counts(count: int, points: int) -> str:
 
 def _parse(text: str | bytes | bytearray) -> Any:
     if len(text) > MAX_CHARS:
-        raise InvalidInputError(f"the strokes' JSON is {len(text):,} characters: at most "
-                                f"{MAX_CHARS:,} are read")  # fmt: skip
+        raise InvalidInputError(
+            f"the strokes' JSON is {len(text):,} characters: at most {MAX_CHARS:,} are read"
+        )
     if not text.strip():
         return []
     try:
@@ -145,23 +149,28 @@ def _stroke(item: Any, where: str) -> Stroke:
     if isinstance(item, Stroke):
         item = {"width": item.width, "points": item.points}
     if not isinstance(item, dict):
-        raise InvalidInputError(f"{where} must be an object with width and points, "
-                                f"got {_kind(item)}")  # fmt: skip
+        raise InvalidInputError(
+            f"{where} must be an object with width and points, got {_kind(item)}"
+        )
     extra = sorted(set(item) - {"width", "points"}, key=str)
     if extra:
-        raise InvalidInputError(f"{where} has an unknown key {str(extra[0])[:40]!r} "
-                                f"(a stroke has width and points)")  # fmt: skip
+        raise InvalidInputError(
+            f"{where} has an unknown key {str(extra[0])[:40]!r} (a stroke has width and points)"
+        )
     width = _number(item.get("width"), f"{where}: width")
     if not MIN_WIDTH <= width <= MAX_WIDTH:
-        raise InvalidInputError(f"{where}: width {width:g} is outside {MIN_WIDTH:g} to "
-                                f"{MAX_WIDTH:g}")  # fmt: skip
+        raise InvalidInputError(
+            f"{where}: width {width:g} is outside {MIN_WIDTH:g} to {MAX_WIDTH:g}"
+        )
     points = item.get("points")
     if not isinstance(points, (list, tuple)) or not points:
-        raise InvalidInputError(f"{where}: points must be a non-empty list of [x, y], "
-                                f"got {_kind(points)}")  # fmt: skip
+        raise InvalidInputError(
+            f"{where}: points must be a non-empty list of [x, y], got {_kind(points)}"
+        )
     if len(points) > MAX_POINTS:
-        raise InvalidInputError(f"{where} has {len(points):,} points: at most "
-                                f"{MAX_POINTS:,} are read in all")  # fmt: skip
+        raise InvalidInputError(
+            f"{where} has {len(points):,} points: at most {MAX_POINTS:,} are read in all"
+        )
     checked = []
     for j, point in enumerate(points, 1):
         if type(point) in _PAIRS and len(point) == 2:  # the common case, quickly
@@ -174,8 +183,9 @@ def _stroke(item: Any, where: str) -> Stroke:
         x = _number(point[0], f"{where}, point {j}: x")
         y = _number(point[1], f"{where}, point {j}: y")
         if not (0 <= x <= CANVAS and 0 <= y <= CANVAS):
-            raise InvalidInputError(f"{where}, point {j} ({x:g}, {y:g}) is outside the "
-                                    f"{CANVAS} x {CANVAS} canvas")  # fmt: skip
+            raise InvalidInputError(
+                f"{where}, point {j} ({x:g}, {y:g}) is outside the {CANVAS} x {CANVAS} canvas"
+            )
         checked.append((x, y))
     return Stroke(width, tuple(checked))
 

@@ -73,8 +73,9 @@ class Model:
         self.session = session
         meta = self.session.get_modelmeta().custom_metadata_map
         if CONFIG_KEY not in meta:
-            raise VisionplayError(f"{path.name} carries no visionplay config; export it with "
-                                  "visionplay")  # fmt: skip
+            raise VisionplayError(
+                f"{path.name} carries no visionplay config; export it with visionplay"
+            )
         self.cfg = DataConfig.from_json(meta[CONFIG_KEY])
         self.metadata = dict(meta)
         self.input_name = self.session.get_inputs()[0].name
@@ -399,9 +400,11 @@ class ForecastModel(Model):
 
     def check_shape(self, shape: list[int]) -> None:
         if len(shape) != 3 or shape[2] != 1 or not 2 <= shape[1] <= series.MAX_LENGTH:
-            raise InvalidInputError(f"{self.name} takes a batch of shape (N, steps, 1), one "
-                                    f"channel, 2 to {series.MAX_LENGTH:,} steps; got "
-                                    f"{tuple(shape)}")  # fmt: skip
+            raise InvalidInputError(
+                f"{self.name} takes a batch of shape (N, steps, 1), one "
+                f"channel, 2 to {series.MAX_LENGTH:,} steps; got "
+                f"{tuple(shape)}"
+            )
 
     def forecast(self, values: Any, steps: int | None = None) -> np.ndarray:
         """The next ``steps`` values (default: the model's horizon) after ``values``."""
@@ -487,8 +490,10 @@ class Reconstructor(Model):
         return answer.tolist()
 
     def to_text(self, answer: np.ndarray) -> list[str]:
-        return [f"a {'x'.join(map(str, answer.shape))} picture, values "
-                f"{answer.min():.3f} to {answer.max():.3f}"]  # fmt: skip
+        return [
+            f"a {'x'.join(map(str, answer.shape))} picture, values "
+            f"{answer.min():.3f} to {answer.max():.3f}"
+        ]
 
 
 LONGEST_LABEL = 100  # the most of a label a generator reads; no class has a longer name
@@ -520,8 +525,10 @@ class Generator(Model):
 
     @classmethod
     def describe_input(cls, cfg: DataConfig) -> str:
-        return (f"z: float32 [batch, {cfg.input_size[0]}], standard normal; label: int64 "
-                f"[batch], the class index (0 to {cfg.num_classes - 1})")  # fmt: skip
+        return (
+            f"z: float32 [batch, {cfg.input_size[0]}], standard normal; label: int64 "
+            f"[batch], the class index (0 to {cfg.num_classes - 1})"
+        )
 
     @classmethod
     def input_names(cls) -> tuple[str, ...]:
@@ -557,11 +564,13 @@ class Generator(Model):
             labels = [labels]
         labels = list(np.asarray(labels, dtype=object).reshape(-1)) if len(labels) else []
         if count is not None and len(labels) != count:
-            raise InvalidInputError(f"{self.name} needs one label per z: {count} z, "
-                                    f"{len(labels)} labels")  # fmt: skip
+            raise InvalidInputError(
+                f"{self.name} needs one label per z: {count} z, {len(labels)} labels"
+            )
         if not 1 <= len(labels) <= self.max_count:
-            raise InvalidInputError(f"{self.name} draws 1 to {self.max_count} pictures at once; "
-                                    f"{len(labels)} asked for")  # fmt: skip
+            raise InvalidInputError(
+                f"{self.name} draws 1 to {self.max_count} pictures at once; {len(labels)} asked for"
+            )
         return np.array([self._class_index(label) for label in labels], dtype=np.int64)
 
     def _class_index(self, label: Any) -> int:
@@ -628,8 +637,9 @@ class Generator(Model):
         return np.asarray(answer).tolist()
 
     def to_text(self, answer: np.ndarray) -> list[str]:
-        return [f"a {'x'.join(map(str, answer.shape))} picture, values {answer.min()} to "
-                f"{answer.max()}"]  # fmt: skip
+        return [
+            f"a {'x'.join(map(str, answer.shape))} picture, values {answer.min()} to {answer.max()}"
+        ]
 
     def tensor_outputs(
         self, z: np.ndarray, label: np.ndarray | None = None
@@ -658,8 +668,9 @@ def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2)
     count, height, width = pictures.shape[:3]
     columns = columns or int(np.ceil(np.sqrt(count)))
     rows = -(-count // columns)
-    sheet = np.zeros((rows * (height + gap) + gap, columns * (width + gap) + gap,
-                      *pictures.shape[3:]), np.uint8)  # fmt: skip
+    sheet = np.zeros(
+        (rows * (height + gap) + gap, columns * (width + gap) + gap, *pictures.shape[3:]), np.uint8
+    )
     for i, picture in enumerate(pictures):
         top, left = gap + (i // columns) * (height + gap), gap + (i % columns) * (width + gap)
         sheet[top : top + height, left : left + width] = picture

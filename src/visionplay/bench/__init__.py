@@ -74,7 +74,7 @@ def run_bench(
             bench_model(name, directory, runs, warmup, batch, device)
             for device in devices
             for name in names
-        ],  # fmt: skip
+        ],
     }
     if app_levels:
         report["app"] = bench_app(directory, app_levels, app_requests)
@@ -124,8 +124,12 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
         try:
             server_times(url)  # start from an empty trace
             runs: dict[str, list] = {}
-            routes = (("draw", draw), ("photo", photo), ("generate", most_digits),
-                      ("generate_read", most_digits))  # fmt: skip
+            routes = (
+                ("draw", draw),
+                ("photo", photo),
+                ("generate", most_digits),
+                ("generate_read", most_digits),
+            )
             for tab, payload in routes:
                 for clients in levels:
                     run = drive(url, f"/{tab}", payload, clients, max(1, requests // clients))
@@ -148,8 +152,14 @@ def bench_ray(
         for replicas in replica_counts:
             port = free_port()
             options = ["--ray", "--replicas", str(replicas)]
-            server, startup = start_server(directory, port, Path(tmp, "ray.log"), timeout=300,
-                                           options=options, ready="v2/health/ready")  # fmt: skip
+            server, startup = start_server(
+                directory,
+                port,
+                Path(tmp, "ray.log"),
+                timeout=300,
+                options=options,
+                ready="v2/health/ready",
+            )
             try:
                 runs = drive_rest_levels(f"http://127.0.0.1:{port}/", body, levels, requests)
             finally:

@@ -37,9 +37,13 @@ from ..handwriting import arc
 from .server import free_port, start_child, start_server, stop_server
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ANSWER_TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 1280, "height": 1000}
 
@@ -64,15 +68,18 @@ DIGITS: dict[str, list[list[tuple[float, float]]]] = {
 }
 
 
-def digit_path(digit: str, box: dict[str, float], size: float = 200,
-               aspect: float = 0.7) -> list[list[tuple[float, float]]]:  # fmt: skip
+def digit_path(
+    digit: str, box: dict[str, float], size: float = 200, aspect: float = 0.7
+) -> list[list[tuple[float, float]]]:
     """``digit``'s strokes in page coordinates, ``size`` canvas pixels tall, centred on the
     canvas whose bounding box (CSS pixels) is ``box``."""
     scale = box["width"] / pen.CANVAS
     left = box["x"] + (pen.CANVAS - size * aspect) / 2 * scale
     top = box["y"] + (pen.CANVAS - size) / 2 * scale
-    return [[(left + x * size * aspect * scale, top + y * size * scale) for x, y in stroke]
-            for stroke in DIGITS[digit]]  # fmt: skip
+    return [
+        [(left + x * size * aspect * scale, top + y * size * scale) for x, y in stroke]
+        for stroke in DIGITS[digit]
+    ]
 
 
 def digit_strokes(digit: str, seed: int | None = None, width: float = 18) -> str:
@@ -83,8 +90,10 @@ def digit_strokes(digit: str, seed: int | None = None, width: float = 18) -> str
     shift = rng.uniform(-30, 30, 2) if seed is not None else np.zeros(2)
     size = 200 * (rng.uniform(0.85, 1.15) if seed is not None else 1)
     box = {"x": shift[0], "y": shift[1], "width": pen.CANVAS}
-    strokes = [{"width": width, "points": np.clip(np.round(stroke, 1), 0, pen.CANVAS).tolist()}
-               for stroke in digit_path(digit, box, size)]  # fmt: skip
+    strokes = [
+        {"width": width, "points": np.clip(np.round(stroke, 1), 0, pen.CANVAS).tolist()}
+        for stroke in digit_path(digit, box, size)
+    ]
     return pen.to_json(strokes)
 
 
@@ -156,8 +165,9 @@ def missing_browser() -> str:
 PAGES = ("draw_tab", "bare_sketchpad")
 
 
-def bench_browser(directory: Path, drawings: int = 10, slow_s: float = 3.0,
-                  pages: tuple[str, ...] = PAGES) -> dict[str, Any]:  # fmt: skip
+def bench_browser(
+    directory: Path, drawings: int = 10, slow_s: float = 3.0, pages: tuple[str, ...] = PAGES
+) -> dict[str, Any]:
     """Both pages, one after the other (these machines have few cores): the Draw tab
     (``visionplay serve`` over ``directory``) and the bare Sketchpad. Each: ``drawings``
     digits with Clear between them, then one slow stroke of about ``slow_s`` seconds."""
@@ -213,8 +223,11 @@ def drive_page(browser, url: str, drawings: int, slow_s: float, ours: bool) -> d
     summary: dict[str, Any] = {"drawings": len(runs), "answered": len(latencies)}
     if latencies:
         p50, p95 = np.percentile(latencies, [50, 95])
-        summary |= {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1),
-                    "max_ms": round(max(latencies), 1)}  # fmt: skip
+        summary |= {
+            "p50_ms": round(float(p50), 1),
+            "p95_ms": round(float(p95), 1),
+            "max_ms": round(max(latencies), 1),
+        }
     if ours:
         summary["read_right"] = sum(r["top"] == r["digit"] for r in runs)
     return {**summary, "slow_stroke": slow, "runs": runs}
@@ -227,8 +240,10 @@ def clear(page, ours: bool) -> None:
         # Gradio's editor empties after a round trip, and drops its brush then (the
         # brush-ready script picks it again): a stroke before that is lost.
         page.wait_for_timeout(1000)
-        page.wait_for_selector('#digit-sketchpad .toolbar-wrap button[aria-label="Brush"]'
-                               '.highlight', timeout=ANSWER_TIMEOUT_MS)  # fmt: skip
+        page.wait_for_selector(
+            '#digit-sketchpad .toolbar-wrap button[aria-label="Brush"].highlight',
+            timeout=ANSWER_TIMEOUT_MS,
+        )
     page.wait_for_function("() => !window.__vpShown()", timeout=ANSWER_TIMEOUT_MS)
     page.wait_for_timeout(300)  # the next drawing starts on a quiet page
 
@@ -267,12 +282,16 @@ def draw_digit(page, digit: str, ours: bool) -> dict[str, Any]:
             if not ours:
                 page.wait_for_function(
                     "(up) => window.__vpBench.changes.some(([t, text]) => t >= up && text.trim())",
-                    arg=up, timeout=ANSWER_TIMEOUT_MS)  # fmt: skip
+                    arg=up,
+                    timeout=ANSWER_TIMEOUT_MS,
+                )
         if ours:
             expected = f"read from {pen.describe_counts(drawing['strokes'], drawing['points'])}"
             page.wait_for_function(
                 "(want) => window.__vpShown().includes(want)",
-                arg=expected, timeout=ANSWER_TIMEOUT_MS)  # fmt: skip
+                arg=expected,
+                timeout=ANSWER_TIMEOUT_MS,
+            )
     except Timeout:  # this drawing went unanswered
         return {"digit": digit, "ms": None, "top": None}
     changes = page.evaluate("() => window.__vpBench.changes")
@@ -311,9 +330,11 @@ def slow_stroke(page, seconds: float, ours: bool) -> dict[str, Any]:
     during = [t for t, _ in rec["changes"] if down <= t <= up]
     marks = [down, *during, up]
     return {
-        "moves": moves + 1, "duration_ms": round(up - down, 1), "label_changes": len(during),
+        "moves": moves + 1,
+        "duration_ms": round(up - down, 1),
+        "label_changes": len(during),
         "longest_gap_ms": round(max(b - a for a, b in zip(marks[:-1], marks[1:], strict=True)), 1),
-    }  # fmt: skip
+    }
 
 
 def bare_sketchpad_app():
@@ -324,24 +345,34 @@ def bare_sketchpad_app():
 
     with gr.Blocks(title="bare Sketchpad") as demo:
         pad = gr.Sketchpad(
-            type="numpy", image_mode="RGBA", canvas_size=(400, 400),
+            type="numpy",
+            image_mode="RGBA",
+            canvas_size=(400, 400),
             brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-            layers=False, transforms=(), height=500, elem_id="digit-sketchpad",
+            layers=False,
+            transforms=(),
+            height=500,
+            elem_id="digit-sketchpad",
             elem_classes=["brush-ready"],
-        )  # fmt: skip
+        )
         clear_button = gr.Button("Clear", elem_id="digit-clear")
         label = gr.Label(show_label=False, elem_id="digit-label")
         answers = itertools.count(1)
 
         def answer(value: dict | None) -> dict | None:  # a count for any ink, None for none
-            ink = value is not None and value.get("composite") is not None and \
-                value["composite"][..., 3].any()  # fmt: skip
+            ink = (
+                value is not None
+                and value.get("composite") is not None
+                and value["composite"][..., 3].any()
+            )
             return {f"answer {next(answers)}": 1.0} if ink else None
 
-        pad.change(answer, pad, label, trigger_mode="always_last", show_progress="hidden",
-                   api_name="draw")  # fmt: skip
-        clear_button.click(lambda: (None, None), None, [pad, label], show_progress="hidden",
-                           api_name=False)  # fmt: skip
+        pad.change(
+            answer, pad, label, trigger_mode="always_last", show_progress="hidden", api_name="draw"
+        )
+        clear_button.click(
+            lambda: (None, None), None, [pad, label], show_progress="hidden", api_name=False
+        )
         demo.load(None, js=BRUSH_READY_JS)
     # What a round trip costs here, on a page of its own (the Sketchpad keeps its page
     # busy): a Gradio event (textbox to textbox, through the queue) and a gr.HTML server
@@ -349,8 +380,14 @@ def bare_sketchpad_app():
     with demo.route("Round trips", "echo", show_in_navbar=False):
         echo_in = gr.Textbox(label="echo in", elem_id="echo-in")
         echo_out = gr.Textbox(label="echo out", elem_id="echo-out")
-        echo_in.change(lambda text: text, echo_in, echo_out, show_progress="hidden",
-                       api_name="echo", api_visibility="private")  # fmt: skip
+        echo_in.change(
+            lambda text: text,
+            echo_in,
+            echo_out,
+            show_progress="hidden",
+            api_name="echo",
+            api_visibility="private",
+        )
 
         def echo(text: str) -> str:
             return text
@@ -399,8 +436,14 @@ def round_trips(browser, url: str, count: int = 30) -> dict[str, dict[str, float
 
 def start_bare_sketchpad(port: int, log: Path, timeout: float = 120) -> tuple[Any, float]:
     """The bare Sketchpad page in a child process on ``port``; it and its seconds to ready."""
-    command = [sys.executable, "-m", "visionplay.bench.browser", "bare-sketchpad",
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "visionplay.bench.browser",
+        "bare-sketchpad",
+        "--port",
+        str(port),
+    ]
     return start_child(
         command, f"http://127.0.0.1:{port}/", log, timeout, "the bare Sketchpad page"
     )
@@ -411,10 +454,13 @@ def format_browser(result: dict[str, Any]) -> list[str]:
     if "skipped" in result:
         return ["", f"browser: skipped ({result['skipped']})"]
     nan = float("nan")
-    lines = ["", "browser: headless Chromium draws digits with the mouse, Clear between them; "
-             "pen-up -> answer timed in the page (ms); then one slow stroke",
-             f"{'page':<16}{'answered':>10}{'p50':>8}{'p95':>8}{'max':>8}"
-             f"{'slow stroke: moves':>20}{'label changes':>15}{'longest gap':>13}"]  # fmt: skip
+    lines = [
+        "",
+        "browser: headless Chromium draws digits with the mouse, Clear between them; "
+        "pen-up -> answer timed in the page (ms); then one slow stroke",
+        f"{'page':<16}{'answered':>10}{'p50':>8}{'p95':>8}{'max':>8}"
+        f"{'slow stroke: moves':>20}{'label changes':>15}{'longest gap':>13}",
+    ]
     for name, page in result.items():
         slow = page["slow_stroke"]
         answered = f"{page['answered']}/{page['drawings']}"

@@ -62,16 +62,18 @@ def run_clients(
     }
 
 
-def drive(url: str, api_name: str, payload: Callable[[], tuple], clients: int,
-          requests_per_client: int) -> dict[str, Any]:  # fmt: skip
+def drive(
+    url: str, api_name: str, payload: Callable[[], tuple], clients: int, requests_per_client: int
+) -> dict[str, Any]:
     """A Gradio tab through gradio_client, one client per thread."""
     from gradio_client import Client
 
     return run_clients(
-        clients, requests_per_client,
+        clients,
+        requests_per_client,
         connect=lambda: Client(url, verbose=False),
         send=lambda client: client.predict(*payload(), api_name=api_name),
-    )  # fmt: skip
+    )
 
 
 def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) -> dict[str, Any]:
@@ -84,8 +86,9 @@ def drive_rest(url: str, body: bytes, clients: int, requests_per_client: int) ->
         return http.client.HTTPConnection(address.hostname, address.port, timeout=60)
 
     def send(connection: http.client.HTTPConnection) -> None:
-        connection.request("POST", "/predict/mnist", body=body,
-                           headers={"Content-Type": "image/png"})  # fmt: skip
+        connection.request(
+            "POST", "/predict/mnist", body=body, headers={"Content-Type": "image/png"}
+        )
         response = connection.getresponse()
         answer = response.read()
         if response.status != 200:
@@ -108,12 +111,16 @@ def server_times(url: str) -> dict[str, dict[str, float]]:
         times[name] = {"requests": len(mine)}
         for phase in ("queue_wait", "preprocess", "fn_call", "postprocess", "total"):
             p50, p95 = np.percentile([t[f"{phase}_ms"] for t in mine], [50, 95])
-            times[name] |= {f"{phase}_p50_ms": round(float(p50), 2),
-                            f"{phase}_p95_ms": round(float(p95), 2)}  # fmt: skip
+            times[name] |= {
+                f"{phase}_p50_ms": round(float(p50), 2),
+                f"{phase}_p95_ms": round(float(p95), 2),
+            }
     return times
 
 
 def drive_rest_levels(url: str, body: bytes, levels: Sequence[int], requests: int) -> list[dict]:
     """:func:`drive_rest` at 1 client and at each level up to 8 (the targets' levels)."""
-    return [drive_rest(url, body, clients, max(50, 4 * requests // clients))
-            for clients in sorted({1, *[c for c in levels if c <= 8]})]  # fmt: skip
+    return [
+        drive_rest(url, body, clients, max(50, 4 * requests // clients))
+        for clients in sorted({1, *[c for c in levels if c <= 8]})
+    ]

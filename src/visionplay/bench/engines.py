@@ -14,8 +14,9 @@ from ..inference import load
 from .timing import IDLE_S, measure, percentiles, time_calls
 
 
-def bench_model(name: str, directory: Path, runs: int, warmup: int, batch: int,
-                device: str = "cpu") -> dict[str, Any]:  # fmt: skip
+def bench_model(
+    name: str, directory: Path, runs: int, warmup: int, batch: int, device: str = "cpu"
+) -> dict[str, Any]:
     """onnxruntime vs PyTorch eager for one model on one device."""
     from ..train.compare import eager_runner  # torch: only when the models part runs
 
@@ -64,5 +65,9 @@ def machine() -> dict[str, Any]:
 
     from ..train.compare import torch_info
 
-    return {"cpus": os.cpu_count(), **torch_info(), "onnxruntime": ort.__version__,
-            "providers": ort.get_available_providers()}  # fmt: skip
+    return {
+        "cpus": os.cpu_count(),
+        **torch_info(),
+        "onnxruntime": ort.__version__,
+        "providers": ort.get_available_providers(),
+    }

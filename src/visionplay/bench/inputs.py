@@ -20,8 +20,9 @@ def digit_drawing(size: int = 400, seed: int | None = None) -> Image.Image:
     rng = np.random.default_rng(seed)
     jitter = rng.uniform(-30, 30, (3, 2)) if seed is not None else np.zeros((3, 2))
     points = (np.array([(120, 110), (280, 110), (170, 300)]) + jitter) * size / 400
-    ImageDraw.Draw(image).line([tuple(p) for p in points], fill=(0, 0, 0, 255),
-                               width=int(18 * size / 400), joint="curve")  # fmt: skip
+    ImageDraw.Draw(image).line(
+        [tuple(p) for p in points], fill=(0, 0, 0, 255), width=int(18 * size / 400), joint="curve"
+    )
     return image
 
 

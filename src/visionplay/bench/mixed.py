@@ -53,8 +53,11 @@ def bench_mixed(directory: Path, seconds: float = 30.0) -> dict[str, Any]:
             idle = probe(port, min(seconds, 10.0))
             stop = threading.Event()
             done: dict[str, list[float]] = {name: [] for name in heavy}
-            workers = [threading.Thread(target=keep_sending, args=(send, stop, done[name]))
-                       for name in heavy for _ in range(2)]  # fmt: skip
+            workers = [
+                threading.Thread(target=keep_sending, args=(send, stop, done[name]))
+                for name in heavy
+                for _ in range(2)
+            ]
             for worker in workers:
                 worker.start()
             loaded = probe(port, seconds)
@@ -70,7 +73,7 @@ def bench_mixed(directory: Path, seconds: float = 30.0) -> dict[str, Any]:
         "heavy": {
             name: {"done": len(times), **(percentiles(times) if times else {})}
             for name, times in done.items()
-        },  # fmt: skip
+        },
     }
 
 
@@ -91,20 +94,27 @@ def heavy_senders(url: str, photo: Path) -> dict[str, Callable[[], Any]]:
     )
     series = ", ".join(f"{v:.4f}" for v in values)
     batch = np.random.default_rng(1).random((BATCH_ROWS, 3, 32, 32), np.float32)
-    tensor = {"name": "input", "datatype": "FP32", "shape": list(batch.shape),
-              "data": batch.ravel().round(4).tolist()}  # fmt: skip
+    tensor = {
+        "name": "input",
+        "datatype": "FP32",
+        "shape": list(batch.shape),
+        "data": batch.ravel().round(4).tolist(),
+    }
     infer = json.dumps({"inputs": [tensor]}).encode()
     seeds = iter(range(1_000_000))  # next() on it is atomic under the GIL
 
     return {
         "face (Face tab, 16 MP)": lambda: client().predict(
-            handle_file(str(photo)), True, api_name="/faces"),
+            handle_file(str(photo)), True, api_name="/faces"
+        ),
         "generate and read 64 (Generate tab)": lambda: client().predict(
-            "mnist_gan", "7", 64, next(seeds), None, api_name="/generate_read"),
+            "mnist_gan", "7", 64, next(seeds), None, api_name="/generate_read"
+        ),
         "forecast 5,000 values (Forecast tab)": lambda: client().predict(
-            series, 10, [], api_name="/forecast"),
+            series, 10, [], api_name="/forecast"
+        ),
         "cifar10 64 rows (REST)": lambda: post(url, "/v2/models/cifar10/infer", infer),
-    }  # fmt: skip
+    }
 
 
 def post(url: str, path: str, body: bytes) -> bytes:
@@ -142,8 +152,9 @@ def probe(port: int, seconds: float) -> dict[str, Any]:
         while next_at < ends:
             time.sleep(max(0.0, next_at - time.perf_counter()))
             began = time.perf_counter()
-            connection.request("POST", "/predict/mnist", body=body,
-                               headers={"Content-Type": "image/png"})  # fmt: skip
+            connection.request(
+                "POST", "/predict/mnist", body=body, headers={"Content-Type": "image/png"}
+            )
             response = connection.getresponse()
             response.read()
             if response.status == 200:
@@ -153,8 +164,12 @@ def probe(port: int, seconds: float) -> dict[str, Any]:
             next_at += PROBE_EVERY_S
     finally:
         connection.close()
-    return {"requests": len(latencies) + errors, "errors": errors, **percentiles(latencies),
-            "max_ms": round(max(latencies) * 1000, 3)}  # fmt: skip
+    return {
+        "requests": len(latencies) + errors,
+        "errors": errors,
+        **percentiles(latencies),
+        "max_ms": round(max(latencies) * 1000, 3),
+    }
 
 
 def format_mixed(result: dict[str, Any]) -> list[str]:

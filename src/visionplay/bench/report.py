@@ -40,8 +40,10 @@ def format_report(report: dict[str, Any]) -> str:
         ]
         for tab, runs in app["tabs"].items():
             for run in runs:
-                server = {k: run.get("server", {}).get(k, nan) for k in
-                          ("total_p50_ms", "total_p95_ms", "fn_call_p50_ms")}  # fmt: skip
+                server = {
+                    k: run.get("server", {}).get(k, nan)
+                    for k in ("total_p50_ms", "total_p95_ms", "fn_call_p50_ms")
+                }
                 lines.append(
                     f"{tab:<14}{run['clients']:>8}{run['requests']:>10}{run['errors']:>8}"
                     f"{run.get('p50_ms', nan):>12.1f}{run.get('p95_ms', nan):>8.1f}"
@@ -49,11 +51,16 @@ def format_report(report: dict[str, Any]) -> str:
                     f"{server['total_p95_ms']:>8.1f}{server['fn_call_p50_ms']:>12.1f}"
                 )
         if app.get("rest"):
-            lines += ["", "REST: POST /predict/mnist with a 400x400 PNG drawing, keep-alive "
-                      "(http.client)", *rest_table(app["rest"])]  # fmt: skip
+            lines += [
+                "",
+                "REST: POST /predict/mnist with a 400x400 PNG drawing, keep-alive (http.client)",
+                *rest_table(app["rest"]),
+            ]
     for run in report.get("ray", []):
-        title = (f"Ray Serve, {run['replicas']} replica(s), ready in {run['startup_s']:.1f} s: "
-                 "the same REST route through Ray's proxy")  # fmt: skip
+        title = (
+            f"Ray Serve, {run['replicas']} replica(s), ready in {run['startup_s']:.1f} s: "
+            "the same REST route through Ray's proxy"
+        )
         lines += ["", title, *rest_table(run["rest"])]
     return "\n".join(lines)
 
@@ -85,8 +92,12 @@ def save_chart(report: dict[str, Any], path: Path) -> Path:
         values = [r[engine]["p50_ms"] for r in rows]
         bars = ax.bar(positions + offset, values, width=0.4, label=engine)
         ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=7)
-    ax.set(xticks=positions, yscale="log", ylabel="ms, batch 1, p50",
-           title="one forward pass: onnxruntime vs PyTorch eager")  # fmt: skip
+    ax.set(
+        xticks=positions,
+        yscale="log",
+        ylabel="ms, batch 1, p50",
+        title="one forward pass: onnxruntime vs PyTorch eager",
+    )
     ax.set_xticklabels(names, fontsize=8)
     ax.legend()
     if app:
@@ -94,15 +105,28 @@ def save_chart(report: dict[str, Any], path: Path) -> Path:
         # than an order of magnitude.
         paths = {f"{tab} tab (gradio_client)": runs for tab, runs in app["tabs"].items()}
         paths["REST /predict/mnist"] = app.get("rest", [])
-        paths.update({f"REST via Ray Serve, {run['replicas']} replica(s)": run["rest"]
-                      for run in report.get("ray", [])})  # fmt: skip
+        paths.update(
+            {
+                f"REST via Ray Serve, {run['replicas']} replica(s)": run["rest"]
+                for run in report.get("ray", [])
+            }
+        )
         ax = axes[0, 1]
         for label, runs in paths.items():
             if runs:
-                ax.plot([r["clients"] for r in runs], [r["requests_per_s"] for r in runs],
-                        "o-", label=label)  # fmt: skip
-        ax.set(xscale="log", yscale="log", xlabel="concurrent clients",
-               ylabel="requests per second", title="the server, by the path taken")  # fmt: skip
+                ax.plot(
+                    [r["clients"] for r in runs],
+                    [r["requests_per_s"] for r in runs],
+                    "o-",
+                    label=label,
+                )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="concurrent clients",
+            ylabel="requests per second",
+            title="the server, by the path taken",
+        )
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -33,19 +33,33 @@ def start_server(
     """``visionplay serve [options]`` in a child process, its output to ``log`` (a pipe
     nobody reads would fill up and stall it); returns it and its seconds until ``ready``
     (a path under the server's root) answers 200."""
-    command = [sys.executable, "-m", "visionplay.cli.main", "serve", "--port", str(port),
-               "--models-dir", str(directory), *options]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "visionplay.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--models-dir",
+        str(directory),
+        *options,
+    ]
     return start_child(command, f"http://127.0.0.1:{port}/{ready}", log, timeout, "the server")
 
 
-def start_child(command: Sequence[str], url: str, log: Path, timeout: float = 120,
-                what: str = "the server") -> tuple[subprocess.Popen, float]:  # fmt: skip
+def start_child(
+    command: Sequence[str], url: str, log: Path, timeout: float = 120, what: str = "the server"
+) -> tuple[subprocess.Popen, float]:
     """``command`` in a child process, its output to ``log``; returns it and its seconds
     until ``url`` answers 200 (stopped, and an error naming ``what``, if it never does)."""
     began = time.perf_counter()
     with open(log, "wb") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "GRADIO_PROFILING": "1"})  # fmt: skip
+        server = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "GRADIO_PROFILING": "1"},
+        )
     while time.perf_counter() - began < timeout:
         if server.poll() is not None:
             raise VisionplayError(f"{what} exited: {log.read_text()[-500:]}")

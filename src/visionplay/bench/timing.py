@@ -30,8 +30,13 @@ def time_calls(call: Callable[[], Any], runs: int, warmup: int) -> list[float]:
     return durations
 
 
-def measure(call: Callable[[Any], Any], one: tuple[np.ndarray, ...],
-            many: tuple[np.ndarray, ...], runs: int, warmup: int) -> dict[str, float]:  # fmt: skip
+def measure(
+    call: Callable[[Any], Any],
+    one: tuple[np.ndarray, ...],
+    many: tuple[np.ndarray, ...],
+    runs: int,
+    warmup: int,
+) -> dict[str, float]:
     """Latency at batch 1 and items per second at the batch size of ``many`` (the graph's
     inputs, each of that batch)."""
     latency = percentiles(time_calls(lambda: call(one), runs, warmup))

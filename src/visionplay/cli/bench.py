@@ -12,30 +12,57 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "bench", help="measure latency and throughput: models (onnxruntime vs PyTorch) and the app"
     )
     parser.add_argument("models", nargs="*", help="default: every exported model")
-    parser.add_argument("--models-dir", type=Path, default=None,
-                        help="default: $VISIONPLAY_MODELS or exported/")  # fmt: skip
+    parser.add_argument(
+        "--models-dir", type=Path, default=None, help="default: $VISIONPLAY_MODELS or exported/"
+    )
     parser.add_argument("--runs", type=int, default=200, help="timed batch-1 runs per engine")
     parser.add_argument("--warmup", type=int, default=20, help="untimed runs first")
     parser.add_argument("--batch", type=int, default=32, help="batch size for throughput")
-    parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32],
-                        help="concurrent app clients to try; none skips the app")  # fmt: skip
-    parser.add_argument("--requests", type=int, default=64,
-                        help="requests per tab at each concurrency level")  # fmt: skip
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="*",
+        default=[1, 8, 32],
+        help="concurrent app clients to try; none skips the app",
+    )
+    parser.add_argument(
+        "--requests", type=int, default=64, help="requests per tab at each concurrency level"
+    )
     parser.add_argument("--no-app", action="store_true", help="models only (no app, no browser)")
-    parser.add_argument("--no-browser", action="store_true",
-                        help="skip the browser part (Chromium draws on the Draw tab)")  # fmt: skip
-    parser.add_argument("--mixed", type=float, default=30.0, metavar="SECONDS",
-                        help="seconds of heavy work from every entry point at once, with a "
-                        "small REST request every 100 ms beside it; 0 skips it")  # fmt: skip
-    parser.add_argument("--drawings", type=int, default=10,
-                        help="digits the browser part draws on each page")  # fmt: skip
-    parser.add_argument("--ray", type=int, nargs="*", default=None, metavar="REPLICAS",
-                        help="also the REST route from `serve --ray` with each number of "
-                        "replicas (--ray alone: 1 2; needs visionplay[ray])")  # fmt: skip
-    parser.add_argument("--cuda", action=argparse.BooleanOptionalAction, default=None,
-                        help="also measure on the GPU (default: when one is usable)")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=Path("runs/bench"),
-                        help="bench.json and bench.png go here")  # fmt: skip
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="skip the browser part (Chromium draws on the Draw tab)",
+    )
+    parser.add_argument(
+        "--mixed",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds of heavy work from every entry point at once, with a "
+        "small REST request every 100 ms beside it; 0 skips it",
+    )
+    parser.add_argument(
+        "--drawings", type=int, default=10, help="digits the browser part draws on each page"
+    )
+    parser.add_argument(
+        "--ray",
+        type=int,
+        nargs="*",
+        default=None,
+        metavar="REPLICAS",
+        help="also the REST route from `serve --ray` with each number of "
+        "replicas (--ray alone: 1 2; needs visionplay[ray])",
+    )
+    parser.add_argument(
+        "--cuda",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also measure on the GPU (default: when one is usable)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/bench"), help="bench.json and bench.png go here"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -58,12 +85,18 @@ def run(args: argparse.Namespace) -> int:
     if any(replicas < 1 for replicas in ray_replicas):
         raise InvalidInputError(f"--ray replica counts must each be at least 1, got {args.ray}")
     report = run_bench(
-        args.models_dir, args.models, args.runs, max(0, args.warmup), args.batch,
-        app_levels=() if args.no_app else args.clients, app_requests=args.requests, cuda=args.cuda,
+        args.models_dir,
+        args.models,
+        args.runs,
+        max(0, args.warmup),
+        args.batch,
+        app_levels=() if args.no_app else args.clients,
+        app_requests=args.requests,
+        cuda=args.cuda,
         ray_replicas=ray_replicas,
         browser_drawings=0 if args.no_app or args.no_browser else args.drawings,
         mixed_seconds=0 if args.no_app else args.mixed,
-    )  # fmt: skip
+    )
     print(format_report(report))
     if "mixed" in report:
         print("\n".join(format_mixed(report["mixed"])))

@@ -14,9 +14,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT")
     parser.add_argument(
-        "--out", type=Path, required=True,
+        "--out",
+        type=Path,
+        required=True,
         help="the ensemble's checkpoint (then: visionplay export --onnx OUT)",
-    )  # fmt: skip
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -24,8 +26,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..train.ensemble import combine  # torch: only when combining
 
-    command = shlex.join(["visionplay", "ensemble", *map(str, args.checkpoints),
-                          "--out", str(args.out)])  # fmt: skip
+    command = shlex.join(
+        ["visionplay", "ensemble", *map(str, args.checkpoints), "--out", str(args.out)]
+    )
     path = combine(args.checkpoints, args.out, command)
     print(f"{' + '.join(map(str, args.checkpoints))} -> {path}")
     return 0

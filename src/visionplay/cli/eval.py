@@ -23,23 +23,31 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None, help="only N test images, evenly spread")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument(
-        "--confusion", type=Path, default=None,
+        "--confusion",
+        type=Path,
+        default=None,
         help="where to write the confusion-matrix PNG (default: runs/eval/NAME-confusion.png)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--as-drawn", action="store_true",
+        "--as-drawn",
+        action="store_true",
         help="redraw each test image as black strokes on a transparent 400x400 canvas, at a "
         "random size, place and pen width, as the sketchpad sends it (digit models)",
-    )  # fmt: skip
+    )
     parser.add_argument("--seed", type=int, default=0, help="for --as-drawn")
     parser.add_argument(
-        "--compare", type=Path, nargs="+", default=(), metavar="DIR",
+        "--compare",
+        type=Path,
+        nargs="+",
+        default=(),
+        metavar="DIR",
         help="forecasters: also score every forecaster exported in these folders",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--record", action="store_true",
+        "--record",
+        action="store_true",
         help="also store the result in the manifest.json beside the model",
-    )  # fmt: skip
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -52,17 +60,22 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"{flag} must be at least 1; got {value}")
     model = load(args.model)
     settings = EvalSettings(
-        data_dir=args.data_dir, limit=args.limit, batch_size=args.batch_size,
-        confusion=args.confusion, as_drawn=args.as_drawn, seed=args.seed,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        confusion=args.confusion,
+        as_drawn=args.as_drawn,
+        seed=args.seed,
         compare=tuple(args.compare),
-    )  # fmt: skip
+    )
     evaluation = evaluate(model, settings)
     if evaluation.notes:
         print(evaluation.notes, file=sys.stderr)
     if args.record:
         command = shlex.join(["visionplay", "eval", *sys.argv[2:]])
         key = "eval_as_drawn" if settings.as_drawn else "eval"
-        update_entry(model.path.parent, model.name, **{key: {**evaluation.report,
-                                                             "command": command}})  # fmt: skip
+        update_entry(
+            model.path.parent, model.name, **{key: {**evaluation.report, "command": command}}
+        )
     print(json.dumps(evaluation.report, indent=2, ensure_ascii=False))
     return 0

@@ -37,10 +37,17 @@ def run(args: argparse.Namespace) -> int:
 
     settings = TrainingSettings(
         arch="fc2",  # the first of the two models the experiment trains (it trains both)
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=0.0,
-        augment=False, seed=args.seed, data_dir=args.data_dir, limit=args.limit,
-        workers=args.workers, out=args.out,
-    )  # fmt: skip
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=0.0,
+        augment=False,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        workers=args.workers,
+        out=args.out,
+    )
     result = permutation_experiment(settings)
     print(format_table(result))
     json_path, png_path = save_permutation_result(result, args.out)

@@ -11,9 +11,12 @@ from ..errors import VisionplayError
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("export", help="export trained checkpoints to ONNX")
     parser.add_argument(
-        "checkpoints", nargs="*", type=Path, metavar="CHECKPOINT",
+        "checkpoints",
+        nargs="*",
+        type=Path,
+        metavar="CHECKPOINT",
         help="checkpoint files (default: every runs/NAME/NAME.pt)",
-    )  # fmt: skip
+    )
     parser.add_argument("--onnx", action="store_true", help="export to ONNX (the only format)")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="where trainers saved")
     parser.add_argument("--out", type=Path, default=Path("exported"))

@@ -19,9 +19,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "predict", help="classify pictures, find faces and their points, or forecast a series"
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="FILE",
+        "inputs",
+        nargs="+",
+        metavar="FILE",
         help="picture files (for a forecaster: text or CSV files of numbers)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--model",
         "-m",
@@ -31,9 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--top-k", "-k", type=int, default=3, help="classes per image (>= 1)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
-        "--overlay", type=Path, default=None, metavar="DIR",
+        "--overlay",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="write each picture with its answer drawn (the faces) to DIR/<name>-faces.png",
-    )  # fmt: skip
+    )
     parser.set_defaults(func=run)
     return parser
 

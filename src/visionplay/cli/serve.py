@@ -39,12 +39,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
-    parser.add_argument("--allowed-hosts", action="append", default=[], metavar="NAMES",
-                        help="more names to answer to in the Host header, comma-separated or "
-                        "repeated; *.domain for the names under domain, * for any (behind a "
-                        "proxy that rewrites Host). Always answered: localhost, 127.0.0.1, "
-                        "[::1] and --host; with --host 0.0.0.0 also any IP address and this "
-                        "machine's name")  # fmt: skip
+    parser.add_argument(
+        "--allowed-hosts",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="more names to answer to in the Host header, comma-separated or "
+        "repeated; *.domain for the names under domain, * for any (behind a "
+        "proxy that rewrites Host). Always answered: localhost, 127.0.0.1, "
+        "[::1] and --host; with --host 0.0.0.0 also any IP address and this "
+        "machine's name",
+    )
     parser.add_argument(
         "--models-dir",
         "--models",
@@ -54,25 +59,50 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="the models' folder (default: $VISIONPLAY_MODELS, else the checkout's exported/, "
         "else the copy installed with the package)",
     )
-    parser.add_argument("--max-upload-mb", type=float, default=10.0,
-                        help="largest upload accepted, in MB (default: 10)")  # fmt: skip
-    parser.add_argument("--max-pixels", type=float, default=None, metavar="MP",
-                        help="largest picture read, in megapixels, checked before decoding "
-                        "(default: $VISIONPLAY_MAX_PIXELS or 16); JPEGs are read reduced "
-                        "first")  # fmt: skip
-    parser.add_argument("--max-batch", type=int, default=64,
-                        help="most pictures or tensor rows in one REST request "
-                        "(default: 64)")  # fmt: skip
-    parser.add_argument("--queue-per-client", type=int, default=MOST_PER_CLIENT, metavar="N",
-                        help="most app events one client address may have waiting or running "
-                        f"(default: {MOST_PER_CLIENT}); behind a proxy every client shares its "
-                        "address")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=None,
-                        help="onnxruntime threads per request (default: $VISIONPLAY_THREADS or "
-                        "1); requests run side by side, as many as the cores hold")  # fmt: skip
-    parser.add_argument("--keep-uploads-s", type=int, default=300,
-                        help="uploads and answers are deleted from the server's temp folder "
-                        "this many seconds after they were written (default: 300)")  # fmt: skip
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=10.0,
+        help="largest upload accepted, in MB (default: 10)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=float,
+        default=None,
+        metavar="MP",
+        help="largest picture read, in megapixels, checked before decoding "
+        "(default: $VISIONPLAY_MAX_PIXELS or 16); JPEGs are read reduced "
+        "first",
+    )
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=64,
+        help="most pictures or tensor rows in one REST request (default: 64)",
+    )
+    parser.add_argument(
+        "--queue-per-client",
+        type=int,
+        default=MOST_PER_CLIENT,
+        metavar="N",
+        help="most app events one client address may have waiting or running "
+        f"(default: {MOST_PER_CLIENT}); behind a proxy every client shares its "
+        "address",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="onnxruntime threads per request (default: $VISIONPLAY_THREADS or "
+        "1); requests run side by side, as many as the cores hold",
+    )
+    parser.add_argument(
+        "--keep-uploads-s",
+        type=int,
+        default=300,
+        help="uploads and answers are deleted from the server's temp folder "
+        "this many seconds after they were written (default: 300)",
+    )
     ray = parser.add_argument_group(
         "Ray Serve",
         "the REST routes from N replicas (needs `pip install 'visionplay[ray]'`); "
@@ -86,9 +116,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=1.0,
         help="CPUs each replica reserves; it runs that many requests at a time (default: 1)",
     )
-    ray.add_argument("--address", default=None,
-                     help="a running Ray cluster (ray://HEAD:10001 or auto); default: a local "
-                     "Ray with this machine's CPUs")  # fmt: skip
+    ray.add_argument(
+        "--address",
+        default=None,
+        help="a running Ray cluster (ray://HEAD:10001 or auto); default: a local "
+        "Ray with this machine's CPUs",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -134,10 +167,18 @@ def run(args: argparse.Namespace) -> int:
     # One port: the REST routes first, the Gradio app mounted under them at "/", taking as
     # file inputs only what was uploaded to it.
     routes = create_app(args.models_dir, max_bytes, concurrency, args.max_batch)
-    app = gr.mount_gradio_app(routes, demo, path="/", max_file_size=max_bytes,
-                              app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
-    print(f"visionplay: the app on http://{args.host}:{args.port}/, REST at "
-          "/v2/models/NAME/infer, /predict/NAME and /generate/NAME", flush=True)  # fmt: skip
+    app = gr.mount_gradio_app(
+        routes,
+        demo,
+        path="/",
+        max_file_size=max_bytes,
+        app_kwargs=gradio_app_kwargs(demo, max_bytes),
+    )
+    print(
+        f"visionplay: the app on http://{args.host}:{args.port}/, REST at "
+        "/v2/models/NAME/infer, /predict/NAME and /generate/NAME",
+        flush=True,
+    )
     serve_until_stopped(app, args.host, args.port, hosts)
     return 0
 
@@ -162,9 +203,14 @@ def serve_until_stopped(app, host: str, port: int, hosts: HostRule | None = None
             await super().shutdown(sockets)
 
     guarded = AllowedHosts(app, host_rule(host) if hosts is None else hosts)
-    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning",
-                            timeout_graceful_shutdown=GRACE_S,
-                            http=deadline_protocol())  # fmt: skip
+    config = uvicorn.Config(
+        guarded,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACE_S,
+        http=deadline_protocol(),
+    )
     # After its clean stop, uvicorn passes the SIGTERM it handled on to the handler it
     # found; the default one kills the process (exit -15). Ignored there, the exit is 0.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -215,8 +261,12 @@ def stop_gradio(gradio: GradioApp) -> None:
     for event in waiting:
         queue.event_ids_to_events.pop(event._id, None)
         with contextlib.suppress(KeyError):  # its session has gone
-            queue.send_message(event, ProcessCompletedMessage(
-                output={"error": STOPPING}, success=False, title="Server stopping"))  # fmt: skip
+            queue.send_message(
+                event,
+                ProcessCompletedMessage(
+                    output={"error": STOPPING}, success=False, title="Server stopping"
+                ),
+            )
 
 
 def exit_by(deadline: float, code: int) -> None:
@@ -243,9 +293,14 @@ def launch_shared(demo, host: str, port: int, max_bytes: int) -> int:
     """Gradio's own server and its public tunnel, stopped by SIGTERM as by Ctrl-C: unhandled,
     SIGTERM would kill the process at once and leave the tunnel's client process running."""
     signal.signal(signal.SIGTERM, interrupt)
-    demo.launch(server_name=host, server_port=port, share=True, max_file_size=max_bytes,
-                prevent_thread_lock=True,
-                app_kwargs=gradio_app_kwargs(demo, max_bytes))  # fmt: skip
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=True,
+        max_file_size=max_bytes,
+        prevent_thread_lock=True,
+        app_kwargs=gradio_app_kwargs(demo, max_bytes),
+    )
     try:
         threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
@@ -267,8 +322,9 @@ def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
         raise VisionplayError("--ray needs Ray Serve: pip install 'visionplay[ray]'") from None
 
     max_pixels = None if args.max_pixels is None else round(args.max_pixels * 1e6)
-    app = deployment(args.replicas, None, args.cpus_per_replica, max_bytes, args.max_batch,
-                     max_pixels, hosts)  # fmt: skip
+    app = deployment(
+        args.replicas, None, args.cpus_per_replica, max_bytes, args.max_batch, max_pixels, hosts
+    )
     carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
     if args.address:
         ray.init(address=args.address, runtime_env=carried)
@@ -292,9 +348,11 @@ def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
             serve.run(app, name=APP_NAME, route_prefix="/")
         except RuntimeError as err:  # Ray has logged the details above
             raise VisionplayError(f"Ray Serve did not start: {str(err).splitlines()[0]}") from None
-        print(f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
-              "(REST: /v2/models/NAME/infer, /predict/NAME, /generate/NAME)",
-              flush=True)  # fmt: skip
+        print(
+            f"visionplay: {args.replicas} Ray Serve replicas on http://{args.host}:{args.port}/ "
+            "(REST: /v2/models/NAME/infer, /predict/NAME, /generate/NAME)",
+            flush=True,
+        )
         threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
         pass
@@ -317,5 +375,7 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as err:
-            raise InvalidInputError(f"cannot listen on {host}:{port} ({err.strerror}): "
-                                    "is another server there? Pass --port") from None  # fmt: skip
+            raise InvalidInputError(
+                f"cannot listen on {host}:{port} ({err.strerror}): "
+                "is another server there? Pass --port"
+            ) from None

@@ -11,9 +11,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("arch", nargs="?", help="registered architecture, e.g. lenet5")
     parser.add_argument("--list", action="store_true", help="list every registered architecture")
     parser.add_argument(
-        "--model-kwargs", type=json.loads, default={}, metavar="JSON",
-        help='keyword arguments for the architecture, e.g. \'{"n_hidden": 8}\'',
-    )  # fmt: skip
+        "--model-kwargs",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="keyword arguments for the architecture, e.g. '{\"n_hidden\": 8}'",
+    )
     parser.set_defaults(func=run)
     return parser
 

@@ -61,13 +61,19 @@ def small_vgg(in_channels: int, num_classes: int, width: int, dropout: float) ->
     """Three stages of two 3x3 conv+BN+ReLU (width, 2x, 4x), pooling between, global pool."""
     w = width
     return nn.Sequential(
-        conv_bn_relu(in_channels, w), conv_bn_relu(w, w), nn.MaxPool2d(2),
-        conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),
-        conv_bn_relu(2 * w, 4 * w), conv_bn_relu(4 * w, 4 * w),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        conv_bn_relu(in_channels, w),
+        conv_bn_relu(w, w),
+        nn.MaxPool2d(2),
+        conv_bn_relu(w, 2 * w),
+        conv_bn_relu(2 * w, 2 * w),
+        nn.MaxPool2d(2),
+        conv_bn_relu(2 * w, 4 * w),
+        conv_bn_relu(4 * w, 4 * w),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
         nn.Dropout(dropout),
         nn.Linear(4 * w, num_classes),
-    )  # fmt: skip
+    )
 
 
 def mirror(x: torch.Tensor) -> torch.Tensor:

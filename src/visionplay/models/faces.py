@@ -51,14 +51,21 @@ class Points(nn.Module):
 def keypoint_cnn(num_points: int = 68, dropout: float = 0.2) -> nn.Module:
     """Four conv layers and two fully connected ones (seed 004, task 11)."""
     return nn.Sequential(
-        conv_bn_relu(1, 32, 5), nn.MaxPool2d(2),  # 48
-        conv_bn_relu(32, 64), nn.MaxPool2d(2),  # 24
-        conv_bn_relu(64, 128), nn.MaxPool2d(2),  # 12
-        conv_bn_relu(128, 256), nn.MaxPool2d(2),  # 6
+        conv_bn_relu(1, 32, 5),
+        nn.MaxPool2d(2),  # 48
+        conv_bn_relu(32, 64),
+        nn.MaxPool2d(2),  # 24
+        conv_bn_relu(64, 128),
+        nn.MaxPool2d(2),  # 12
+        conv_bn_relu(128, 256),
+        nn.MaxPool2d(2),  # 6
         nn.Flatten(),
-        nn.Linear(256 * 6 * 6, 512), nn.ReLU(inplace=True), nn.Dropout(dropout),
-        nn.Linear(512, 2 * num_points), Points(),
-    )  # fmt: skip
+        nn.Linear(256 * 6 * 6, 512),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(512, 2 * num_points),
+        Points(),
+    )
 
 
 @register_model(FACE_KEYPOINTS)
@@ -86,13 +93,23 @@ def face_keypoints(width: int = 32, num_points: int = 68, mirror: bool = True) -
     image's (``mirror``)."""
     w = width
     net = nn.Sequential(
-        nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),
-        conv_bn_relu(w, w), nn.MaxPool2d(2),  # 24
-        conv_bn_relu(w, 2 * w), conv_bn_relu(2 * w, 2 * w), nn.MaxPool2d(2),  # 12
-        conv_bn_relu(2 * w, 4 * w), conv_bn_relu(4 * w, 4 * w), nn.MaxPool2d(2),  # 6
-        conv_bn_relu(4 * w, 8 * w), conv_bn_relu(8 * w, 4 * w, kernel_size=1),
+        nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(w),
+        nn.ReLU(True),
+        conv_bn_relu(w, w),
+        nn.MaxPool2d(2),  # 24
+        conv_bn_relu(w, 2 * w),
+        conv_bn_relu(2 * w, 2 * w),
+        nn.MaxPool2d(2),  # 12
+        conv_bn_relu(2 * w, 4 * w),
+        conv_bn_relu(4 * w, 4 * w),
+        nn.MaxPool2d(2),  # 6
+        conv_bn_relu(4 * w, 8 * w),
+        conv_bn_relu(8 * w, 4 * w, kernel_size=1),
         nn.Flatten(),
-        nn.Linear(4 * w * 6 * 6, 256), nn.ReLU(inplace=True),
-        nn.Linear(256, 2 * num_points), Points(),
-    )  # fmt: skip
+        nn.Linear(4 * w * 6 * 6, 256),
+        nn.ReLU(inplace=True),
+        nn.Linear(256, 2 * num_points),
+        Points(),
+    )
     return MirrorAverage(net, num_points) if mirror else net

@@ -16,25 +16,36 @@ from .registry import register_model
 def simple_cnn(num_classes: int = 10) -> nn.Module:
     """SimpleCNN (seed 003): one 3x3 conv of 32, max-pool, 6272 -> 128 -> 10."""
     return nn.Sequential(
-        nn.Conv2d(1, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 32, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(32 * 14 * 14, 128), nn.ReLU(),
+        nn.Linear(32 * 14 * 14, 128),
+        nn.ReLU(),
         nn.Linear(128, num_classes),
-    )  # fmt: skip
+    )
 
 
 @register_model(FASHION_MNIST)
 def conv4_fc2(num_classes: int = 10, dropout: float = 0.3) -> nn.Module:
     """Four conv layers and two fully connected ones (seed 004, task 10)."""
     return nn.Sequential(
-        nn.Conv2d(1, 32, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 64, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 32, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(64 * 7 * 7, 256),
+        nn.ReLU(),
+        nn.Dropout(dropout),
         nn.Linear(256, num_classes),
-    )  # fmt: skip
+    )
 
 
 @register_model(FASHION_MNIST)

@@ -28,13 +28,16 @@ class ConditionalGenerator(nn.Module):
         self.embed = OneHotEmbedding(num_classes, latent)
         self.project = nn.Sequential(
             nn.Linear(2 * latent, 4 * width * 7 * 7, bias=False),
-            nn.BatchNorm1d(4 * width * 7 * 7), nn.ReLU(),
-        )  # fmt: skip
+            nn.BatchNorm1d(4 * width * 7 * 7),
+            nn.ReLU(),
+        )
         self.upsample = nn.Sequential(
             nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(2 * width), nn.ReLU(),  # 14x14
-            nn.ConvTranspose2d(2 * width, 1, 4, stride=2, padding=1), nn.Sigmoid(),  # 28x28
-        )  # fmt: skip
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),  # 14x14
+            nn.ConvTranspose2d(2 * width, 1, 4, stride=2, padding=1),
+            nn.Sigmoid(),  # 28x28
+        )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         joined = torch.cat([z, self.embed(label)], dim=1)
@@ -83,11 +86,14 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, w, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),  # 14
-            spectral_norm(nn.Conv2d(w, 2 * w, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),  # 7
+            spectral_norm(nn.Conv2d(1, w, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.1),  # 14
+            spectral_norm(nn.Conv2d(w, 2 * w, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.1),  # 7
             MinibatchSpread(),
-            spectral_norm(nn.Conv2d(2 * w + 1, 4 * w, 3, padding=1)), nn.LeakyReLU(0.1),
-        )  # fmt: skip
+            spectral_norm(nn.Conv2d(2 * w + 1, 4 * w, 3, padding=1)),
+            nn.LeakyReLU(0.1),
+        )
         self.score = spectral_norm(nn.Linear(4 * w, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, 4 * w))
         self.classify = nn.Linear(4 * w, num_classes) if classify else None

@@ -18,13 +18,19 @@ from .registry import register_model
 def cifar_net(num_classes: int = 10) -> nn.Module:
     """CIFAR-Net (seed 002): two 5x5 conv + max-pool stages, 400 -> 120 -> 84 -> 10."""
     return nn.Sequential(
-        nn.Conv2d(3, 6, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 6, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
         nn.Linear(84, num_classes),
-    )  # fmt: skip
+    )
 
 
 VGG_CIFAR_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
@@ -74,9 +80,14 @@ def _frozen_scale_bn(channels: int) -> nn.BatchNorm2d:
 def _pooled_block(cin: int, cout: int) -> nn.Sequential:
     """conv, then max-pool before BN (cheaper: BN and the second conv run at 1/4 size)."""
     return nn.Sequential(
-        DiracConv(cin, cout), nn.MaxPool2d(2), _frozen_scale_bn(cout), nn.GELU(),
-        DiracConv(cout, cout), _frozen_scale_bn(cout), nn.GELU(),
-    )  # fmt: skip
+        DiracConv(cin, cout),
+        nn.MaxPool2d(2),
+        _frozen_scale_bn(cout),
+        nn.GELU(),
+        DiracConv(cout, cout),
+        _frozen_scale_bn(cout),
+        nn.GELU(),
+    )
 
 
 class FlipShiftTTA(nn.Module):
@@ -144,9 +155,14 @@ def cifar10(
     """
     a, b, c = widths
     net = nn.Sequential(
-        WhiteningStem(3, 24), nn.GELU(),
-        _pooled_block(24, a), _pooled_block(a, b), _pooled_block(b, c),
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(),
-        nn.Linear(c, num_classes, bias=False), Scale(1 / 9),
-    )  # fmt: skip
+        WhiteningStem(3, 24),
+        nn.GELU(),
+        _pooled_block(24, a),
+        _pooled_block(a, b),
+        _pooled_block(b, c),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(c, num_classes, bias=False),
+        Scale(1 / 9),
+    )
     return FlipShiftTTA(net, level=tta)

@@ -17,10 +17,12 @@ def mlp_1024(uniform_init: bool = False) -> nn.Module:
     """MLP-1024 (seed 000, Q1): 1x32x32 -> 1024 -> 2048 sigmoid -> 512 ReLU -> 20."""
     net = nn.Sequential(
         nn.Flatten(),
-        nn.Linear(1024, 2048), nn.Sigmoid(),
-        nn.Linear(2048, 512), nn.ReLU(),
+        nn.Linear(1024, 2048),
+        nn.Sigmoid(),
+        nn.Linear(2048, 512),
+        nn.ReLU(),
         nn.Linear(512, 20),
-    )  # fmt: skip
+    )
     if uniform_init:  # the tutorial's optional init: weights U[0, 1], biases 0
         for layer in net:
             if isinstance(layer, nn.Linear):
@@ -33,15 +35,22 @@ def mlp_1024(uniform_init: bool = False) -> nn.Module:
 def alexnet_style(num_classes: int = 1000) -> nn.Module:
     """AlexNet-style (seed 000, Q2): five convs, three max-pools, 43264 -> 4096 -> 1000."""
     return nn.Sequential(
-        nn.Conv2d(3, 96, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),  # 96x27x27
-        nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),  # 256x13x13
-        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(3, 96, 11, stride=4, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),  # 96x27x27
+        nn.Conv2d(96, 256, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),  # 256x13x13
+        nn.Conv2d(256, 384, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1),
+        nn.ReLU(),
         nn.MaxPool2d(3, stride=1, padding=1),  # 256x13x13
         nn.Flatten(),  # 43264
-        nn.Linear(256 * 13 * 13, 4096), nn.ReLU(),
+        nn.Linear(256 * 13 * 13, 4096),
+        nn.ReLU(),
         nn.Linear(4096, num_classes),
-    )  # fmt: skip
+    )
 
 
 class UnpoolAutoencoder(nn.Module):

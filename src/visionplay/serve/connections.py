@@ -147,8 +147,10 @@ class AllowedHosts:
 
 def host_refused(host: str) -> str:
     shown = host if len(host) <= SHOWN_CHARS else host[:SHOWN_CHARS] + "..."
-    return (f"refused: this server does not answer to Host {shown!r}; start it with "
-            "--allowed-hosts NAME to allow it")  # fmt: skip
+    return (
+        f"refused: this server does not answer to Host {shown!r}; start it with "
+        "--allowed-hosts NAME to allow it"
+    )
 
 
 # --- Slow clients -----------------------------------------------------------------------
@@ -287,5 +289,7 @@ class H11Deadlines(Deadline):
 
 def timed_out(message: str) -> bytes:
     body = orjson.dumps({"detail": message})
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))  # fmt: skip
+    return (
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+    )

@@ -75,9 +75,13 @@ DEFAULT_GRID = 16
 # onnxruntime's element types in the protocol's names; the inputs of a model of several
 # are read as these (others are not taken).
 DATATYPES = {
-    "tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(int64)": "INT64",
-    "tensor(int32)": "INT32", "tensor(uint8)": "UINT8", "tensor(bool)": "BOOL",
-}  # fmt: skip
+    "tensor(float)": "FP32",
+    "tensor(double)": "FP64",
+    "tensor(int64)": "INT64",
+    "tensor(int32)": "INT32",
+    "tensor(uint8)": "UINT8",
+    "tensor(bool)": "BOOL",
+}
 READ_AS = {"FP32": np.float32, "INT64": np.int64}
 INT64_LOW, INT64_HIGH = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 # The outputs of the tasks that answer more than their graph's one (``Model.output_name``),
@@ -126,8 +130,11 @@ def manifest_versions(manifest: Path, stamp: int) -> dict[str, str]:
     (``stamp``), so a request reads no JSON. An unreadable manifest names none."""
     try:
         models = json.loads(manifest.read_text()).get("models", {})
-        return {name: str(entry["version"]) for name, entry in models.items()
-                if isinstance(entry, dict) and entry.get("version") not in (None, "")}  # fmt: skip
+        return {
+            name: str(entry["version"])
+            for name, entry in models.items()
+            if isinstance(entry, dict) and entry.get("version") not in (None, "")
+        }
     except (OSError, ValueError, AttributeError):
         return {}
 
@@ -149,7 +156,7 @@ def tensor_meta(values) -> list[dict[str, Any]]:
             "name": v.name,
             "datatype": DATATYPES.get(v.type, "FP32"),
             "shape": [d if isinstance(d, int) else -1 for d in v.shape],
-        }  # fmt: skip
+        }
         for v in values
     ]
 
@@ -181,11 +188,15 @@ def check_rows(name: Any, shape: list[int], model: Model, max_batch: int) -> Non
     ``max_batch`` rows."""
     most = model.max_request_values
     if most is not None and math.prod(shape) > most:
-        raise HTTPError(400, f"{model.name} takes at most {most:,} values in a request; "
-                        f"shape {shape} holds {math.prod(shape):,}")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"{model.name} takes at most {most:,} values in a request; "
+            f"shape {shape} holds {math.prod(shape):,}",
+        )
     if not 1 <= shape[0] <= max_batch:
-        raise HTTPError(400, f"input {name!r}: a batch of 1 to {max_batch} is taken; "
-                        f"got {shape[0]:,}")  # fmt: skip
+        raise HTTPError(
+            400, f"input {name!r}: a batch of 1 to {max_batch} is taken; got {shape[0]:,}"
+        )
 
 
 def data_array(spec: dict[str, Any], shape: list[int], dtype: Any) -> np.ndarray:
@@ -195,16 +206,20 @@ def data_array(spec: dict[str, Any], shape: list[int], dtype: Any) -> np.ndarray
     count = math.prod(shape)  # math.prod: no int64 overflow
     flat = isinstance(data, list) and not (data and isinstance(data[0], list))
     if not isinstance(data, list) or (flat and len(data) != count):
-        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values; 'data' "
-                        "must be a list of as many numbers")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: shape {shape} holds {count:,} values; 'data' "
+            "must be a list of as many numbers",
+        )
     try:
         with np.errstate(over="ignore"):  # past float32's range is inf, refused later
             array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError):
         raise HTTPError(400, f"input {name!r}: 'data' must be numbers") from None
     if array.size != count:
-        raise HTTPError(400, f"input {name!r}: shape {shape} holds {count:,} values, "
-                        f"'data' has {array.size:,}")  # fmt: skip
+        raise HTTPError(
+            400, f"input {name!r}: shape {shape} holds {count:,} values, 'data' has {array.size:,}"
+        )
     return array
 
 
@@ -219,22 +234,27 @@ def as_tensor(spec: dict[str, Any], model: Model, max_batch: int) -> np.ndarray:
     return data_array(spec, shape, np.float32).reshape(shape)
 
 
-def typed_shape(spec: dict[str, Any], declared: dict[str, Any], model: Model,
-                max_batch: int) -> list[int]:  # fmt: skip
+def typed_shape(
+    spec: dict[str, Any], declared: dict[str, Any], model: Model, max_batch: int
+) -> list[int]:
     """The shape of one input of a model of several, checked against what its metadata
     declares (``declared``: datatype and shape, -1 any size) and the batch limit."""
     name, shape, datatype = spec.get("name"), spec.get("shape"), spec.get("datatype")
     if datatype != declared["datatype"] or datatype not in READ_AS:
-        raise HTTPError(400, f"input {name!r}: datatype {shown(str(datatype))!r} is not taken: "
-                        f"{model.name}'s {name} is {declared['datatype']}")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: datatype {shown(str(datatype))!r} is not taken: "
+            f"{model.name}'s {name} is {declared['datatype']}",
+        )
     if not sizes(shape):
         raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
     wanted = declared["shape"]
     fits = len(shape) == len(wanted) and all(w in (-1, shape[i]) for i, w in enumerate(wanted))
     if not fits:
         form = ", ".join("N" if w == -1 else str(w) for w in wanted)
-        raise HTTPError(400, f"input {name!r}: {model.name} takes shape ({form}); got "
-                        f"{shown(str(shape))}")  # fmt: skip
+        raise HTTPError(
+            400, f"input {name!r}: {model.name} takes shape ({form}); got {shown(str(shape))}"
+        )
     check_rows(name, shape, model, max_batch)
     return shape
 
@@ -245,18 +265,24 @@ def typed_values(spec: dict[str, Any], shape: list[int]) -> np.ndarray:
     name, datatype = spec.get("name"), spec["datatype"]
     # INT64 as JSON gave it (objects): numpy would take 2.0 and true for whole numbers.
     array = data_array(spec, shape, np.float32 if datatype == "FP32" else object)
-    if datatype == "INT64" and not all(type(v) is int and INT64_LOW <= v <= INT64_HIGH
-                                       for v in array.flat):  # fmt: skip
-        raise HTTPError(400, f"input {name!r}: INT64 'data' must be whole numbers within "
-                        "int64's range")  # fmt: skip
+    if datatype == "INT64" and not all(
+        type(v) is int and INT64_LOW <= v <= INT64_HIGH for v in array.flat
+    ):
+        raise HTTPError(
+            400, f"input {name!r}: INT64 'data' must be whole numbers within int64's range"
+        )
     if datatype == "FP32" and not np.isfinite(array).all():
-        raise HTTPError(400, f"input {name!r}: 'data' must be finite numbers; it holds NaN, "
-                        "infinity or values past float32's range")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: 'data' must be finite numbers; it holds NaN, "
+            "infinity or values past float32's range",
+        )
     return array.astype(READ_AS[datatype], copy=False).reshape(shape)
 
 
-def named_tensors(model: Model, specs: list[dict[str, Any]], max_batch: int
-                  ) -> tuple[np.ndarray, ...]:  # fmt: skip
+def named_tensors(
+    model: Model, specs: list[dict[str, Any]], max_batch: int
+) -> tuple[np.ndarray, ...]:
     """The inputs of a model of several, each once by name, in the order its ``run`` takes
     them; their shapes (one batch size for all) are checked before any data is converted."""
     wanted = model.input_names()
@@ -265,8 +291,11 @@ def named_tensors(model: Model, specs: list[dict[str, Any]], max_batch: int
     for spec in specs:
         name = spec.get("name")
         if not isinstance(name, str) or name not in wanted or name in by_name:
-            raise HTTPError(400, f"{model.name} takes the inputs {', '.join(wanted)}, each "
-                            f"once by name; got {shown(str(name))!r}")  # fmt: skip
+            raise HTTPError(
+                400,
+                f"{model.name} takes the inputs {', '.join(wanted)}, each "
+                f"once by name; got {shown(str(name))!r}",
+            )
         by_name[name] = spec
     shapes = [typed_shape(by_name[n], declared[n], model, max_batch) for n in wanted]
     if len({shape[0] for shape in shapes}) > 1:
@@ -283,20 +312,29 @@ def decode_bytes(spec: dict[str, Any], model: Model, max_batch: int) -> tuple[li
     if model.bytes_input is None:
         raise HTTPError(400, f"{model.name} takes an FP32 tensor, not BYTES")
     if not isinstance(data, list) or not data or not all(isinstance(d, str) for d in data):
-        raise HTTPError(400, f"input {name!r}: BYTES 'data' must be a list of "
-                        "base64 strings, one encoded picture each")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: BYTES 'data' must be a list of "
+            "base64 strings, one encoded picture each",
+        )
     most = min(max_batch, model.max_pictures or max_batch)
     if len(data) > most:
-        raise HTTPError(400, f"input {name!r}: {model.name} takes at most {most} "
-                        f"picture{'s' * (most != 1)} a request; got {len(data):,}")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: {model.name} takes at most {most} "
+            f"picture{'s' * (most != 1)} a request; got {len(data):,}",
+        )
     try:
         pictures = [base64.b64decode(d, validate=True) for d in data]
     except (binascii.Error, ValueError):
         raise HTTPError(400, f"input {name!r}: 'data' is not valid base64") from None
     pixels, limit = sum(map(picture_pixels, pictures)), max_pixels()
     if pixels > limit:
-        raise HTTPError(400, f"input {name!r}: the pictures hold {pixels / 1e6:.1f} megapixels "
-                        f"in all; at most {limit / 1e6:g} are read in one request")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"input {name!r}: the pictures hold {pixels / 1e6:.1f} megapixels "
+            f"in all; at most {limit / 1e6:g} are read in one request",
+        )
     return pictures, pixels
 
 
@@ -355,15 +393,21 @@ def requested_outputs(model: Model, requested: Any, pictures: bool) -> tuple[str
         raise HTTPError(400, shape)
     offered = offered_outputs(model, pictures)
     if len(requested) > len(offered):
-        raise HTTPError(400, f"'outputs' names {len(requested):,} outputs; {model.name} gives "
-                        f"{len(offered)}: {', '.join(offered)}, each at most once")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"'outputs' names {len(requested):,} outputs; {model.name} gives "
+            f"{len(offered)}: {', '.join(offered)}, each at most once",
+        )
     if not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in requested):
         raise HTTPError(400, shape)
     names = tuple(o["name"] for o in requested)
     for i, name in enumerate(names):
         if name not in offered:
-            raise HTTPError(400, f"{model.name} has no output {shown(name)!r} for this input; "
-                            f"it gives {', '.join(offered)}")  # fmt: skip
+            raise HTTPError(
+                400,
+                f"{model.name} has no output {shown(name)!r} for this input; "
+                f"it gives {', '.join(offered)}",
+            )
         if name in names[:i]:
             raise HTTPError(400, f"'outputs' names {shown(name)!r} twice; ask for each once")
     return names
@@ -377,9 +421,12 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
         and len(inputs) == len(wanted)
         and all(isinstance(spec, dict) for spec in inputs)
     ):
-        raise HTTPError(400, "'inputs' must be a list with one input" if len(wanted) == 1
-                        else f"'inputs' must be a list of {len(wanted)} inputs, by name: "
-                        f"{', '.join(wanted)}")  # fmt: skip
+        raise HTTPError(
+            400,
+            "'inputs' must be a list with one input"
+            if len(wanted) == 1
+            else f"'inputs' must be a list of {len(wanted)} inputs, by name: {', '.join(wanted)}",
+        )
     for i, spec in enumerate(inputs):
         if "binary_data_size" in parameters(spec, f"inputs[{i}]."):
             raise HTTPError(400, BINARY_REFUSED)
@@ -398,8 +445,11 @@ def read_request(model: Model, body: dict[str, Any], max_batch: int) -> InferReq
         pictures, pixels = decode_bytes(spec, model, max_batch)
         large = is_large(pixels=pixels, rows=len(pictures))
         return InferRequest(pictures, options, requested, large)
-    raise HTTPError(400, f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
-                    "or BYTES (an encoded picture)")  # fmt: skip
+    raise HTTPError(
+        400,
+        f"datatype {datatype!r} is not taken: send FP32 (a prepared tensor) "
+        "or BYTES (an encoded picture)",
+    )
 
 
 def read_infer_body(model: Model, raw: bytes, max_batch: int) -> tuple[InferRequest, str]:
@@ -434,8 +484,11 @@ def infer(model: Model, request: InferRequest) -> list[dict[str, Any]]:
     names = request.outputs if request.outputs is not None else produced
     unknown = [n for n in names if n not in produced]
     if unknown:
-        raise HTTPError(400, f"{model.name} has no output {unknown[0]!r} for this input; "
-                        f"it gives {', '.join(produced)}")  # fmt: skip
+        raise HTTPError(
+            400,
+            f"{model.name} has no output {unknown[0]!r} for this input; "
+            f"it gives {', '.join(produced)}",
+        )
     return [output(n, produced[n]) for n in names]
 
 
@@ -470,8 +523,13 @@ class Routes:
     core): more would only fight over the cores and the GIL (BENCHMARKS.md).
     """
 
-    def __init__(self, directory: str | os.PathLike | None, max_body: int,
-                 concurrency: int | None, max_batch: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: str | os.PathLike | None,
+        max_body: int,
+        concurrency: int | None,
+        max_batch: int,
+    ) -> None:
         self.directory, self.max_body, self.max_batch = directory, max_body, max_batch
         if concurrency:
             ADMISSION.resize(concurrency)
@@ -505,8 +563,9 @@ class Routes:
             pass
         except VisionplayError as err:
             log.error("visionplay: model %r does not open: %s", name, err)
-            raise HTTPError(500, f"model {name!r} is here but does not open; "
-                            "the server's log says why") from None  # fmt: skip
+            raise HTTPError(
+                500, f"model {name!r} is here but does not open; the server's log says why"
+            ) from None
         served = ", ".join(list_exported(self.directory)) or "none"
         raise HTTPError(404, f"no model {shown(name)!r} here; served: {served}")
 
@@ -515,8 +574,9 @@ class Routes:
         model = self.model(name)
         has = model_version(model)
         if version is not None and version != has:
-            raise HTTPError(404, f"model {name!r} has no version {shown(version)!r}; "
-                            f"versions: {has}")  # fmt: skip
+            raise HTTPError(
+                404, f"model {name!r} has no version {shown(version)!r}; versions: {has}"
+            )
         return model, has
 
     async def body(self, request: Request) -> bytes:
@@ -576,12 +636,12 @@ class Routes:
         read = functools.partial(read_infer_body, model, raw, self.max_batch)
         checked, answer_id = await to_thread.run_sync(read, limiter=self.threads)
         outputs = await self.in_worker(infer, model, checked, large=checked.large)
-        return {"model_name": name, "model_version": version, "id": answer_id,
-                "outputs": outputs}  # fmt: skip
+        return {"model_name": name, "model_version": version, "id": answer_id, "outputs": outputs}
 
     @answered
-    async def predict(self, name: str, request: Request, k: int = DEFAULT_TOP_K,
-                      steps: int | None = None) -> dict[str, Any]:  # fmt: skip
+    async def predict(
+        self, name: str, request: Request, k: int = DEFAULT_TOP_K, steps: int | None = None
+    ) -> dict[str, Any]:
         """The body is the input's bytes: a picture, or a series as text or CSV."""
         model = self.model(name)
         data = await self.body(request)
@@ -596,14 +656,23 @@ class Routes:
         return {"model": name, model.answer_key: model.to_json(answer)}
 
     @answered
-    async def generate(self, name: str, label: str, count: int | None = None, seed: int = 0,
-                       columns: int | None = None) -> Response:  # fmt: skip
+    async def generate(
+        self,
+        name: str,
+        label: str,
+        count: int | None = None,
+        seed: int = 0,
+        columns: int | None = None,
+    ) -> Response:
         """``count`` pictures of the class ``label`` (an index or a name), their latent
         vectors drawn from ``seed``, as one PNG grid of ``columns`` (default: square-ish)."""
         model = self.model(name)
         if not isinstance(model, Generator):
-            raise HTTPError(400, f"{name} draws no pictures: it is a {model.task} model; "
-                            "/generate takes a generator")  # fmt: skip
+            raise HTTPError(
+                400,
+                f"{name} draws no pictures: it is a {model.task} model; "
+                "/generate takes a generator",
+            )
         most = min(MAX_GRID, self.max_batch)
         count = min(DEFAULT_GRID, most) if count is None else count
         if not 1 <= count <= most:
@@ -614,8 +683,9 @@ class Routes:
             raise HTTPError(400, f"columns must be 1 to count ({count}); got {columns:,}")
         if len(label) > MAX_NAME:  # no class is called so; the error would echo it all
             raise HTTPError(400, f"label must be at most {MAX_NAME} characters; got {len(label):,}")
-        png = await self.in_worker(grid_png, model, label, count, seed, columns,
-                                   large=is_large(rows=count))  # fmt: skip
+        png = await self.in_worker(
+            grid_png, model, label, count, seed, columns, large=is_large(rows=count)
+        )
         return Response(png, media_type="image/png")
 
 
@@ -655,9 +725,15 @@ def unrouted(router: APIRouter) -> Callable[[Request], Any]:
 
     async def refuse(request: Request) -> Response:
         path, method = request.url.path, request.method
-        allowed = sorted({m for route in router.routes if getattr(route, "methods", None)
-                          and route.matches(request.scope)[0] is Match.PARTIAL
-                          for m in route.methods})  # fmt: skip
+        allowed = sorted(
+            {
+                m
+                for route in router.routes
+                if getattr(route, "methods", None)
+                and route.matches(request.scope)[0] is Match.PARTIAL
+                for m in route.methods
+            }
+        )
         if allowed:
             answer = error(405, f"{shown(path, 80)} takes {', '.join(allowed)}, not {method}")
             answer.headers["allow"] = ", ".join(allowed)

@@ -167,11 +167,13 @@ def form_refusal(body: bytes, boundary: bytes) -> str | None:
     callbacks = {
         "on_part_begin": lambda: parts.append({}),
         "on_header_field": lambda data, start, end: header.update(
-            name=header["name"] + data[start:end]),
+            name=header["name"] + data[start:end]
+        ),
         "on_header_value": lambda data, start, end: header.update(
-            value=header["value"] + data[start:end]),
+            value=header["value"] + data[start:end]
+        ),
         "on_header_end": header_end,
-    }  # fmt: skip
+    }
     try:
         MultipartParser(boundary, callbacks).write(body)
     except Exception:  # python-multipart raises its own errors for a malformed body
@@ -229,9 +231,16 @@ def replay(body: bytes, receive):
 
 async def refuse(send, status: int, message: str) -> None:
     body = orjson.dumps({"detail": message})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

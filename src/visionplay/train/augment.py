@@ -30,8 +30,12 @@ class DigitAugment(nn.Module):
     ) -> None:
         super().__init__()
         self.degrees, self.shear, self.scale, self.shift, self.stroke = (
-            degrees, shear, scale, shift, stroke,
-        )  # fmt: skip
+            degrees,
+            shear,
+            scale,
+            shift,
+            stroke,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]

@@ -45,6 +45,13 @@ def combine(
     for built, checkpoint in zip(model.members, checkpoints, strict=True):
         built[0].load_state_dict(checkpoint["model"])  # [1]: its calibration
     return save_checkpoint(
-        out, name=first["name"], model=model, cfg=cfg, history=[], model_kwargs={},
-        args={"members": [str(p) for p in paths]}, members=members, command=command,
-    )  # fmt: skip
+        out,
+        name=first["name"],
+        model=model,
+        cfg=cfg,
+        history=[],
+        model_kwargs={},
+        args={"members": [str(p) for p in paths]},
+        members=members,
+        command=command,
+    )

@@ -183,10 +183,12 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
     margin = model.cfg.extra["margin"]
 
     def true_box_nme(frames) -> np.ndarray:
-        return np.array([
-            faces.nme(model.points_in(gray, [faces.square_from_points(p, margin)])[0], p)
-            for gray, p in zip(frames.grays, frames.points, strict=True)
-        ])  # fmt: skip
+        return np.array(
+            [
+                faces.nme(model.points_in(gray, [faces.square_from_points(p, margin)])[0], p)
+                for gray, p in zip(frames.grays, frames.points, strict=True)
+            ]
+        )
 
     test = load_face_frames(data_dir, train=False, limit=limit)
     true_box = true_box_nme(test)
@@ -210,24 +212,26 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
             "failures_over_0.1": round(float((values > 0.1).mean()), 4),
         }
 
-    return Evaluation({
-        "model": model.name,
-        "dataset": model.cfg.dataset,
-        "provider": model.provider,
-        "test_true_box": {"frames": len(test.names), **summary(true_box)},
-        "test_end_to_end": {
-            "frames": len(test.names),
-            "face_found": round(len(end_to_end) / max(len(test.names), 1), 4),
-            **summary(np.array(end_to_end) if end_to_end else np.array([np.nan])),
-            "ms_per_frame": round(1000 * seconds / max(len(test.names), 1), 2),
-        },
-        "validation_held_out_people": {
-            "frames": len(held_out.names),
-            "people": len(set(held_out.people)),
-            **summary(validation),
-        },
-        "normaliser": "distance between the outer eye corners (points 36 and 45)",
-    })  # fmt: skip
+    return Evaluation(
+        {
+            "model": model.name,
+            "dataset": model.cfg.dataset,
+            "provider": model.provider,
+            "test_true_box": {"frames": len(test.names), **summary(true_box)},
+            "test_end_to_end": {
+                "frames": len(test.names),
+                "face_found": round(len(end_to_end) / max(len(test.names), 1), 4),
+                **summary(np.array(end_to_end) if end_to_end else np.array([np.nan])),
+                "ms_per_frame": round(1000 * seconds / max(len(test.names), 1), 2),
+            },
+            "validation_held_out_people": {
+                "frames": len(held_out.names),
+                "people": len(set(held_out.people)),
+                **summary(validation),
+            },
+            "normaliser": "distance between the outer eye corners (points 36 and 45)",
+        }
+    )
 
 
 def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:
@@ -237,10 +241,22 @@ def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> Non
     ax.imshow(np.log1p(confusion), cmap="Blues")
     for (i, j), value in np.ndenumerate(confusion):
         if value:
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                    color="white" if i == j else "black")  # fmt: skip
-    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xlabel="predicted",
-           ylabel="true", title=title)  # fmt: skip
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if i == j else "black",
+            )
+    ax.set(
+        xticks=range(len(labels)),
+        yticks=range(len(labels)),
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     ax.set_xticklabels(labels, rotation=45, ha="right")
     ax.set_yticklabels(labels)
     fig.tight_layout()
@@ -268,15 +284,25 @@ def evaluate_forecasts(model: ForecastModel, settings: EvalSettings) -> Evaluati
     weights_one = series.fit_linear(next_one["train"].inputs, next_one["train"].targets)
     weights_ten = series.fit_linear(next_ten["train"].inputs, next_ten["train"].targets)
     table = [
-        {"model": "naive (last value)", "horizon": 1, "parameters": 0, "train_seconds": 0.0,
-         "next_mse": mse(series.naive(one.inputs, 1), one.targets),
-         "ten_mse": mse(series.naive(ten.inputs, 10), ten.targets), "ten_how": "repeated"},
-        {"model": "linear (least squares)", "horizon": "1 / 10", "parameters": 51 + 51 * 10,
-         "train_seconds": 0.0,
-         "next_mse": mse(series.linear(one.inputs, weights_one), one.targets),
-         "ten_mse": mse(series.linear(ten.inputs, weights_ten), ten.targets),
-         "ten_how": "direct"},
-    ]  # fmt: skip
+        {
+            "model": "naive (last value)",
+            "horizon": 1,
+            "parameters": 0,
+            "train_seconds": 0.0,
+            "next_mse": mse(series.naive(one.inputs, 1), one.targets),
+            "ten_mse": mse(series.naive(ten.inputs, 10), ten.targets),
+            "ten_how": "repeated",
+        },
+        {
+            "model": "linear (least squares)",
+            "horizon": "1 / 10",
+            "parameters": 51 + 51 * 10,
+            "train_seconds": 0.0,
+            "next_mse": mse(series.linear(one.inputs, weights_one), one.targets),
+            "ten_mse": mse(series.linear(ten.inputs, weights_ten), ten.targets),
+            "ten_how": "direct",
+        },
+    ]
     others = [path for folder in settings.compare for path in sorted(folder.glob("*.onnx"))]
     forecasters = [model] + [m for m in map(load, others) if isinstance(m, ForecastModel)]
     seen = set()
@@ -285,15 +311,17 @@ def evaluate_forecasts(model: ForecastModel, settings: EvalSettings) -> Evaluati
             continue
         seen.add(forecaster.path)
         entry = read_manifest(forecaster.path.parent)["models"].get(forecaster.name, {})
-        table.append({
-            "model": forecaster.name,
-            "horizon": forecaster.horizon,
-            "parameters": entry.get("parameters"),
-            "train_seconds": entry.get("training", {}).get("wall_seconds"),
-            "next_mse": mse(forecaster.forecast_batch(one.inputs, 1), one.targets),
-            "ten_mse": mse(forecaster.forecast_batch(ten.inputs, 10), ten.targets),
-            "ten_how": "direct" if forecaster.horizon >= 10 else "rolled out",
-        })  # fmt: skip
+        table.append(
+            {
+                "model": forecaster.name,
+                "horizon": forecaster.horizon,
+                "parameters": entry.get("parameters"),
+                "train_seconds": entry.get("training", {}).get("wall_seconds"),
+                "next_mse": mse(forecaster.forecast_batch(one.inputs, 1), one.targets),
+                "ten_mse": mse(forecaster.forecast_batch(ten.inputs, 10), ten.targets),
+                "ten_how": "direct" if forecaster.horizon >= 10 else "rolled out",
+            }
+        )
     report = {
         "model": model.name,
         "dataset": "seed 003 generator, test split (seed 0)",
@@ -334,10 +362,12 @@ def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
     reader = load(model.cfg.extra["reader"], model.path.parent)
     classes = len(model.labels)
     per_class = max(2, settings.limit // classes) if settings.limit else GENERATED_PER_CLASS
-    test = materialize(load_dataset(reader.cfg, settings.data_dir, train=False),
-                       per_class * classes)  # fmt: skip
-    train = materialize(load_dataset(reader.cfg, settings.data_dir, train=True),
-                        per_class * classes)  # fmt: skip
+    test = materialize(
+        load_dataset(reader.cfg, settings.data_dir, train=False), per_class * classes
+    )
+    train = materialize(
+        load_dataset(reader.cfg, settings.data_dir, train=True), per_class * classes
+    )
     test_pictures, test_labels = (t.numpy() for t in test.tensors)
     train_pictures, train_labels = (t.numpy() for t in train.tensors)
     real = generated.features(generated.read(reader, test_pictures))
@@ -345,16 +375,18 @@ def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
     labels = np.repeat(np.arange(classes), per_class)
     z = model.latents(GENERATION_SEED + settings.seed, len(labels))
     start = time.perf_counter()
-    pictures = np.concatenate([model.run(z[i : i + 1000], labels[i : i + 1000])
-                               for i in range(0, len(labels), 1000)])  # fmt: skip
+    pictures = np.concatenate(
+        [model.run(z[i : i + 1000], labels[i : i + 1000]) for i in range(0, len(labels), 1000)]
+    )
     seconds = time.perf_counter() - start
     probabilities = generated.read(reader, pictures)
     made = generated.quality(probabilities, labels, real, test_labels)
     reads = probabilities.argmax(1)
     noise, noise_labels = generated.mean_plus_noise(train_pictures, train_labels, per_class)
     useless = generated.quality(generated.read(reader, noise), noise_labels, real, test_labels)
-    perfect = generated.quality(generated.read(reader, train_pictures), train_labels, real,
-                                test_labels)  # fmt: skip
+    perfect = generated.quality(
+        generated.read(reader, train_pictures), train_labels, real, test_labels
+    )
     report = {
         "model": model.name,
         "dataset": model.cfg.dataset,
@@ -378,8 +410,12 @@ def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
 
 
 def generation_table(report: dict[str, Any]) -> str:
-    rows = [("generated", {k: report[k] for k in ("conditional_accuracy", "frechet_distance",
-                                                   "diversity_min")})]  # fmt: skip
+    rows = [
+        (
+            "generated",
+            {k: report[k] for k in ("conditional_accuracy", "frechet_distance", "diversity_min")},
+        )
+    ]
     rows += list(report["references"].items())
     lines = [f"{'':40} {'read as asked':>14} {'Frechet':>9} {'diversity (least class)':>24}"]
     for name, figures in rows:

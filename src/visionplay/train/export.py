@@ -76,8 +76,10 @@ def training_summary(checkpoint: dict) -> dict:
     """How the checkpoint was trained, for the file's metadata and the manifest; an
     ensemble's is each member's, with the epochs and time summed."""
     if checkpoint.get("members"):
-        members = [{**training_summary(m), "calibration": m.get("calibration")}
-                   for m in checkpoint["members"]]  # fmt: skip
+        members = [
+            {**training_summary(m), "calibration": m.get("calibration")}
+            for m in checkpoint["members"]
+        ]
         return {
             "command": checkpoint.get("command", ""),
             "epochs": sum(m["epochs"] for m in members),
@@ -133,12 +135,15 @@ def export_checkpoint(
     weights_path = out_path.with_suffix(".pt")
     # Checked through onnxruntime from a staged copy (open_model also checks the weights'
     # checksum); only a file that passes replaces out_path.
-    staged = atomic_write(out_path.with_name(f".{name}.staged.onnx"),
-                          lambda t: Path(t).write_bytes(model_bytes))  # fmt: skip
+    staged = atomic_write(
+        out_path.with_name(f".{name}.staged.onnx"), lambda t: Path(t).write_bytes(model_bytes)
+    )
     # The weights ship beside the graph, so that PyTorch can run the very same model
     # (`visionplay bench` compares the two) and anyone can fine-tune or re-export it.
-    staged_weights = atomic_write(weights_path.with_name(f".{name}.staged.pt"),
-                                  lambda t: torch.save(weights_only(checkpoint), t))  # fmt: skip
+    staged_weights = atomic_write(
+        weights_path.with_name(f".{name}.staged.pt"),
+        lambda t: torch.save(weights_only(checkpoint), t),
+    )
     try:
         diff = parity(model, open_model(staged), samples)
         if diff > TOLERANCE:
@@ -178,10 +183,15 @@ def to_onnx(model: nn.Module, cfg: DataConfig, example: tuple[np.ndarray, ...]) 
         job = Path(tmp) / "job.pt"
         torch.save({"model": model, "cfg": cfg.to_dict(), "example": example}, job)
         child = subprocess.run(
-            [sys.executable, "-c",
-             "import sys, visionplay.train.export as e; e._export_job(sys.argv[1])", str(job)],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                "import sys, visionplay.train.export as e; e._export_job(sys.argv[1])",
+                str(job),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if child.returncode != 0:
             raise VisionplayError(f"ONNX export failed: {child.stderr.strip().splitlines()[-1]}")
         return onnx.load(job.with_suffix(".onnx"))

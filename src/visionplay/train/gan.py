@@ -53,9 +53,12 @@ class Adversaries:
     generator it ships (saved where a classifier's optimizer state goes)."""
 
     def __init__(
-        self, generator: nn.Module, discriminator: nn.Module, lr: float,
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        lr: float,
         discriminator_lr: float | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.generator, self.discriminator = generator, discriminator
         # DCGAN's betas: Miyato et al.'s (0, 0.9) wants several discriminator steps per
         # generator step; with one, it left the generator drawing one picture per class.
@@ -177,9 +180,12 @@ class GeneratorTerms:
     class_margin: float = 0.0
 
     def __call__(
-        self, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor,
+        self,
+        fake: torch.Tensor,
+        z: torch.Tensor,
+        labels: torch.Tensor,
         class_logits: torch.Tensor | None,
-    ) -> torch.Tensor:  # fmt: skip
+    ) -> torch.Tensor:
         total = fake.new_zeros(())
         if self.mode_seeking:
             total = total + self.mode_seeking * mode_seeking_penalty(fake, z, labels)
@@ -191,9 +197,14 @@ class GeneratorTerms:
 
 
 def train_gan_epoch(
-    adversaries: Adversaries, nets: tuple[nn.Module, nn.Module], loader: Batches, latent: int,
-    device: torch.device, desc: str, terms: GeneratorTerms,
-) -> dict[str, float]:  # fmt: skip
+    adversaries: Adversaries,
+    nets: tuple[nn.Module, nn.Module],
+    loader: Batches,
+    latent: int,
+    device: torch.device,
+    desc: str,
+    terms: GeneratorTerms,
+) -> dict[str, float]:
     """One pass over ``loader``: per batch a discriminator step on real and generated
     pictures of the same classes (its auxiliary classifier, if it has one, learns the real
     pictures' classes), then a generator step (its hinge loss plus ``terms``). ``nets``
@@ -233,8 +244,11 @@ def train_gan_epoch(
         seen += len(real)
         bar.set_postfix(**{k: f"{v / seen:.3f}" for k, v in sums.items()})
     seconds = time.perf_counter() - start
-    return {**{k: v / max(seen, 1) for k, v in sums.items()}, "seconds": seconds,
-            "images_per_s": seen / seconds}  # fmt: skip
+    return {
+        **{k: v / max(seen, 1) for k, v in sums.items()},
+        "seconds": seconds,
+        "images_per_s": seen / seconds,
+    }
 
 
 @torch.no_grad()
@@ -278,7 +292,7 @@ def fit_gan(
             spreads=spreads,
             class_loss=settings.class_loss if late else 0.0,
             class_margin=settings.class_margin,
-        )  # fmt: skip
+        )
         desc = f"epoch {epoch}/{settings.epochs}"
         record = {
             "epoch": epoch,
@@ -292,8 +306,14 @@ def fit_gan(
             record["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
             history.append(record)
             save_grid(shipped, grid_labels, latent, settings.run_dir / f"samples-{epoch:03d}.png")
-            save_progress(settings, model=shipped, cfg=cfg, history=history,
-                          optimizer=adversaries, scheduler=None)  # fmt: skip
+            save_progress(
+                settings,
+                model=shipped,
+                cfg=cfg,
+                history=history,
+                optimizer=adversaries,
+                scheduler=None,
+            )
             log(epoch_line(record))
     distributed.barrier()
     log(f"saved {settings.checkpoint_path}")

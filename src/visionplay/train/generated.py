@@ -24,8 +24,9 @@ def read(reader: Classifier, pictures: np.ndarray, batch: int = 1000) -> np.ndar
     """The classifier's probabilities for (N, 1, H, W) pictures in [0, 1], as the graph
     reads them (no preprocessing: they are already the classifier's input)."""
     pictures = np.asarray(pictures, dtype=np.float32)
-    return np.concatenate([reader.run(pictures[i : i + batch])
-                           for i in range(0, len(pictures), batch)])  # fmt: skip
+    return np.concatenate(
+        [reader.run(pictures[i : i + batch]) for i in range(0, len(pictures), batch)]
+    )
 
 
 def features(probabilities: np.ndarray) -> np.ndarray:

@@ -38,20 +38,29 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     if "d_loss" in history[0]:
         panels: list[Panel] = [
             ("hinge loss", "losses", [(k, [h[k] for h in history]) for k in ("d_loss", "g_loss")]),
-            ("", "samples, read by the classifier", [
-                (name, [h[k] for h in history])
-                for k, name in (("conditional_accuracy", "read as asked"),
-                                ("diversity_min", "diversity"))
-            ]),
-        ]  # fmt: skip
+            (
+                "",
+                "samples, read by the classifier",
+                [
+                    (name, [h[k] for h in history])
+                    for k, name in (
+                        ("conditional_accuracy", "read as asked"),
+                        ("diversity_min", "diversity"),
+                    )
+                ],
+            ),
+        ]
     else:
         splits, metric = history_keys(history)
         metric_name = {"acc": "accuracy", "nme": "NME (lower is better)"}.get(metric, metric)
         panels = [
             ("loss", "loss", [(s, [h[f"{s}_loss"] for h in history]) for s in splits]),
-            (metric_name, metric_name, [(s, [h[f"{s}_{metric}"] for h in history])
-                                        for s in splits]),
-        ]  # fmt: skip
+            (
+                metric_name,
+                metric_name,
+                [(s, [h[f"{s}_{metric}"] for h in history]) for s in splits],
+            ),
+        ]
     plot_panels([h["epoch"] for h in history], panels, path, title)
 
 

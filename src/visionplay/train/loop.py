@@ -86,22 +86,40 @@ def fit(
         if on_epoch_start is not None:
             on_epoch_start(epoch)
         train = train_one_epoch(
-            net, shuffled_share(train_set, settings.batch_size, epoch_seed), optimizer, device,
-            scheduler=scheduler, augment=augment if settings.augment else None, task=task,
+            net,
+            shuffled_share(train_set, settings.batch_size, epoch_seed),
+            optimizer,
+            device,
+            scheduler=scheduler,
+            augment=augment if settings.augment else None,
+            task=task,
             desc=f"epoch {epoch}/{settings.epochs}",
-        )  # fmt: skip
+        )
         held_out = evaluate(model, test_loader, device, task)
         record = epoch_record(epoch, train, held_out, task.metric, eval_split, start)
         history.append(record)
         log(epoch_line(record, task.metric, eval_split))
         if distributed.is_main():
-            save_progress(settings, model=model, cfg=cfg, history=history,
-                          optimizer=optimizer, scheduler=scheduler)  # fmt: skip
+            save_progress(
+                settings,
+                model=model,
+                cfg=cfg,
+                history=history,
+                optimizer=optimizer,
+                scheduler=scheduler,
+            )
     if calibration_set is not None and distributed.is_main():
         fitted = calibrate(model, calibration_set, device, reject_class(cfg))
         log(calibration_line(fitted))
-        save_progress(settings, model=model, cfg=cfg, history=history, optimizer=optimizer,
-                      scheduler=scheduler, calibration=fitted)  # fmt: skip
+        save_progress(
+            settings,
+            model=model,
+            cfg=cfg,
+            history=history,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            calibration=fitted,
+        )
     distributed.barrier()  # every process ends with the checkpoint on disk
     log(f"saved {settings.checkpoint_path}")
     return history
@@ -157,8 +175,14 @@ def describe_run(arch: str, model: nn.Module, train_size: int, device: torch.dev
 
 def shuffled_share(train_set: TensorDataset, batch_size: int, seed: int) -> Batches:
     """This process's share of the training set for one epoch, shuffled by ``seed``."""
-    return batches(train_set, batch_size, shuffle=True, seed=seed, rank=distributed.rank(),
-                   world_size=distributed.world_size())  # fmt: skip
+    return batches(
+        train_set,
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        rank=distributed.rank(),
+        world_size=distributed.world_size(),
+    )
 
 
 def train_one_epoch(
@@ -242,12 +266,14 @@ def epoch_record(
     """One epoch in the history (metrics.json): ``train_*`` and ``<split>_*`` figures."""
     return {
         "epoch": epoch,
-        "train_loss": train["loss"], f"train_{metric}": train[metric],
-        f"{split}_loss": held_out["loss"], f"{split}_{metric}": held_out[metric],
+        "train_loss": train["loss"],
+        f"train_{metric}": train[metric],
+        f"{split}_loss": held_out["loss"],
+        f"{split}_{metric}": held_out[metric],
         "seconds": time.perf_counter() - start,
         "images_per_s": train["samples_per_s"],
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }  # fmt: skip
+    }
 
 
 def epoch_line(record: dict[str, Any], metric: str, split: str) -> str:
@@ -273,10 +299,17 @@ def save_progress(
 ) -> None:
     """The run so far: its checkpoint, and its metrics and curves once it has an epoch."""
     save_checkpoint(
-        settings.checkpoint_path, name=settings.arch, model=model, cfg=cfg,
-        args=asdict(settings), model_kwargs=settings.model_kwargs, history=history,
-        optimizer=optimizer, scheduler=scheduler, calibration=calibration,
-    )  # fmt: skip
+        settings.checkpoint_path,
+        name=settings.arch,
+        model=model,
+        cfg=cfg,
+        args=asdict(settings),
+        model_kwargs=settings.model_kwargs,
+        history=history,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        calibration=calibration,
+    )
     if history:
         save_history(settings.run_dir, settings.arch, history)
 

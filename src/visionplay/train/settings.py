@@ -85,18 +85,24 @@ def add_training_args(
     p = parser
     p.add_argument("--arch", default=arch, choices=archs or list_models(dataset))
     p.add_argument(
-        "--model-kwargs", type=json.loads, default={}, metavar="JSON",
-        help='keyword arguments for the architecture, e.g. \'{"widths": [32, 128, 128]}\'',
-    )  # fmt: skip
+        "--model-kwargs",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="keyword arguments for the architecture, e.g. '{\"widths\": [32, 128, 128]}'",
+    )
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size)
     p.add_argument("--lr", type=float, default=lr, help="peak of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=weight_decay)
     p.add_argument("--label-smoothing", type=float, default=label_smoothing)
     p.add_argument(
-        "--holdout", type=int, default=holdout, metavar="N",
+        "--holdout",
+        type=int,
+        default=holdout,
+        metavar="N",
         help="training images kept back to fit the temperature of the scores (0: none)",
-    )  # fmt: skip
+    )
     p.add_argument("--no-augment", dest="augment", action="store_false")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")

@@ -67,9 +67,12 @@ def permutation_experiment(settings: TrainingSettings) -> dict[str, Any]:
             optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=0.5)
             for epoch in range(1, settings.epochs + 1):
                 train_one_epoch(
-                    model, batches(train, settings.batch_size, shuffle=True, seed=seed + epoch),
-                    optimizer, device, desc=f"{arch} {order} epoch {epoch}",
-                )  # fmt: skip
+                    model,
+                    batches(train, settings.batch_size, shuffle=True, seed=seed + epoch),
+                    optimizer,
+                    device,
+                    desc=f"{arch} {order} epoch {epoch}",
+                )
             accuracy = evaluate(model, batches(test, 1000, shuffle=False), device)["acc"]
             table.setdefault(arch, {})[order] = accuracy
     return {
@@ -122,8 +125,13 @@ def save_permutation_result(result: dict[str, Any], out_dir: Path) -> tuple[Path
         values = [result["table"][arch][order] for order in ("plain", "permuted")]
         bars = axes[2].bar(positions + offset, values, width=0.4, label=title)
         axes[2].bar_label(bars, labels=[f"{v:.1%}" for v in values], fontsize=8)
-    axes[2].set(xticks=positions, xticklabels=["plain", "permuted"], ylim=(0, 1.05),
-                ylabel="test accuracy", title=f"MNIST, {result['epochs']} epoch(s)")  # fmt: skip
+    axes[2].set(
+        xticks=positions,
+        xticklabels=["plain", "permuted"],
+        ylim=(0, 1.05),
+        ylabel="test accuracy",
+        title=f"MNIST, {result['epochs']} epoch(s)",
+    )
     axes[2].legend(loc="lower right")
     fig.tight_layout()
     png_path = atomic_write(out_dir / "permute.png", lambda tmp: fig.savefig(tmp, format="png"))

@@ -39,8 +39,9 @@ def checked(steps: object, lr: object, seed: object) -> tuple[int, float, int]:
     done: anything else is a one-line :class:`InvalidInputError`."""
     low, high = LR_RANGE
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not low <= lr <= high:
-        raise InvalidInputError(f"need a positive learning rate from {low:g} to {high:g}; "
-                                f"got {shown(lr)}")  # fmt: skip
+        raise InvalidInputError(
+            f"need a positive learning rate from {low:g} to {high:g}; got {shown(lr)}"
+        )
     return whole_number(steps, "steps", 1, MOST_STEPS), float(lr), checked_seed(seed)
 
 
@@ -100,8 +101,10 @@ def learn_edge_kernel(steps: int = 30, lr: float = 0.01, seed: int = 0) -> EdgeF
     x, y = torch.from_numpy(image)[None, None], torch.from_numpy(target)[None, None]
     losses = descend(
         lambda: ((torch.nn.functional.conv2d(x, weight, bias) - y) ** 2).sum(),
-        (weight, bias), lr, steps,
-    )  # fmt: skip
+        (weight, bias),
+        lr,
+        steps,
+    )
     return EdgeFit(image, target, weight.detach()[0, 0].numpy(), bias.item(), losses)
 
 

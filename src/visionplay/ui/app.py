@@ -58,8 +58,14 @@ def queued(demo: gr.Blocks, per_client: int = MOST_PER_CLIENT) -> gr.Blocks:
     async def push_bounded(body: Any, request: Any, username: str | None) -> tuple:
         client = client_address(request)
         if sum(client_address(e.request) == client for e in events_in(queue)) >= per_client:
-            return False, (f"You have {per_client} requests waiting or running already: "
-                           "wait for one to finish"), "queue_full"  # fmt: skip
+            return (
+                False,
+                (
+                    f"You have {per_client} requests waiting or running already: "
+                    "wait for one to finish"
+                ),
+                "queue_full",
+            )
         return await push(body, request, username)
 
     queue.push = push_bounded

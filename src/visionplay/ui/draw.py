@@ -313,7 +313,12 @@ def draw_tab(directory: str | os.PathLike | None) -> None:
         answer_strokes.__name__ = "answer"  # `server.answer` in the page
         answer_strokes.__annotations__ = {"strokes": str, "return": dict}  # for gr.api
         gr.HTML(
-            value="[]", html_template=TEMPLATE, css_template=CSS, js_on_load=SCRIPT,
-            apply_default_css=False, server_functions=[answer_strokes], elem_id="digit-draw",
-        )  # fmt: skip
+            value="[]",
+            html_template=TEMPLATE,
+            css_template=CSS,
+            js_on_load=SCRIPT,
+            apply_default_css=False,
+            server_functions=[answer_strokes],
+            elem_id="digit-draw",
+        )
         gr.api(answer_strokes, api_name="draw")

@@ -54,8 +54,12 @@ def smaller(picture: Image.Image, found: list[Face]) -> tuple[Image.Image, list[
         return picture, found
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     shown = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    scaled = [dataclasses.replace(face, box=tuple(v * scale for v in face.box),
-                                  points=face.points * scale) for face in found]  # fmt: skip
+    scaled = [
+        dataclasses.replace(
+            face, box=tuple(v * scale for v in face.box), points=face.points * scale
+        )
+        for face in found
+    ]
     return shown, scaled
 
 
@@ -67,22 +71,31 @@ def face_tab(directory: str | os.PathLike | None) -> None:
             return
         with gr.Row():
             with gr.Column():
-                photo = tolerant(gr.Image(
-                    label="Picture", type="filepath", image_mode=None,
-                    sources=["upload", "clipboard", "webcam"], elem_id="face-input",
-                ))  # fmt: skip
+                photo = tolerant(
+                    gr.Image(
+                        label="Picture",
+                        type="filepath",
+                        image_mode=None,
+                        sources=["upload", "clipboard", "webcam"],
+                        elem_id="face-input",
+                    )
+                )
                 lines = gr.Checkbox(
-                    value=True, label="Join the points (jaw, brows, nose, eyes, lips)",
+                    value=True,
+                    label="Join the points (jaw, brows, nose, eyes, lips)",
                     elem_id="face-lines",
-                )  # fmt: skip
+                )
                 examples = sorted(EXAMPLES.glob("face_keypoints-*.jpg"))
                 if examples:
                     gr.Examples([[str(p)] for p in examples], [photo], label="Examples")
             with gr.Column():
                 marked = gr.Image(
-                    label="Faces and their 68 points", type="pil", interactive=False,
-                    buttons=["download"], elem_id="face-output",
-                )  # fmt: skip
+                    label="Faces and their 68 points",
+                    type="pil",
+                    interactive=False,
+                    buttons=["download"],
+                    elem_id="face-output",
+                )
                 message = gr.Markdown(FACE_HINT, elem_id="face-message")
 
         # The picture on show and its faces: toggling the lines only redraws them (the

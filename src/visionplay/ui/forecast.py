@@ -93,24 +93,38 @@ def forecast_tab(directory: str | os.PathLike | None) -> None:
         generated = gr.State([])
         with gr.Row():
             with gr.Column():
-                text = gr.Textbox(label="Series", lines=4, elem_id="series-input",
-                                  placeholder="0.1, 0.25, 0.31, ...")  # fmt: skip
+                text = gr.Textbox(
+                    label="Series",
+                    lines=4,
+                    elem_id="series-input",
+                    placeholder="0.1, 0.25, 0.31, ...",
+                )
                 with gr.Row():
                     fresh = gr.Button("New series", elem_id="series-new")
                     # new_series checks it, quoting at most a little of a bad one:
                     # Gradio's own range check would quote all of it.
                     seed = gr.Number(value=0, precision=0, label="Seed")
-                upload = gr.File(label="One-column CSV", file_types=[".csv", ".txt"],
-                                 type="filepath")  # fmt: skip
+                upload = gr.File(
+                    label="One-column CSV", file_types=[".csv", ".txt"], type="filepath"
+                )
                 steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
                 go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
             with gr.Column():
                 plot = gr.LinePlot(
-                    x="step", y="value", color="line", label="Forecast", color_title="",
-                    color_map={"history": "#4d4d4d", "truth": "#2ca02c", "naive": "#aaaaaa",
-                               "linear": "#ff7f0e", model.name: "#1f77b4"},
+                    x="step",
+                    y="value",
+                    color="line",
+                    label="Forecast",
+                    color_title="",
+                    color_map={
+                        "history": "#4d4d4d",
+                        "truth": "#2ca02c",
+                        "naive": "#aaaaaa",
+                        "linear": "#ff7f0e",
+                        model.name: "#1f77b4",
+                    },
                     elem_id="series-plot",
-                )  # fmt: skip
+                )
                 message = gr.Markdown(SERIES_HINT, elem_id="series-message")
 
         def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:

@@ -86,40 +86,60 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
         first = next(iter(models))
         with gr.Row():
             with gr.Column(scale=2):
-                choice = gr.Radio(list(models), value=first, label="Model",
-                                  elem_id="generate-model")  # fmt: skip
+                choice = gr.Radio(
+                    list(models), value=first, label="Model", elem_id="generate-model"
+                )
                 # The choices follow the model; the generator itself checks what comes in.
-                label = gr.Dropdown(list(models[first].labels), value=models[first].labels[0],
-                                    label="Class", allow_custom_value=True,
-                                    elem_id="generate-class")  # fmt: skip
-                count = gr.Slider(1, MOST_PICTURES, value=16, step=1, label="How many",
-                                  elem_id="generate-count")  # fmt: skip
+                label = gr.Dropdown(
+                    list(models[first].labels),
+                    value=models[first].labels[0],
+                    label="Class",
+                    allow_custom_value=True,
+                    elem_id="generate-class",
+                )
+                count = gr.Slider(
+                    1, MOST_PICTURES, value=16, step=1, label="How many", elem_id="generate-count"
+                )
                 with gr.Row():
-                    seed = gr.Number(0, precision=0, minimum=0, label="Seed",
-                                     elem_id="generate-seed")  # fmt: skip
+                    seed = gr.Number(
+                        0, precision=0, minimum=0, label="Seed", elem_id="generate-seed"
+                    )
                     new_seed = gr.Button("New seed", elem_id="generate-new-seed")
                 draw = gr.Button("Generate", variant="primary", elem_id="generate-draw")
                 gr.Markdown("Walk from this seed to another:")
                 with gr.Row():
-                    seed_to = gr.Number(1, precision=0, minimum=0, label="To seed",
-                                        elem_id="generate-seed-to")  # fmt: skip
+                    seed_to = gr.Number(
+                        1, precision=0, minimum=0, label="To seed", elem_id="generate-seed-to"
+                    )
                     walk = gr.Button("Walk", elem_id="generate-walk")
                 missing = [problem for model, problem in loaded.values() if model is None]
                 if missing:
                     gr.Markdown("\n\n".join(missing))
             with gr.Column(scale=3):
                 gr.HTML(PIXELATED)
-                grid = gr.Image(label="Samples", type="pil", format="png", interactive=False,
-                                height=480, buttons=["download"],
-                                elem_id="generate-grid")  # fmt: skip
+                grid = gr.Image(
+                    label="Samples",
+                    type="pil",
+                    format="png",
+                    interactive=False,
+                    height=480,
+                    buttons=["download"],
+                    elem_id="generate-grid",
+                )
                 read = gr.Button("Read them", elem_id="generate-read")
                 verdict = gr.Markdown("", elem_id="generate-verdict")
                 # The grid on screen and what it was drawn for: "Read them" reads those very
                 # pictures, unless the controls have changed since.
                 on_screen = gr.State(None)
-                strip = gr.Image(label="Walk", type="pil", format="png", interactive=False,
-                                 height=120, buttons=["download"],
-                                 elem_id="generate-strip")  # fmt: skip
+                strip = gr.Image(
+                    label="Walk",
+                    type="pil",
+                    format="png",
+                    interactive=False,
+                    height=120,
+                    buttons=["download"],
+                    elem_id="generate-strip",
+                )
 
         def pictures(name: str, asked: str, how_many: float, seed_value: float) -> np.ndarray:
             many, from_seed = checked(how_many, seed_value)
@@ -172,9 +192,11 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
 
         inputs = [choice, label, count, seed]
         draw.click(on_draw, inputs, [grid, verdict, on_screen], api_name="generate")
-        read.click(on_read, [*inputs, on_screen], [grid, verdict, on_screen],
-                   api_name="generate_read")  # fmt: skip
+        read.click(
+            on_read, [*inputs, on_screen], [grid, verdict, on_screen], api_name="generate_read"
+        )
         walk.click(on_walk, [choice, label, seed, seed_to], strip, api_name="generate_walk")
-        new_seed.click(lambda: int(np.random.default_rng().integers(MAX_SEED)), None, seed,
-                       api_name=False)  # fmt: skip
+        new_seed.click(
+            lambda: int(np.random.default_rng().integers(MAX_SEED)), None, seed, api_name=False
+        )
         choice.change(on_model, choice, label, api_name=False)

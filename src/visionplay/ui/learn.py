@@ -90,8 +90,9 @@ def explorer_panel(directory: str | os.PathLike | None) -> gr.Dropdown:
     with gr.Tab("Model explorer", id="learn-explorer"):
         gr.Markdown("Every registered architecture, layer by layer, for its natural input.")
         # explore() checks the name against the registry itself
-        choice = gr.Dropdown([], value=None, label="Architecture", allow_custom_value=True,
-                             elem_id="learn-arch")  # fmt: skip
+        choice = gr.Dropdown(
+            [], value=None, label="Architecture", allow_custom_value=True, elem_id="learn-arch"
+        )
         info = gr.Markdown("Pick an architecture.", elem_id="learn-info")
         table = gr.Dataframe(headers=LAYER_HEADERS, interactive=False, elem_id="learn-layers")
 
@@ -131,10 +132,12 @@ def edge_figure(fit: EdgeFit) -> Any:
     """Picture, target, the learned kernel's output and the loss per step, side by side."""
     titles = ("picture X (6x8)", "target edges Y (6x7)", "learned kernel on X")
     with drawing() as plt:
-        fig, axes = plt.subplots(1, 4, figsize=(12, 2.8),
-                                 gridspec_kw={"width_ratios": [8, 7, 7, 9]})  # fmt: skip
-        for ax, values, title in zip(axes[:3], (fit.image, fit.target, fit.output), titles,
-                                     strict=True):  # fmt: skip
+        fig, axes = plt.subplots(
+            1, 4, figsize=(12, 2.8), gridspec_kw={"width_ratios": [8, 7, 7, 9]}
+        )
+        for ax, values, title in zip(
+            axes[:3], (fit.image, fit.target, fit.output), titles, strict=True
+        ):
             if ax is axes[0]:
                 ax.imshow(values, cmap="gray", vmin=0, vmax=1)
             else:
@@ -225,8 +228,14 @@ def edge_panel() -> None:
 
         train.click(train_edge, [steps, lr, seed], [plot, summary, learned], api_name="edge_train")
         train.click(apply_edge, [pad, learned], [response, message], api_name=False)
-        pad.change(apply_edge, [pad, learned], [response, message], trigger_mode="always_last",
-                   show_progress="hidden", api_name="edge_apply")  # fmt: skip
+        pad.change(
+            apply_edge,
+            [pad, learned],
+            [response, message],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_name="edge_apply",
+        )
 
 
 # Linear regression three ways (seed 004)
@@ -247,23 +256,31 @@ def fit_regression(steps: float, lr: str | float, seed: float) -> tuple[Any, Any
     except VisionplayError as err:  # what it was given, or a stopping server
         return None, None, f"**Cannot fit that:** {err}"
     slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
-    rows = [[f.method, f"{f.w:.4f}", f"{f.b:.4f}", f"{f.losses[-1]:.6g}",
-             f"{1000 * f.seconds:.0f}"] for f in fits]  # fmt: skip
+    rows = [
+        [f.method, f"{f.w:.4f}", f"{f.b:.4f}", f"{f.losses[-1]:.6g}", f"{1000 * f.seconds:.0f}"]
+        for f in fits
+    ]
     rows.append(["least squares (closed form)", f"{slope:.4f}", f"{intercept:.4f}", "", ""])
     rows.append(["truth", f"{TRUE_W:.4f}", f"{TRUE_B:.4f}", "", ""])
 
     smallest, largest = curvatures(x)
-    text = [f"The three methods take the same steps from the same start, so they agree. "
-            f"Steps above lr 2/{largest:.3g} = **{2 / largest:.2g}** overshoot (the loss's "
-            f"curvature along w is that large because x runs to 100)."]  # fmt: skip
+    text = [
+        f"The three methods take the same steps from the same start, so they agree. "
+        f"Steps above lr 2/{largest:.3g} = **{2 / largest:.2g}** overshoot (the loss's "
+        f"curvature along w is that large because x runs to 100)."
+    ]
     diverged = fits[0].diverged_at
     if diverged is not None:
-        text.append(f"**At lr {rate:g} the loss diverged:** every step overshoots further, "
-                    f"and at step {diverged + 1} it overflowed to inf, then NaN.")  # fmt: skip
+        text.append(
+            f"**At lr {rate:g} the loss diverged:** every step overshoots further, "
+            f"and at step {diverged + 1} it overflowed to inf, then NaN."
+        )
     else:
-        text.append(f"w settles within a few steps; b moves only about {rate * smallest:.1e} "
-                    f"of its remaining way per step (about {1 / (rate * smallest):,.0f} steps per "
-                    "e-fold), which is why the tutorial ran 50,000 steps.")  # fmt: skip
+        text.append(
+            f"w settles within a few steps; b moves only about {rate * smallest:.1e} "
+            f"of its remaining way per step (about {1 / (rate * smallest):,.0f} steps per "
+            "e-fold), which is why the tutorial ran 50,000 steps."
+        )
     return fits_figure(x, y, fits), gr.Dataframe(rows, headers=FIT_HEADERS), " ".join(text)
 
 
@@ -294,10 +311,14 @@ def regression_panel() -> None:
             "hand in numpy, torch autograd, and `nn.Linear` with `torch.optim.SGD`."
         )
         with gr.Row():
-            steps = gr.Slider(100, 10_000, value=3000, step=100, label="steps",
-                              elem_id="fit-steps")  # fmt: skip
-            lr = gr.Dropdown(LEARNING_RATES, value="1e-8", allow_custom_value=True,
-                             label="learning rate", elem_id="fit-lr")  # fmt: skip
+            steps = gr.Slider(100, 10_000, value=3000, step=100, label="steps", elem_id="fit-steps")
+            lr = gr.Dropdown(
+                LEARNING_RATES,
+                value="1e-8",
+                allow_custom_value=True,
+                label="learning rate",
+                elem_id="fit-lr",
+            )
             seed = gr.Number(0, label="seed", precision=0)
             fit = gr.Button("Fit", variant="primary", elem_id="fit-run")
         plot = gr.Plot(show_label=False, elem_id="fit-plot")
@@ -322,13 +343,18 @@ def permutation_view(directory: str | os.PathLike | None) -> tuple[str, list]:
         order = result["permutation"]
     except (OSError, ValueError, KeyError) as err:
         # the models folder is the server's business: only its part of the path is shown
-        return (f"**No experiment result `{PERMUTE_FILE}`** ({type(err).__name__}) beside the "
-                f"models. Make it with `{PERMUTE_COMMAND}` (a few minutes).", [])  # fmt: skip
+        return (
+            f"**No experiment result `{PERMUTE_FILE}`** ({type(err).__name__}) beside the "
+            f"models. Make it with `{PERMUTE_COMMAND}` (a few minutes).",
+            [],
+        )
     lines = ["| model | parameters | plain pixels | permuted pixels |", "|---|---:|---:|---:|"]
     for arch, title in PERMUTE_MODELS.items():
         accuracy = result["table"][arch]
-        lines.append(f"| {title} | {result['parameters'][arch]:,} | {accuracy['plain']:.2%} "
-                     f"| {accuracy['permuted']:.2%} |")  # fmt: skip
+        lines.append(
+            f"| {title} | {result['parameters'][arch]:,} | {accuracy['plain']:.2%} "
+            f"| {accuracy['permuted']:.2%} |"
+        )
     lines.append(
         f"\nMNIST test accuracy after {result['epochs']} epoch(s) on "
         f"{result['train_images']:,} images ({result['optimizer']}, seed {result['seed']}); "
@@ -351,8 +377,13 @@ def permutation_panel(directory: str | os.PathLike | None) -> None:
         )
         table, gallery = permutation_view(directory)
         gr.Markdown(table, elem_id="permute-table")
-        gr.Gallery(gallery, columns=4, height="auto", label="Test digits before and after "
-                   "the permutation", elem_id="permute-gallery")  # fmt: skip
+        gr.Gallery(
+            gallery,
+            columns=4,
+            height="auto",
+            label="Test digits before and after the permutation",
+            elem_id="permute-gallery",
+        )
 
 
 TRAINING_EXTRA = ("torch", "matplotlib")  # what `pip install "visionplay[train]"` brings

@@ -24,10 +24,15 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
         with gr.Row():
             with gr.Column(scale=3):
                 # A file path keeps the upload as it is (mode, bit depth, EXIF) for our reader.
-                photo = tolerant(gr.Image(
-                    label="Photo", type="filepath", image_mode=None,
-                    sources=["upload", "clipboard", "webcam"], elem_id="photo-input",
-                ))  # fmt: skip
+                photo = tolerant(
+                    gr.Image(
+                        label="Photo",
+                        type="filepath",
+                        image_mode=None,
+                        sources=["upload", "clipboard", "webcam"],
+                        elem_id="photo-input",
+                    )
+                )
                 choice = gr.Radio(
                     list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
                 )
@@ -43,9 +48,14 @@ def photo_tab(directory: str | os.PathLike | None) -> None:
                 label = gr.Label(num_top_classes=5, label="Prediction", elem_id="photo-label")
                 gr.Markdown("What the model sees:")
                 seen = gr.Image(
-                    show_label=False, type="numpy", format="png", interactive=False,
-                    height=224, buttons=[], elem_id="photo-seen",
-                )  # fmt: skip
+                    show_label=False,
+                    type="numpy",
+                    format="png",
+                    interactive=False,
+                    height=224,
+                    buttons=[],
+                    elem_id="photo-seen",
+                )
                 message = gr.Markdown(PHOTO_HINT, elem_id="photo-message")
 
         def read(value: Any, name: str) -> tuple[dict | None, np.ndarray | None, str]:
