@@ -4,6 +4,7 @@ each client; a request counts by the work it asks for."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -151,14 +152,20 @@ def test_a_request_counts_by_the_work_it_asks_for():
     assert is_large(rows=9) and not is_large(rows=8)
 
 
-def test_the_server_sizes_the_policy():
-    """``visionplay serve`` sizes the process's one policy to the requests it runs."""
-    from visionplay.serve.rest import create_app
+def test_the_server_sizes_the_policy(monkeypatch):
+    """``visionplay serve`` sizes the process's one policy to the requests its cores run
+    side by side, each with the onnxruntime threads it is given."""
+    from visionplay.cli.serve import share_the_cores
+    from visionplay.inference import THREADS_ENV
 
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    monkeypatch.setenv(THREADS_ENV, "1")
     before = ADMISSION.cores
     try:
-        create_app(concurrency=3)
-        assert ADMISSION.cores == 3
+        share_the_cores(None)
+        assert ADMISSION.cores == 8 and os.environ[THREADS_ENV] == "1"
+        share_the_cores(2)
+        assert ADMISSION.cores == 4 and os.environ[THREADS_ENV] == "2"
     finally:
         ADMISSION.resize(before)
 

@@ -13,8 +13,8 @@ from digits import STROKES, draw
 from PIL import Image
 
 import visionplay
-from visionplay import handwriting
 from visionplay.errors import InvalidInputError, ModelNotFoundError, VisionplayError
+from visionplay.train import handwriting
 
 
 def test_load_reports_provider_and_config(shipped_mnist):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from drawn import strokes
 
-from visionplay import handwriting
 from visionplay import strokes as pen
 from visionplay.config import NOT_A_DIGIT
+from visionplay.train import handwriting
 from visionplay.ui.draw import DRAW_HINT, NOT_A_DIGIT_HINT
 
 

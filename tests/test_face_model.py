@@ -67,7 +67,7 @@ def test_trainer_logs_validation_nme_and_measures_the_detector(tiny_face_model):
     metrics = json.loads((runs / "face_keypoints" / "metrics.json").read_text())
     assert {"train_loss", "train_nme", "val_loss", "val_nme"} <= set(metrics["epochs"][0])
     checkpoint = torch.load(runs / "face_keypoints" / "face_keypoints.pt", weights_only=False)
-    dx, dy, size = checkpoint["cfg"]["extra"]["detector_framing"]
+    dx, dy, size = checkpoint["cfg"]["settings"]["detector_framing"]
     # Haar boxes sit a little high on the 68 points and are a bit wider than their box.
     assert abs(dx) < 0.1 and 0.05 < dy < 0.3 and 0.7 < size < 1.05
 
@@ -133,7 +133,7 @@ def test_predict_cli_prints_faces_and_writes_the_overlay(tiny_face_model, tmp_pa
     assert len(face["points"]) == 68 and len(face["box"]) == 4
 
 
-def test_eval_cli_reports_the_three_nmes(tiny_face_model, data_dir, capsys):
+def test_eval_cli_reports_the_three_nmes(tiny_face_model, shipped_faces, data_dir, capsys):
     _, exported = tiny_face_model
     assert (
         cli(
@@ -152,8 +152,15 @@ def test_eval_cli_reports_the_three_nmes(tiny_face_model, data_dir, capsys):
     assert report["test_true_box"]["frames"] == 10
     assert 0 < report["test_end_to_end"]["face_found"] <= 1
     assert report["validation_held_out_people"]["people"] >= 1
+    # One epoch on 96 frames leaves the points about an eye gap from the truth (NME ~1):
+    # worse on each figure than the shipped model's recorded one (a tiny model that beats
+    # it was not the one measured), yet no further off than points in the crop (all 68 on
+    # its farthest corner score ~1.8; points in the wrong frame, crop units for pixels,
+    # score more).
+    manifest = json.loads((shipped_faces.path.parent / "manifest.json").read_text())
+    shipped = manifest["models"]["face_keypoints"]["eval"]
     for part in ("test_true_box", "test_end_to_end", "validation_held_out_people"):
-        assert report[part]["nme"] > 0
+        assert shipped[part]["nme"] < report[part]["nme"] < 2, part
 
 
 def test_bad_input_names_the_problem(tiny_face_model):
@@ -174,7 +181,7 @@ def shipped_faces():
 
 
 def test_shipped_model_is_accurate_on_test_frames(shipped_faces, test_frames):
-    margin = shipped_faces.cfg.extra["margin"]
+    margin = shipped_faces.cfg.settings.margin
     errors = [
         faces.nme(shipped_faces.points_in(g, [faces.square_from_points(p, margin)])[0], p)
         for g, p in zip(test_frames.grays, test_frames.points, strict=True)

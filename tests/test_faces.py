@@ -91,7 +91,7 @@ def test_training_crop_without_jitter_is_the_serving_crop(frames):
     assert difference.max() < 3 / 255 and difference.mean() < 1e-3
     np.testing.assert_allclose(points.numpy(), served.tensors[1].numpy(), atol=1e-5)
     # And those crops are what serving cuts from the picture for the same square.
-    square = faces.square_from_points(frames.points[0], cfg.extra["margin"])
+    square = faces.square_from_points(frames.points[0], cfg.settings.margin)
     np.testing.assert_allclose(
         prepare_face(np.uint8(frames.grays[0] * 255 + 0.5), cfg, square),
         served.tensors[0][0],

@@ -4,7 +4,6 @@ pictures; refusals) and in Chromium (a grid, then the classifier's verdict)."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from PIL import Image
 from test_browser import TIMEOUT_MS, browser, chromium, page  # noqa: F401  (fixtures)
 
 import visionplay
-from visionplay.tasks import picture_grid
-from visionplay.ui.generate import read_across_cores
+from visionplay.tasks.generation import picture_grid
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +22,6 @@ def client(app_url: str) -> Client:
 
 def pixels(path: str) -> np.ndarray:
     return np.asarray(Image.open(path).convert("L"))
-
-
-@pytest.mark.parametrize("count", [1, 2, 5, 64])
-def test_reading_across_cores_reads_as_one_batch(count):
-    reader = visionplay.load("mnist")
-    made = visionplay.load("mnist_gan").generate(list(range(10)) * 7, seed=5)[:count]
-    batch = made[:, None].astype(np.float32) / 255
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        scores = read_across_cores(reader, batch, pool)
-    np.testing.assert_allclose(scores, reader.run(batch), rtol=1e-5, atol=1e-6)
 
 
 def test_the_grid_is_the_generators_pictures(client):

@@ -17,7 +17,8 @@ import visionplay
 from visionplay.errors import InvalidInputError
 from visionplay.models.generators import ProjectionDiscriminator
 from visionplay.models.registry import get_config
-from visionplay.tasks import Generator, picture_grid, slerp
+from visionplay.tasks import Generator
+from visionplay.tasks.generation import picture_grid, slerp
 from visionplay.train.build import build_model
 from visionplay.train.checkpoints import save_checkpoint
 from visionplay.train.export import export_checkpoint

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from visionplay import handwriting as hw
 from visionplay import strokes as pen
 from visionplay.config import MNIST_LABELS, NOT_A_DIGIT
 from visionplay.preprocess import prepare_digit
+from visionplay.train import handwriting as hw
 
 # What MNIST's American school hands lack, as issue 18 names it.
 WORLD_STYLES = [
@@ -51,7 +51,7 @@ def test_a_drawing_is_what_the_canvas_could_send(template):
         drawing = hw.drawn(template, rng)
         assert pen.check(pen.to_json(drawing)) == drawing  # on the canvas, widths in range
         assert len(drawing) == len(template.strokes)
-        assert all(hw.PEN_WIDTHS[0] <= s.width <= hw.PEN_WIDTHS[1] for s in drawing)
+        assert all(pen.PEN_WIDTHS[0] <= s.width <= pen.PEN_WIDTHS[1] for s in drawing)
 
 
 @pytest.mark.parametrize("make", [hw.digit_page, hw.not_digit_page])

@@ -18,7 +18,7 @@ import visionplay
 from visionplay.bench.inputs import EXAMPLES
 from visionplay.inference import list_exported
 from visionplay.locations import models_dir
-from visionplay.serve.rest import create_app
+from visionplay.serve.rest import ServeSettings, create_app
 
 SHIPPED = list_exported()
 ROOT = Path(__file__).parents[1]
@@ -151,7 +151,7 @@ def version_in_manifest(name: str, directory: Path | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(max_body=2 << 20)) as client:
+    with TestClient(create_app(ServeSettings(max_body=2 << 20))) as client:
         yield client
 
 
@@ -297,7 +297,7 @@ def infer_body(**tensor) -> dict:
             infer_body(shape=[1, 3, 28, 28]),
             400,
             "inference_error_response",
-            "takes a batch of shape",
+            "mnist takes shape (N, 1, 28, 28)",
         ),
         (
             "POST",
@@ -358,7 +358,7 @@ def write_version(folder: Path, version: str, stamp: int) -> None:
 
 def test_the_manifest_names_the_version(folder):
     write_version(folder, "2026.12", 10**18)
-    client = TestClient(create_app(folder))
+    client = TestClient(create_app(ServeSettings(folder)))
     meta = client.get("/v2/models/mnist/versions/2026.12")
     check("metadata_model_response", meta.json())
     assert meta.json()["versions"] == ["2026.12"]
@@ -378,7 +378,7 @@ def test_the_manifest_names_the_version(folder):
 
 def test_a_file_that_does_not_open_is_a_500_that_names_no_path(folder):
     (folder / "broken.onnx").write_bytes(b"not an onnx file")
-    client = TestClient(create_app(folder))
+    client = TestClient(create_app(ServeSettings(folder)))
     for path in ("/v2/models/broken", "/v2/models/broken/versions/1/ready"):
         message = check_error(client.get(path), 500, "metadata_model_error_response")
         assert "broken" in message and str(folder) not in message
@@ -388,7 +388,7 @@ def test_a_file_that_does_not_open_is_a_500_that_names_no_path(folder):
 
 
 def test_a_server_with_no_models_is_not_ready_in_the_protocols_error(tmp_path):
-    client = TestClient(create_app(tmp_path))
+    client = TestClient(create_app(ServeSettings(tmp_path)))
     assert "no models" in check_error(client.get("/v2/health/ready"), 503)
     assert client.get("/v2/health/live").status_code == 200
     check_error(client.get("/v2/models/mnist"), 404, "metadata_model_error_response")

@@ -116,10 +116,10 @@ def test_forecast_config_is_known_before_the_model_is_built(name, kwargs):
     model = build_model(name, **kwargs).eval()
     with torch.no_grad():
         out = model(torch.zeros(2, 50, 1))
-    assert out.shape == (2, cfg.extra["horizon"])
-    assert cfg.extra["window"] == model.net.window
+    assert out.shape == (2, cfg.settings.horizon)
+    assert cfg.settings.window == model.net.window
     if not kwargs:
-        assert cfg.extra["horizon"] == get_config(name).extra["horizon"]
+        assert cfg.settings.horizon == get_config(name).settings.horizon
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -11,18 +11,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 import visionplay
-from visionplay import handwriting, strokes
+from visionplay import strokes
 from visionplay.bench.inputs import EXAMPLES, digit_drawing, png_bytes
 from visionplay.bench.server import free_port
 from visionplay.inference import list_exported
-from visionplay.serve.rest import create_app, model_version
+from visionplay.serve.rest import ServeSettings, create_app, model_version
+from visionplay.train import handwriting
 
 SHIPPED = list_exported()
 
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(max_body=2 << 20)) as client:
+    with TestClient(create_app(ServeSettings(max_body=2 << 20))) as client:
         yield client
 
 
@@ -134,7 +135,7 @@ def test_a_drawing_that_is_no_digit_is_called_so_over_rest(client):
                 ]
             },
             400,
-            "takes a batch of shape (N, 1, 28, 28)",
+            "input 'image': mnist takes shape (N, 1, 28, 28)",
         ),
         (
             "/v2/models/mnist/infer",

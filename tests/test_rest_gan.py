@@ -18,7 +18,7 @@ from PIL import Image
 import visionplay
 from visionplay.locations import models_dir
 from visionplay.models.registry import get_config
-from visionplay.serve.rest import create_app
+from visionplay.serve.rest import ServeSettings, create_app
 from visionplay.tasks import Generator
 from visionplay.train.build import build_model
 from visionplay.train.checkpoints import save_checkpoint
@@ -54,7 +54,7 @@ def generator(folder) -> Generator:
 
 @pytest.fixture(scope="module")
 def client(folder):
-    with TestClient(create_app(folder, max_body=2 << 20)) as client:
+    with TestClient(create_app(ServeSettings(folder, max_body=2 << 20))) as client:
         yield client
 
 
@@ -264,7 +264,7 @@ def test_the_png_route_refuses_bad_parameters_in_one_json_line(
 
 
 def test_the_png_route_keeps_to_the_servers_batch_limit(folder):
-    client = TestClient(create_app(folder, max_batch=4))
+    client = TestClient(create_app(ServeSettings(folder, max_batch=4)))
     assert grid(client.get(f"/generate/{NAME}?label=2")).size == (2 * 30 + 2, 2 * 30 + 2)
     assert "count must be 1 to 4" in refused(
         client.get(f"/generate/{NAME}?label=2&count=5"), 400, folder

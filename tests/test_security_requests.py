@@ -15,7 +15,8 @@ import visionplay
 from visionplay import inference, series
 from visionplay.bench.inputs import EXAMPLES, digit_drawing, png_bytes
 from visionplay.inference import list_exported
-from visionplay.serve.rest import HTTPError, create_app, offered_outputs, read_request
+from visionplay.serve.protocol import HTTPError, read_request
+from visionplay.serve.rest import create_app
 
 SHIPPED = list_exported()
 ZEROS = {"name": "image", "datatype": "FP32", "shape": [1, 1, 28, 28], "data": [0.0] * 784}
@@ -70,10 +71,10 @@ def example_bytes(name: str) -> bytes:
 def test_the_outputs_checked_are_those_each_model_gives(name):
     model = visionplay.load(name)
     arrays = type(model).example_inputs(model.cfg, 1)
-    assert list(model.tensor_outputs(*arrays)) == list(offered_outputs(model, False))
+    assert list(model.tensor_outputs(*arrays)) == list(model.output_names(False))
     if model.bytes_input is not None:
         produced = model.picture_outputs([example_bytes(name)])
-        assert list(produced) == list(offered_outputs(model, True))
+        assert list(produced) == list(model.output_names(True))
 
 
 # Forecasts within the limits

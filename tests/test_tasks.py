@@ -3,6 +3,7 @@ the Python API give the same answer, in the same JSON, because the model makes i
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 
@@ -13,7 +14,9 @@ from PIL import Image
 
 import visionplay
 from visionplay import series
+from visionplay.admission import LARGE_ROWS
 from visionplay.cli.main import main
+from visionplay.config import FACE_KEYPOINTS, MNIST, TASK_SETTINGS, DataConfig, KeypointSettings
 from visionplay.errors import InvalidInputError, VisionplayError
 from visionplay.inference import list_exported
 from visionplay.locations import examples_dir
@@ -51,7 +54,7 @@ def test_load_gives_the_class_of_the_files_task(name):
     model = visionplay.load(name)
     assert isinstance(model, Model)
     assert type(model) is task_class(model.cfg.task) and model.task == model.cfg.task
-    assert model.session.get_inputs()[0].name == type(model).input_name
+    assert [i.name for i in model.session.get_inputs()] == list(type(model).input_names())
     assert model.session.get_outputs()[0].name == type(model).output_name
     inputs = type(model).example_inputs(model.cfg, 2)
     assert model.run(*inputs).shape == (2, *type(model).output_shape(model.cfg))
@@ -162,9 +165,36 @@ def test_drawing_is_for_tasks_whose_answer_has_a_place_in_the_picture(tmp_path):
 
 def test_every_task_has_a_class_and_an_unknown_one_is_refused():
     assert set(TASKS) == {"classification", "keypoints", "forecast", "reconstruction", "generation"}
-    assert all(cls.task == name for name, cls in TASKS.items())
+    assert set(TASK_SETTINGS) <= set(TASKS)
     with pytest.raises(VisionplayError, match="unknown task 'poetry'"):
         task_class("poetry")
+
+
+@pytest.mark.parametrize("cls", list(TASKS.values()), ids=list(TASKS))
+def test_every_task_class_is_public_and_keeps_the_one_shape(cls):
+    """Callers never ask which task they hold: every class is in the package's names, runs
+    on one array per input name, and takes as keywords only the options it names."""
+    assert cls.__name__ in visionplay.__all__ and getattr(visionplay, cls.__name__) is cls
+    for method in ("run", "tensor_outputs", "picture_outputs", "predict", "predict_batch"):
+        parameters = list(inspect.signature(getattr(cls, method)).parameters.values())
+        first = parameters[1]
+        if method in ("run", "tensor_outputs"):
+            assert first.kind is first.VAR_POSITIONAL, f"{cls.__name__}.{method}"
+        named = {p.name for p in parameters[2:] if p.kind is not p.VAR_KEYWORD}
+        any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        assert named <= set(cls.options), f"{cls.__name__}.{method} takes {named}"
+        if method != "run":  # the raw pass takes the graph's inputs alone
+            assert any_keyword or set(cls.options) <= named, f"{cls.__name__}.{method}"
+
+
+def test_a_config_written_before_the_settings_were_typed_still_reads():
+    older = FACE_KEYPOINTS.to_dict()
+    older["extra"] = {**older.pop("settings"), "detector_framing": [0.0, 0.1, 0.9]}
+    assert DataConfig.from_json(json.dumps(older)).settings == KeypointSettings(
+        detector_framing=(0.0, 0.1, 0.9)
+    )
+    assert visionplay.load("face_keypoints").cfg.settings.detector_framing is not None
+    assert DataConfig.from_dict(MNIST.to_dict()) == MNIST and MNIST.settings is None
 
 
 def test_bytes_are_not_taken_by_a_forecaster(client):
@@ -180,3 +210,25 @@ def test_the_example_pictures_ship_for_every_picture_model():
         if model.bytes_input is not None:
             found = sorted(examples_dir().glob(f"{name}-*"))
             assert found, f"no example picture for {name}"
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 64])
+def test_a_batch_read_across_cores_is_the_batch_read_at_once(count):
+    reader = visionplay.load("mnist")
+    made = visionplay.load("mnist_gan").generate(list(range(10)) * 7, seed=5)[:count]
+    batch = made[:, None].astype(np.float32) / 255
+    whole = reader.session.run(None, {"image": batch})[0]
+    np.testing.assert_allclose(
+        reader.across_cores({"image": batch}, count), whole, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_session_of_one_thread_reads_a_large_batch_across_the_cores(monkeypatch):
+    reader, shares = visionplay.load("mnist"), []
+    monkeypatch.setattr(reader, "splits_large_batches", True)
+    original = reader.across_cores
+    monkeypatch.setattr(reader, "across_cores", lambda *a: shares.append(a[1]) or original(*a))
+    reader.run(np.zeros((LARGE_ROWS, 1, 28, 28), np.float32))  # a small batch runs whole
+    assert shares == []
+    reader.run(np.zeros((LARGE_ROWS + 1, 1, 28, 28), np.float32))
+    assert shares == [LARGE_ROWS + 1]

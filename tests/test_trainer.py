@@ -91,7 +91,7 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, dat
     checkpoint = torch.load(out / f"{arch}.pt", weights_only=False)
     assert checkpoint["name"] == arch and checkpoint["cfg"]["dataset"] == dataset
     # every classifier's recipe keeps images back and fits its scores' temperature on them
-    assert checkpoint["calibration"]["temperature"] > 0
+    assert checkpoint["calibration"]["temperature"] != 1.0  # fitted: the search starts at 1
     assert 0 < checkpoint["calibration"]["images"] < 512  # a fifth of a dry run
 
 
@@ -238,7 +238,11 @@ def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     assert done.stdout.count("epoch  1 ") == 1 and done.stdout.count("saved ") == 1  # rank 0
     assert [p.name for p in (out / "cnn_small").glob("*.pt")] == ["cnn_small.pt"]
     history = checkpoints.load_checkpoint(out / "cnn_small" / "cnn_small.pt")["history"]
-    assert len(history) == 1 and history[0]["test_acc"] > 0
+    # A dry run's two steps leave the network at chance: about one test digit in ten right,
+    # and a loss about ln 10 = 2.303. Far from that, the figures are not the share right and
+    # the mean loss over the test digits (a count, a percentage, a sum).
+    (record,) = history
+    assert 0.05 < record["test_acc"] < 0.3 and abs(record["test_loss"] - 2.303) < 0.2
     result = export_checkpoint(out / "cnn_small" / "cnn_small.pt", tmp_path / "exported")
     assert result.max_abs_diff < 1e-4
 

@@ -35,6 +35,7 @@ from visionplay.train.settings import (
     add_training_args,
     exit_on_error,
     parse_training_args,
+    setting,
 )
 
 RECIPE = dict(arch="face_keypoints", epochs=100, batch_size=64, lr=2e-3, weight_decay=1e-4)
@@ -43,17 +44,14 @@ CONTEXT = 2.0  # training crops are cut, jittered, from crops this many times wi
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FaceSettings(TrainingSettings):
-    pretrained: bool = False  # keypoint_resnet18: start from ImageNet's weights
+    pretrained: bool = setting(False, "keypoint_resnet18: start from ImageNet")
 
 
 def parse_settings(argv: list[str] | None = None) -> FaceSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_training_args(parser, "youtube_faces", **RECIPE)
-    parser.add_argument(
-        "--pretrained", action="store_true", help="keypoint_resnet18: start from ImageNet"
-    )
+    add_training_args(parser, "youtube_faces", FaceSettings, **RECIPE)
     settings = parse_training_args(parser, argv, FaceSettings)
     return settings.with_model_kwargs(pretrained=True) if settings.pretrained else settings
 
@@ -70,11 +68,12 @@ def framed_config(arch: str, frames: FaceFrames) -> DataConfig:
             found.append(detection)
             points.append(face)
     cfg = get_config(arch)
-    framing = {
-        "detector_framing": faces.calibrate(found, points),
-        "detector_found_on_training": round(len(found) / len(frames.names), 4),
-    }
-    return dataclasses.replace(cfg, extra={**cfg.extra, **framing})
+    settings = dataclasses.replace(
+        cfg.settings,
+        detector_framing=tuple(faces.calibrate(found, points)),
+        detector_found_on_training=round(len(found) / len(frames.names), 4),
+    )
+    return dataclasses.replace(cfg, settings=settings)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     # model. Each frame is then cut once into a crop twice as wide as the model's, from
     # which every epoch cuts jittered crops.
     cfg = framed_config(settings.arch, train_frames)
-    print(f"detector framing: {cfg.extra}")
+    print(f"detector framing: {cfg.settings}")
     train_set = face_crops(train_frames, cfg, context=CONTEXT)
     val_set = face_crops(val_frames, cfg)
 
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
         scheduler=scheduler,
         device=device,
         augment=KeypointAugment(torch.from_numpy(faces.FLIP), context=CONTEXT).to(device),
-        task=keypoint_regression(),
+        objective=keypoint_regression(),
         eval_split="val",
     )
     return history[-1] if history else {}

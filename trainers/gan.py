@@ -50,68 +50,12 @@ RECIPES = {"fashion_gan": GARMENT_RECIPE}  # --arch: what its defaults change
 SAMPLES_PER_CLASS = 100  # pictures of each class measured every epoch
 
 
-def at_least_one(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
-    return int(text)
-
-
 def parse_settings(argv: list[str] | None = None) -> GanSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     generators = [n for n in list_models() if get_config(n).task == "generation"]
-    add_training_args(parser, "", archs=generators, **RECIPE)
-    parser.add_argument(
-        "--discriminator-width",
-        type=int,
-        default=GanSettings.discriminator_width,
-        help="the discriminator's first layer's channels (give the same to --resume)",
-    )
-    parser.add_argument("--discriminator-lr", type=float, default=None, help="default: --lr")
-    parser.add_argument(
-        "--mode-seeking",
-        type=float,
-        default=GanSettings.mode_seeking,
-        help="weight of the mode-seeking term (Mao et al. 2019) in the generator's loss",
-    )
-    parser.add_argument(
-        "--spread-floor",
-        type=float,
-        default=GanSettings.spread_floor,
-        help="weight of the term that pays the generator's pictures of a class to lie at least "
-        "as far apart as the real ones",
-    )
-    parser.add_argument(
-        "--class-loss",
-        type=float,
-        default=GanSettings.class_loss,
-        help="weight in the generator's loss of the hinge that makes generated pictures read "
-        "as asked by the discriminator's auxiliary classifier (0: no classifier; give the same "
-        "on or off to --resume)",
-    )
-    parser.add_argument(
-        "--class-margin",
-        type=float,
-        default=GanSettings.class_margin,
-        help="by how many logits a generated picture's class must beat every other class's "
-        "for the hinge to leave it alone",
-    )
-    parser.add_argument(
-        "--terms-from",
-        type=int,
-        default=GanSettings.terms_from,
-        help="the first epoch --mode-seeking, --spread-floor and --class-loss are in the "
-        "generator's loss (the discriminator's classifier learns from the first)",
-    )
-    parser.add_argument(
-        "--average-last",
-        type=at_least_one,
-        default=GanSettings.average_last,
-        metavar="N",
-        help="ship the mean of the generator's weights at the end of the last N epochs "
-        "(1: the last epoch's)",
-    )
+    add_training_args(parser, "", GanSettings, archs=generators, **RECIPE)
     parser.set_defaults(**RECIPES.get(parser.parse_known_args(argv)[0].arch, {}))
     return parse_training_args(parser, argv, GanSettings)
 
@@ -124,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Data: the training pictures as the dataset's classifier sees them; the test
     # pictures' features are what the samples are measured against.
     cfg = get_config(settings.arch)
-    reader = load(cfg.extra["reader"])
+    reader = load(cfg.settings.reader)
     train_set, test_set = load_splits(reader.cfg, settings)
     test_pictures, test_labels = (t.numpy() for t in test_set.tensors)
     real_features = generated.features(generated.read(reader, test_pictures))

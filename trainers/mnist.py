@@ -6,7 +6,7 @@
 
 The shipped reader (``mnist``) also learns digits as other hands write them, MNIST's own
 digits as careless hands put them on the canvas, and an 11th class, "not a digit", from
-drawings made up by visionplay.handwriting with the Draw tab's pens; its scores'
+drawings made up by visionplay.train.handwriting with the Draw tab's pens; its scores'
 temperature is fitted on training images kept back (--holdout).
 
 Writes <out>/<arch>/<arch>.pt (resumable, self-describing), metrics.json and curves.png
@@ -22,9 +22,9 @@ import dataclasses
 import torch
 from torch.utils.data import TensorDataset
 
-from visionplay import handwriting
 from visionplay.config import NOT_A_DIGIT, DataConfig
 from visionplay.models.registry import get_config
+from visionplay.train import handwriting
 from visionplay.train.augment import DigitAugment
 from visionplay.train.build import build_model
 from visionplay.train.data import (
@@ -42,6 +42,7 @@ from visionplay.train.settings import (
     add_training_args,
     exit_on_error,
     parse_training_args,
+    setting,
 )
 
 RECIPE = dict(
@@ -58,35 +59,24 @@ MADE_UP_SEED = 1  # the made-up drawings' seed (eval measures on other seeds and
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DigitSettings(TrainingSettings):
-    drawn_digits: int = 12_000  # digits in other hands (the shipped reader only)
-    not_digits: int = 12_000  # letters, shapes, scribbles (a reader with "not a digit")
-    redrawn_digits: int = 6_000  # MNIST's own digits put on the canvas tiny, huge, thin, fat
+    drawn_digits: int = setting(
+        12_000, "digits drawn in other hands, for a reader with 'not a digit'"
+    )
+    not_digits: int = setting(  # letters, shapes, scribbles
+        12_000, "drawings that are not digits, for a reader with 'not a digit'"
+    )
+    redrawn_digits: int = setting(  # tiny, huge, thin, fat
+        6_000,
+        "MNIST training digits redrawn on the canvas at any size and pen, "
+        "for a reader with 'not a digit'",
+    )
 
 
 def parse_settings(argv: list[str] | None = None) -> DigitSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_training_args(parser, "mnist", **RECIPE)
-    parser.add_argument(
-        "--drawn-digits",
-        type=int,
-        default=DigitSettings.drawn_digits,
-        help="digits drawn in other hands, for a reader with 'not a digit'",
-    )
-    parser.add_argument(
-        "--not-digits",
-        type=int,
-        default=DigitSettings.not_digits,
-        help="drawings that are not digits, for a reader with 'not a digit'",
-    )
-    parser.add_argument(
-        "--redrawn-digits",
-        type=int,
-        default=DigitSettings.redrawn_digits,
-        help="MNIST training digits redrawn on the canvas at any size and pen, "
-        "for a reader with 'not a digit'",
-    )
+    add_training_args(parser, "mnist", DigitSettings, **RECIPE)
     return parse_training_args(parser, argv, DigitSettings)
 
 

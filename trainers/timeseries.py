@@ -32,6 +32,7 @@ from visionplay.train.settings import (
     add_training_args,
     exit_on_error,
     parse_training_args,
+    setting,
 )
 
 RECIPE = dict(arch="timeseries", epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-4)
@@ -39,17 +40,14 @@ RECIPE = dict(arch="timeseries", epochs=40, batch_size=64, lr=3e-3, weight_decay
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SeriesSettings(TrainingSettings):
-    horizon: int | None = None  # values forecast at once (None: the arch's)
+    horizon: int | None = setting(None, "values forecast at once (default: the arch's)")
 
 
 def parse_settings(argv: list[str] | None = None) -> SeriesSettings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_training_args(parser, "timeseries", **RECIPE)
-    parser.add_argument(
-        "--horizon", type=int, default=None, help="values forecast at once (default: the arch's)"
-    )
+    add_training_args(parser, "timeseries", SeriesSettings, **RECIPE)
     settings = parse_training_args(parser, argv, SeriesSettings)
     if settings.horizon is None:
         return settings
@@ -69,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Config first: the horizon (and a window model's window) the model arguments give,
     # and the horizon decides the data.
     cfg = forecast_config(settings.arch, **settings.model_kwargs)
-    horizon = cfg.extra["horizon"]
+    horizon = cfg.settings.horizon
 
     # Data: the generator is seeded, so every run sees the same series.
     splits = series.make_splits(horizon, seed=settings.seed)
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Model and optimisation.
     model = build_model(settings.arch, **settings.model_kwargs).to(device)
-    task = regression()
+    objective = regression()
     if any(p.requires_grad for p in model.parameters()):
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
@@ -94,13 +92,13 @@ def main(argv: list[str] | None = None) -> dict:
             optimizer=optimizer,
             scheduler=scheduler,
             device=device,
-            task=task,
+            objective=objective,
             eval_split="val",
         )
     else:  # the naive baseline: nothing to learn, but a checkpoint to export all the same
         save_progress(settings, model=model, cfg=cfg, history=[])
         print(f"{settings.arch} has nothing to train; saved {settings.checkpoint_path}")
-    test = evaluate(model, batches(test_set, 1000, shuffle=False), device, task)
+    test = evaluate(model, batches(test_set, 1000, shuffle=False), device, objective)
     print(f"{settings.arch}: test MSE {test['mse']:.5f} over {horizon} step(s)")
     return test
 

@@ -6,22 +6,18 @@
 '7'
 """
 
+from . import tasks
 from .config import DataConfig
 from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
 from .inference import list_exported, load
-from .tasks import Classifier, Face, ForecastModel, KeypointModel, Model, Prediction
+from .tasks import *  # noqa: F403  (the task classes: tasks.PUBLIC, built from its table)
 
 __all__ = [
-    "Classifier",
+    *tasks.PUBLIC,
     "DataConfig",
     "EmptyInputError",
-    "Face",
-    "ForecastModel",
     "InvalidInputError",
-    "KeypointModel",
-    "Model",
     "ModelNotFoundError",
-    "Prediction",
     "VisionplayError",
     "list_exported",
     "load",

@@ -10,31 +10,86 @@ there, so serving never needs torch or the registry.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 MNIST_LABELS = tuple(str(d) for d in range(10))
 NOT_A_DIGIT = "not a digit"  # the digit reader's label for a drawing that is none
 
 
 @dataclass(frozen=True)
+class KeypointSettings:
+    """A face keypoint model's own settings."""
+
+    num_points: int = 68  # (x, y) points per face, in the standard 68-point order
+    margin: float = 1.3  # a crop's side over the longer side of the points' box
+    # (dx, dy, size): how a detector box maps onto the same crop. The face trainer measures
+    # it on the training frames, with the share of them the detector found a face on.
+    detector_framing: tuple[float, float, float] | None = None
+    detector_found_on_training: float | None = None
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """A forecaster's own settings."""
+
+    horizon: int = 1  # values forecast in one run
+    window: int | None = None  # the latest values a window model reads; None: the whole series
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """A class-conditional generator's own settings."""
+
+    picture_size: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of what it draws
+    # The shipped classifier whose preprocessing the training pictures go through and which
+    # reads what the generator draws (conditional accuracy, Frechet distance, the tab).
+    reader: str = ""
+
+
+# The tasks whose files carry settings of their own, and the settings' type. Declared here,
+# beside the config that carries them, so that reading a checkpoint needs no serving class.
+TASK_SETTINGS: dict[str, type] = {
+    "keypoints": KeypointSettings,
+    "forecast": ForecastSettings,
+    "generation": GenerationSettings,
+}
+TaskSettings = KeypointSettings | ForecastSettings | GenerationSettings
+
+
+def settings_from_dict(task: str, data: dict[str, Any] | None) -> TaskSettings | None:
+    """A task's settings from their JSON form (lists become tuples; unknown keys, which
+    newer files may carry, are dropped); None for a task that has none."""
+    kind = TASK_SETTINGS.get(task)
+    if kind is None:
+        return None
+    known = {f.name for f in fields(kind)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in (data or {}).items()}
+    return kind(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """How to feed a model and read its answers.
 
-    ``input_size`` is (channels, height, width) of one sample; the model takes a float32
-    batch (N, C, H, W) of pixels in [0, 1]. ``mean``/``std`` are applied inside the model
-    (folded into the exported graph), so callers never normalise by hand.
+    ``input_size`` is the shape of one sample, as the task reads it: (channels, height,
+    width) of a picture (a float32 batch (N, C, H, W) of pixels in [0, 1]), (steps,
+    features) of a series (steps: as many as the forecaster was taught on; any number are
+    taken), or (size,) of a generator's latent vector. ``mean``/``std`` are applied inside
+    the model (folded into the exported graph), so callers never normalise by hand.
     ``preprocess`` names the function in :mod:`visionplay.preprocess` that turns an
-    arbitrary picture into that input.
+    arbitrary picture into that input. ``settings`` are the task's own
+    (:data:`TASK_SETTINGS`), None where it has none.
     """
 
     task: str = "classification"
     dataset: str = ""
-    input_size: tuple[int, int, int] = (1, 28, 28)
+    input_size: tuple[int, ...] = (1, 28, 28)
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
     labels: tuple[str, ...] = ()
     preprocess: str = "resize"
-    extra: dict = field(default_factory=dict)
+    settings: TaskSettings | None = None
 
     @property
     def num_classes(self) -> int:
@@ -48,12 +103,16 @@ class DataConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> DataConfig:
-        known = {f.name for f in fields(cls)}
+        """A config from its JSON form; files written before the settings were typed carry
+        them as ``extra``, which is read the same way."""
+        known = {f.name for f in fields(cls)} - {"settings"}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("input_size", "mean", "std", "labels"):
             if key in values:
                 values[key] = tuple(values[key])
-        return cls(**values)
+        task = values.get("task", cls.task)
+        settings = data.get("settings", data.get("extra"))
+        return cls(**values, settings=settings_from_dict(task, settings))
 
     @classmethod
     def from_json(cls, text: str) -> DataConfig:
@@ -70,7 +129,7 @@ MNIST = DataConfig(
     preprocess="digit",
 )
 # The shipped digit reader's: MNIST's, and one more class for drawings that are not digits
-# (trained on made-up drawings: see visionplay.handwriting).
+# (trained on made-up drawings: see visionplay.train.handwriting).
 MNIST_OPEN_SET = replace(MNIST, labels=(*MNIST_LABELS, NOT_A_DIGIT))
 
 
@@ -125,10 +184,9 @@ FACE_KEYPOINTS = DataConfig(
     std=(0.25,),
     labels=(),
     preprocess="face",
-    # margin: crop side / longer side of the points' box. detector_framing (dx, dy, size)
-    # maps a detector box onto the same crop; the face trainer measures it on the training
-    # frames and stores it in the checkpoint, from where export writes it into the file.
-    extra={"margin": 1.3, "num_points": 68},
+    # The detector's framing is measured by the face trainer and stored in the checkpoint,
+    # from where export writes it into the file.
+    settings=KeypointSettings(),
 )
 
 
@@ -140,9 +198,9 @@ TIMESERIES = DataConfig(
     std=(1.0,),
     labels=(),
     preprocess="series",
-    extra={"horizon": 1},  # values forecast at once; trainers store the trained model's
+    settings=ForecastSettings(horizon=1),  # trainers store the trained model's own
 )
-TIMESERIES_10 = replace(TIMESERIES, extra={"horizon": 10})
+TIMESERIES_10 = replace(TIMESERIES, settings=ForecastSettings(horizon=10))
 
 
 # The class-conditional generators: a latent vector and a class in, a picture out. No
@@ -153,15 +211,13 @@ MNIST_GAN = DataConfig(
     input_size=(64,),  # the latent vector
     labels=MNIST_LABELS,
     preprocess="none",
-    # reader: the shipped classifier whose preprocessing the training pictures go through,
-    # and which reads what the generator draws (conditional accuracy, Frechet distance).
-    extra={"picture_size": [1, 28, 28], "reader": "mnist"},
+    settings=GenerationSettings(picture_size=(1, 28, 28), reader="mnist"),
 )
 FASHION_GAN = replace(
     MNIST_GAN,
     dataset="fashion_mnist",
     labels=FASHION_MNIST.labels,
-    extra={"picture_size": [1, 28, 28], "reader": "fashion_mnist"},
+    settings=GenerationSettings(picture_size=(1, 28, 28), reader="fashion_mnist"),
 )
 
 # The tutorials' architectures that no shipped model uses: registered for the layer table

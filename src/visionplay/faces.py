@@ -5,7 +5,7 @@ The keypoint model sees a square, grayscale crop around one face. The square is 
 from a *face box*: the bounding box of the 68 points when they are known (training,
 evaluation on true boxes), or the detector's box mapped onto the same framing by a
 calibration the face trainer measures on the training frames and exports with the model
-(``cfg.extra["detector_framing"]``). So a crop looks the same whichever box made it.
+(``cfg.settings.detector_framing``). So a crop looks the same whichever box made it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .errors import ModelNotFoundError, VisionplayError
 from .locations import models_dir
-from .tasks import CONFIG_KEY, Model, task_class
+from .tasks import Model, task_class
+from .tasks.base import CONFIG_KEY
 
 THREADS_ENV = "VISIONPLAY_THREADS"  # onnxruntime intra-op threads per session
 

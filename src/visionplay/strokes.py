@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from .errors import InvalidInputError
@@ -33,7 +34,10 @@ from .errors import InvalidInputError
 CANVAS = 400  # the page's side in pixels
 MAX_STROKES = 100
 MAX_POINTS = 5000  # over all strokes; the canvas keeps a point only 1.5 px from the last
-MIN_WIDTH, MAX_WIDTH = 1.0, 64.0
+MIN_WIDTH, MAX_WIDTH = 1.0, 64.0  # what a drawing sent may hold
+# The Draw tab's pen slider: lowest, highest, to start with; the made-up drawings the digit
+# reader learns from are drawn with these pens too.
+PEN_WIDTHS = (6, 40, 18)
 MAX_CHARS = 256_000  # JSON text read at most (5,000 points take about 70,000)
 
 
@@ -103,6 +107,19 @@ def render(strokes: Any, size: int = CANVAS, supersample: int = 1) -> Image.Imag
                 (x - radius + 0.5, y - radius + 0.5, x + radius - 0.5, y + radius - 0.5), fill=0
             )
     return page if supersample == 1 else page.resize((size, size), Image.Resampling.BOX)
+
+
+def arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 0
+) -> list[tuple[float, float]]:
+    """``steps`` points (by default one per 10 degrees) on an ellipse from angle ``start``
+    to ``end`` (degrees; 0 is to the right, 90 is down, as y grows downwards): a curve of a
+    drawing in a unit box, as the made-up digits and the bench's pen draw them."""
+    steps = steps or max(4, int(abs(end - start) / 10))
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+        for a in np.linspace(start, end, steps)
+    ]
 
 
 def to_json(strokes: Sequence[Stroke] | Sequence[dict]) -> str:

@@ -27,13 +27,13 @@ import shutil
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import strokes as pen
-from ..handwriting import arc
 from .server import free_port, start_child, start_server, stop_server
 
 CHROMIUM_ARGS = [
@@ -49,7 +49,7 @@ VIEWPORT = {"width": 1280, "height": 1000}
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float):
-    return arc(cx, cy, rx, ry, start, end, steps=24)
+    return pen.arc(cx, cy, rx, ry, start, end, steps=24)
 
 
 # Each digit as a hand draws it: polylines in a unit box, x right, y down (the shapes of
@@ -97,43 +97,13 @@ def digit_strokes(digit: str, seed: int | None = None, width: float = 18) -> str
     return pen.to_json(strokes)
 
 
-# Installed once the page has its label: pointer times (the events' own stamps), the
-# drawing at each pen-up (the Draw tab's canvas tells it), and each change of the label.
-RECORDER_JS = """() => {
-  const rec = window.__vpBench = {downs: [], ups: [], changes: []};
-  const label = document.querySelector("#digit-label");
-  const shown = () => {  // the label's text, less Gradio's status tracker (its timers)
-    const walk = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
-    let text = "";
-    while (walk.nextNode()) {
-      if (!walk.currentNode.parentElement.closest('[data-testid="status-tracker"]')) {
-        text += walk.currentNode.data;
-      }
-    }
-    return text.trim();
-  };
-  let text = shown();
-  new MutationObserver(() => {
-    const now = performance.now(), t = shown();
-    if (t !== text) { text = t; rec.changes.push([now, t]); }
-  }).observe(label, {subtree: true, childList: true, characterData: true});
-  window.__vpShown = shown;
-  // A pen-up ends a stroke begun on the canvas, wherever it lands (the Sketchpad's does
-  // not land on its canvas).
-  let drawing = false;
-  window.addEventListener("pointerdown", (e) => {
-    drawing = e.target instanceof HTMLCanvasElement && !!e.target.closest("#digit-sketchpad");
-    if (drawing) rec.downs.push(e.timeStamp);
-  }, true);
-  window.addEventListener("pointerup", (e) => {
-    if (drawing) rec.ups.push([e.timeStamp, null]);
-  }, true);
-  window.addEventListener("pointerup", () => {  // bubbling: after the canvas took the point
-    const canvas = document.querySelector("#digit-sketchpad canvas");
-    if (drawing && canvas.vpDrawing) rec.ups.at(-1)[1] = canvas.vpDrawing();
-    drawing = false;
-  });
-}"""
+def _static_js(name: str) -> str:
+    """A page script shipped beside this module (static/<name>), for Playwright to evaluate."""
+    return (resources.files(__package__) / "static" / name).read_text(encoding="utf-8")
+
+
+# Installed once the page has its label: what the bench reads back (see the script).
+RECORDER_JS = _static_js("recorder.js")
 
 
 def chromium_path() -> str | None:
@@ -396,24 +366,8 @@ def bare_sketchpad_app():
     return demo
 
 
-ROUND_TRIPS_JS = """async (count) => {
-  const field = document.querySelector("#echo-in textarea");
-  const echoed = () => document.querySelector("#echo-out textarea").value;
-  const event = [], call = [];
-  for (let i = 0; i < count; i++) {
-    const text = "echo " + i, began = performance.now();
-    field.value = text;
-    field.dispatchEvent(new Event("input", {bubbles: true}));
-    while (echoed() !== text) await new Promise((done) => setTimeout(done, 0));
-    event.push(performance.now() - began);
-  }
-  for (let i = 0; i < count; i++) {
-    const began = performance.now();
-    await window.__vpEcho("echo " + i);
-    call.push(performance.now() - began);
-  }
-  return {event, call};
-}"""
+# The bare app's echo page, asked `count` times each way (see the script).
+ROUND_TRIPS_JS = _static_js("round_trips.js")
 
 
 def round_trips(browser, url: str, count: int = 30) -> dict[str, dict[str, float]]:

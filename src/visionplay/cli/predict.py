@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import InvalidInputError
 from ..inference import list_exported, load
 from ..preprocess import open_image
+from ..tasks.classification import TOP_K
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -30,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         required=True,
         help=f"exported model ({', '.join(list_exported()) or 'none yet'})",
     )
-    parser.add_argument("--top-k", "-k", type=int, default=3, help="classes per image (>= 1)")
+    parser.add_argument("--top-k", "-k", type=int, default=TOP_K, help="classes per image (>= 1)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--overlay",

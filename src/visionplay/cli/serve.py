@@ -127,7 +127,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import THREADS_ENV, session_threads
+
     from ..preprocess import MAX_PIXELS_ENV
 
     if not args.max_upload_mb > 0 or args.keep_uploads_s < 1:
@@ -148,12 +148,7 @@ def run(args: argparse.Namespace) -> int:
         check_port_free(args.host, args.port)
     if args.ray:
         return run_ray(args, max_bytes, hosts)
-    # One thread per request, requests side by side: that serves more requests a second than
-    # two threads each (BENCHMARKS.md). Set before any model loads.
-    threads = args.threads or session_threads() or 1
-    os.environ[THREADS_ENV] = str(threads)
-    concurrency = max(1, (os.cpu_count() or 1) // threads)
-    ADMISSION.resize(concurrency)  # what the tabs and the REST routes run side by side
+    share_the_cores(args.threads)
     from ..ui.app import build_app, queued
 
     demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
@@ -162,11 +157,11 @@ def run(args: argparse.Namespace) -> int:
         return launch_shared(demo, args.host, args.port, max_bytes)
     import gradio as gr
 
-    from ..serve.rest import create_app
+    from ..serve.rest import ServeSettings, create_app
 
     # One port: the REST routes first, the Gradio app mounted under them at "/", taking as
     # file inputs only what was uploaded to it.
-    routes = create_app(args.models_dir, max_bytes, concurrency, args.max_batch)
+    routes = create_app(ServeSettings(args.models_dir, max_bytes, args.max_batch))
     app = gr.mount_gradio_app(
         routes,
         demo,
@@ -310,6 +305,19 @@ def launch_shared(demo, host: str, port: int, max_bytes: int) -> int:
     return 0
 
 
+def share_the_cores(threads: int | None) -> None:
+    """Give each request ``threads`` onnxruntime threads (default: $VISIONPLAY_THREADS, else
+    one) and run as many requests side by side as that fills the cores: the admission
+    policy the tabs and the REST routes share. One thread per request, requests side by
+    side, serves more requests a second than two threads each (BENCHMARKS.md). Before any
+    model loads: sessions read their threads when they open."""
+    from ..inference import THREADS_ENV, session_threads
+
+    threads = threads or session_threads() or 1
+    os.environ[THREADS_ENV] = str(threads)
+    ADMISSION.resize(max(1, (os.cpu_count() or 1) // threads))
+
+
 def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
     if not args.address:  # before Ray is imported: it reads this then
         os.environ.update(LOCAL_RAY_ENV)
@@ -318,13 +326,13 @@ def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
         from ray import serve
 
         from ..serve.ray_serve import deployment, runtime_env
+        from ..serve.rest import ServeSettings
     except ImportError:
         raise VisionplayError("--ray needs Ray Serve: pip install 'visionplay[ray]'") from None
 
     max_pixels = None if args.max_pixels is None else round(args.max_pixels * 1e6)
-    app = deployment(
-        args.replicas, None, args.cpus_per_replica, max_bytes, args.max_batch, max_pixels, hosts
-    )
+    settings = ServeSettings(max_body=max_bytes, max_batch=args.max_batch)
+    app = deployment(settings, args.replicas, args.cpus_per_replica, max_pixels, hosts)
     carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
     if args.address:
         ray.init(address=args.address, runtime_env=carried)

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import TIMESERIES, TIMESERIES_10, DataConfig
+from ..config import TIMESERIES, TIMESERIES_10, DataConfig, ForecastSettings
 from .registry import get_entry, register_model
 
 
@@ -25,7 +25,7 @@ def forecast_config(name: str, **kwargs: Any) -> DataConfig:
     arguments.apply_defaults()
     cfg = get_entry(name).cfg
     horizon, window = arguments.arguments["horizon"], arguments.arguments.get("history")
-    return replace(cfg, extra={**cfg.extra, "horizon": horizon, "window": window})
+    return replace(cfg, settings=ForecastSettings(horizon=horizon, window=window))
 
 
 class Recurrent(nn.Module):

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ray import serve
 from starlette.datastructures import MutableHeaders
 
+from .. import admission
 from ..errors import InvalidInputError
 from ..inference import THREADS_ENV, list_exported, load, models_dir
 from ..preprocess import MAX_PIXELS_ENV
 from .connections import AllowedHosts, HostRule, host_rule
-from .rest import MAX_BATCH, MAX_BODY, create_app
+from .rest import MAX_BATCH, ServeSettings, create_app
 
 # What a replica needs from the models folder; the rest (.pt weights, curves) stays home.
 SHIPPED = ["*.onnx"]
@@ -38,27 +40,28 @@ SHIPPED = ["*.onnx"]
 @serve.deployment
 @serve.ingress()  # the app is built in each replica, after __init__ (below)
 class Models:
-    """One replica: every model in ``directory`` loaded before the first request, served
-    ``concurrency`` requests at a time, one onnxruntime thread each, to the Host headers
-    ``hosts`` allows (default: loopback names). ``directory`` None: the replica's working
-    directory, where Ray unpacked the job's working_dir."""
+    """One replica: every model in ``settings.directory`` loaded before the first request,
+    served ``concurrency`` requests at a time, one onnxruntime thread each, to the Host
+    headers ``hosts`` allows (default: loopback names). ``directory`` None: the replica's
+    working directory, where Ray unpacked the job's working_dir."""
 
     def __init__(
         self,
-        directory: str | None = None,
-        max_body: int = MAX_BODY,
+        settings: ServeSettings,
         concurrency: int = 1,
-        max_batch: int = MAX_BATCH,
         max_pixels: int | None = None,
         hosts: HostRule | None = None,
     ) -> None:
         os.environ[THREADS_ENV] = "1"  # this process is the replica's own
+        # Through the module: Ray pickles this class whole, and the policy (its locks) is
+        # the replica process's own.
+        admission.ADMISSION.resize(concurrency)
         if max_pixels is not None:
             os.environ[MAX_PIXELS_ENV] = str(max_pixels)
-        folder = Path(directory) if directory else Path.cwd()
+        folder = Path(settings.directory) if settings.directory else Path.cwd()
         for name in list_exported(folder):
             load(name, folder)
-        self.routes = create_app(folder, max_body, concurrency, max_batch)
+        self.routes = create_app(replace(settings, directory=folder))
         self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")
         # Outermost: Ray's proxy passes the client's Host header on (DNS rebinding).
         rule = host_rule("127.0.0.1") if hosts is None else hosts
@@ -102,27 +105,26 @@ def runtime_env(directory: str | os.PathLike | None = None) -> dict[str, Any]:
 
 
 def deployment(
+    settings: ServeSettings | None = None,
     replicas: int = 1,
-    directory: str | os.PathLike | None = None,
     cpus_per_replica: float = 1.0,
-    max_body: int = MAX_BODY,
-    max_batch: int = MAX_BATCH,
     max_pixels: int | None = None,
     hosts: HostRule | None = None,
 ) -> serve.Application:
     """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
     ``cpus_per_replica`` CPUs and running that many requests at a time, answering the Host
-    headers ``hosts`` allows. ``directory``: where every replica finds the models; None:
-    the job's working_dir (:func:`runtime_env`)."""
+    headers ``hosts`` allows. ``settings.directory``: where every replica finds the models;
+    None: the job's working_dir (:func:`runtime_env`)."""
+    settings = settings or ServeSettings()
     if replicas < 1 or not cpus_per_replica > 0:
         raise InvalidInputError("replicas and CPUs per replica must be positive")
+    if settings.directory:
+        settings = replace(settings, directory=str(models_folder(settings.directory)))
     return Models.options(
         num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica}
     ).bind(
-        str(models_folder(directory)) if directory else None,
-        max_body,
+        settings,
         concurrency=max(1, int(cpus_per_replica)),
-        max_batch=max_batch,
         max_pixels=max_pixels,  # None: each replica's $VISIONPLAY_MAX_PIXELS or the default
         hosts=hosts,
     )
@@ -139,11 +141,13 @@ def build(args: dict[str, Any]) -> serve.Application:
     Host headers answered, as ``visionplay serve --host --allowed-hosts`` do.
     """
     try:
+        settings = ServeSettings(
+            args.get("models_dir"), max_batch=int(args.get("max_batch", MAX_BATCH))
+        )
         return deployment(
+            settings,
             replicas=int(args.get("replicas", 1)),
-            directory=args.get("models_dir"),
             cpus_per_replica=float(args.get("cpus_per_replica", 1)),
-            max_batch=int(args.get("max_batch", MAX_BATCH)),
             max_pixels=int(args["max_pixels"]) if "max_pixels" in args else None,
             hosts=host_rule(args.get("host", "127.0.0.1"), [args.get("allowed_hosts", "")]),
         )

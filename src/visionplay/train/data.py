@@ -132,7 +132,7 @@ def spread(total: int, limit: int | None) -> range:
 
 
 class MadeUpPages(Dataset):
-    """``count`` pages made by ``make(index, seed)`` (one of :mod:`visionplay.handwriting`'s
+    """``count`` pages made by ``make(index, seed)`` (one of :mod:`visionplay.train.handwriting`'s
     page makers), prepared by the serving code: samples (tensor, index of its label in
     ``cfg.labels``), as a torchvision dataset's."""
 
@@ -302,7 +302,7 @@ def face_crops(frames: FaceFrames, cfg: DataConfig, context: float = 1.0) -> Ten
     side = round(cfg.input_size[-1] * context)
     xs, ys = [], []
     for gray, points in zip(frames.grays, frames.points, strict=True):
-        square = faces.square_from_points(points, cfg.extra["margin"]).scaled(context)
+        square = faces.square_from_points(points, cfg.settings.margin).scaled(context)
         xs.append(faces.crop(gray, square, side)[None])
         ys.append(faces.to_crop(points, square, side))
     return TensorDataset(

@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import faces, handwriting, series
+from .. import faces, series
 from ..config import NOT_A_DIGIT
 from ..errors import VisionplayError
 from ..inference import load
 from ..manifest import read_manifest
 from ..plots import pyplot
 from ..tasks import Classifier, ForecastModel, Generator, KeypointModel, Model
-from . import generated
+from . import generated, handwriting
 from .calibration import expected_calibration_error
 from .data import is_held_out, load_dataset, load_face_frames, materialize, spread
 
@@ -138,7 +138,7 @@ MADE_UP_COUNT = 1500
 
 def made_up_drawings(model: Classifier, settings: EvalSettings) -> dict[str, dict]:
     """A reader with "not a digit" on drawings made up as the Draw tab draws them
-    (:mod:`visionplay.handwriting`), on seeds the trainer never drew from: how many digits
+    (:mod:`visionplay.train.handwriting`), on seeds the trainer never drew from: how many digits
     it reads right, how many non-digits it calls "not a digit", in all and per kind
     (template, printed letter, scribble)."""
     count = min(MADE_UP_COUNT, settings.limit or MADE_UP_COUNT)
@@ -180,7 +180,7 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
     on their true points' box; test frames end to end (detector, then regressor); and
     training frames of the people the trainer held out (the figure for a new face)."""
     data_dir, limit = settings.data_dir, settings.limit
-    margin = model.cfg.extra["margin"]
+    margin = model.cfg.settings.margin
 
     def true_box_nme(frames) -> np.ndarray:
         return np.array(
@@ -359,7 +359,7 @@ def evaluate_generator(model: Generator, settings: EvalSettings) -> Evaluation:
     asked, the Frechet distance to the test pictures beside two references measured the
     same way (training pictures: a perfect generator; each class's mean plus noise: a
     useless one), and per-class diversity (see :mod:`.generated`)."""
-    reader = load(model.cfg.extra["reader"], model.path.parent)
+    reader = load(model.cfg.settings.reader, model.path.parent)
     classes = len(model.labels)
     per_class = max(2, settings.limit // classes) if settings.limit else GENERATED_PER_CLASS
     test = materialize(

@@ -26,7 +26,8 @@ from ..files import atomic_write
 from ..inference import open_model
 from ..integrity import WEIGHTS_KEY, onnx_weights_sha256
 from ..manifest import update_entry
-from ..tasks import CONFIG_KEY, Model, task_class
+from ..tasks import Model, task_class
+from ..tasks.base import CONFIG_KEY
 from .build import count_parameters
 from .calibration import CalibratedLogits
 from .checkpoints import load_checkpoint, model_from_checkpoint, weights_only

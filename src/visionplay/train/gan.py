@@ -20,26 +20,55 @@ from torch.utils.data import TensorDataset
 from tqdm import tqdm
 
 from ..errors import InvalidInputError
-from ..tasks import Generator, picture_grid
+from ..tasks import Generator
+from ..tasks.generation import picture_grid
 from . import distributed
 from .checkpoints import check_resumable, load_checkpoint, model_kwargs_flag
 from .loop import Batches, log, save_progress, seed_everything, shuffled_share
-from .settings import TrainingSettings
+from .settings import TrainingSettings, at_least_one, setting
 
 SAMPLE_SEED = 0  # the grid's latent vectors: the same every epoch, so a run can be watched
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GanSettings(TrainingSettings):
-    discriminator_width: int = 16  # half the generator's: a small GAN's two sides stay matched
-    discriminator_lr: float | None = None  # None: the generator's
+    # Half the generator's: a small GAN's two sides stay matched.
+    discriminator_width: int = setting(
+        16, "the discriminator's first layer's channels (give the same to --resume)"
+    )
+    discriminator_lr: float | None = setting(None, "default: --lr")
     # The generator's extra terms (GeneratorTerms), by weight:
-    mode_seeking: float = 0.0  # mode_seeking_penalty
-    spread_floor: float = 0.0  # spread_shortfall
-    class_loss: float = 0.0  # class_hinge (0: the discriminator has no classifier)
-    class_margin: float = 0.0  # by how many logits a picture's class must win to pay nothing
-    terms_from: int = 1  # the first epoch they are in the loss
-    average_last: int = 1  # the generator shipped: its mean over the last N epochs' ends
+    mode_seeking: float = setting(  # mode_seeking_penalty
+        0.0, "weight of the mode-seeking term (Mao et al. 2019) in the generator's loss"
+    )
+    spread_floor: float = setting(  # spread_shortfall
+        0.0,
+        "weight of the term that pays the generator's pictures of a class to lie at least "
+        "as far apart as the real ones",
+    )
+    class_loss: float = setting(  # class_hinge
+        0.0,
+        "weight in the generator's loss of the hinge that makes generated pictures read "
+        "as asked by the discriminator's auxiliary classifier (0: no classifier; give the same "
+        "on or off to --resume)",
+    )
+    class_margin: float = setting(
+        0.0,
+        "by how many logits a generated picture's class must beat every other class's "
+        "for the hinge to leave it alone",
+    )
+    terms_from: int = setting(
+        1,
+        "the first epoch --mode-seeking, --spread-floor and --class-loss are in the "
+        "generator's loss (the discriminator's classifier learns from the first)",
+    )
+    average_last: int = setting(
+        1,
+        "ship the mean of the generator's weights at the end of the last N epochs "
+        "(1: the last epoch's)",
+        metavar="N",
+        type=at_least_one,
+    )
 
     @property
     def average_from(self) -> int:

@@ -24,7 +24,7 @@ from .calibration import calibrate, reject_class
 from .checkpoints import check_resumable, load_checkpoint, model_kwargs_flag, save_checkpoint
 from .data import batches
 from .history import save_history
-from .objectives import Task, classification
+from .objectives import Objective, classification
 from .settings import TrainingSettings
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -58,14 +58,14 @@ def fit(
     device: torch.device,
     augment: Callable | None = None,
     on_epoch_start: Callable[[int], None] | None = None,
-    task: Task | None = None,
+    objective: Objective | None = None,
     eval_split: str = "test",
     calibration_set: TensorDataset | None = None,
 ) -> History:
     """The epoch loop: (resume,) train, evaluate, print, save checkpoint and curves each epoch.
 
     ``cfg`` is the data config the checkpoint stores. ``on_epoch_start(epoch)`` (epochs
-    count from 1) changes per-epoch settings. ``task`` defaults to classification with
+    count from 1) changes per-epoch settings. ``objective`` defaults to classification with
     ``settings.label_smoothing``; ``eval_split`` names the held-out set in the history.
     With a ``calibration_set`` (training images kept back), the finished model's temperature
     is fitted on it and stored in the checkpoint (see :mod:`.calibration`).
@@ -73,7 +73,7 @@ def fit(
     Every epoch reseeds all generators from (seed, epoch), so a run resumed after a crash
     sees the same batches, augmentations and dropout as one that never stopped.
     """
-    task = task or classification(settings.label_smoothing)
+    objective = objective or classification(settings.label_smoothing)
     history = resume(settings, model, optimizer, scheduler) if settings.resume else []
     log(describe_run(settings.arch, model, len(train_set), device))
     test_loader = batches(test_set, 1000, shuffle=False)
@@ -92,13 +92,13 @@ def fit(
             device,
             scheduler=scheduler,
             augment=augment if settings.augment else None,
-            task=task,
+            objective=objective,
             desc=f"epoch {epoch}/{settings.epochs}",
         )
-        held_out = evaluate(model, test_loader, device, task)
-        record = epoch_record(epoch, train, held_out, task.metric, eval_split, start)
+        held_out = evaluate(model, test_loader, device, objective)
+        record = epoch_record(epoch, train, held_out, objective.metric, eval_split, start)
         history.append(record)
-        log(epoch_line(record, task.metric, eval_split))
+        log(epoch_line(record, objective.metric, eval_split))
         if distributed.is_main():
             save_progress(
                 settings,
@@ -192,7 +192,7 @@ def train_one_epoch(
     device: torch.device,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     augment: Callable | None = None,
-    task: Task | None = None,
+    objective: Objective | None = None,
     desc: str = "train",
 ) -> dict[str, float]:
     """One pass over ``loader``; returns mean loss, mean score and samples per second.
@@ -200,7 +200,7 @@ def train_one_epoch(
     ``augment(x)`` changes inputs; one with ``moves_targets = True`` is called as
     ``augment(x, y)`` and returns both (keypoints move with their image).
     """
-    task = task or classification()
+    objective = objective or classification()
     model.train()
     total_loss, total_score, seen = 0.0, 0.0, 0
     start = time.perf_counter()
@@ -210,23 +210,23 @@ def train_one_epoch(
         if augment is not None:
             x, y = augment(x, y) if getattr(augment, "moves_targets", False) else (augment(x), y)
         output = model(x)
-        loss = task.loss(output, y)
+        loss = objective.loss(output, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
         total_loss += loss.item() * len(y)
-        total_score += task.score(output.detach(), y).sum().item()
+        total_score += objective.score(output.detach(), y).sum().item()
         seen += len(y)
         bar.set_postfix(
-            loss=f"{total_loss / seen:.4f}", **{task.metric: f"{total_score / seen:.4f}"}
+            loss=f"{total_loss / seen:.4f}", **{objective.metric: f"{total_score / seen:.4f}"}
         )
     seconds = time.perf_counter() - start
     total_loss, total_score, seen = distributed.sum_over_processes(total_loss, total_score, seen)
     return {
         "loss": total_loss / max(seen, 1),
-        task.metric: total_score / max(seen, 1),
+        objective.metric: total_score / max(seen, 1),
         "seconds": seconds,
         "samples_per_s": seen / seconds if seconds else 0.0,
     }
@@ -237,11 +237,11 @@ def evaluate(
     model: nn.Module,
     loader: Batches,
     device: torch.device,
-    task: Task | None = None,
+    objective: Objective | None = None,
     desc: str = "eval",
 ) -> dict[str, float]:
     """Mean loss and mean score (accuracy by default) over ``loader``."""
-    task = task or classification()
+    objective = objective or classification()
     model.eval()
     total_loss, total_score, seen = 0.0, 0.0, 0
     for x, y in tqdm(
@@ -249,10 +249,10 @@ def evaluate(
     ):
         x, y = x.to(device), y.to(device)
         output = model(x)
-        total_loss += task.eval_loss(output, y).item() * len(y)
-        total_score += task.score(output, y).sum().item()
+        total_loss += objective.eval_loss(output, y).item() * len(y)
+        total_score += objective.score(output, y).sum().item()
         seen += len(y)
-    return {"loss": total_loss / max(seen, 1), task.metric: total_score / max(seen, 1)}
+    return {"loss": total_loss / max(seen, 1), objective.metric: total_score / max(seen, 1)}
 
 
 def epoch_record(

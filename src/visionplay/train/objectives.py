@@ -1,5 +1,5 @@
-"""What a model learns: a :class:`Task` is its training loss, the loss reported on held-out
-data and a per-sample score; one maker per kind of model."""
+"""What a model learns: an :class:`Objective` is its training loss, the loss reported on
+held-out data and a per-sample score; one maker per kind of model."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import faces
 
 
 @dataclass(frozen=True)
-class Task:
+class Objective:
     """What a model learns: the training loss, the loss reported on held-out data, and a
     per-sample score (averaged over a split, logged as ``<split>_<metric>``)."""
 
@@ -23,9 +23,9 @@ class Task:
     score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def classification(label_smoothing: float = 0.0) -> Task:
+def classification(label_smoothing: float = 0.0) -> Objective:
     """Cross-entropy (smoothed for training only) and accuracy."""
-    return Task(
+    return Objective(
         metric="acc",
         loss=lambda logits, y: F.cross_entropy(logits, y, label_smoothing=label_smoothing),
         eval_loss=F.cross_entropy,
@@ -33,14 +33,14 @@ def classification(label_smoothing: float = 0.0) -> Task:
     )
 
 
-def keypoint_regression() -> Task:
+def keypoint_regression() -> Objective:
     """L1 on point coordinates (robust to the odd bad label), scored by NME."""
-    return Task(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=faces.nme)
+    return Objective(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=faces.nme)
 
 
-def regression() -> Task:
+def regression() -> Objective:
     """Mean squared error, reported per sample (averaged over its outputs)."""
-    return Task(
+    return Objective(
         metric="mse",
         loss=F.mse_loss,
         eval_loss=F.mse_loss,

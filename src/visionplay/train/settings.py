@@ -1,47 +1,83 @@
-"""A trainer's settings: the flags every trainer shares, parsed once into a frozen
-:class:`TrainingSettings` that the library functions take."""
+"""A trainer's settings: one frozen dataclass, :class:`TrainingSettings`, whose fields are
+the flags every trainer shares. :func:`add_flags` makes a flag of each field (its name,
+type, default and help), so that a setting is stated once, in its field; a trainer's
+recipe changes the defaults, a trainer with flags of its own subclasses the dataclass.
+
+Torch-free: the ``visionplay`` command, which serves without torch, builds its flags here
+too."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import VisionplayError
-from ..models.registry import list_models
 
 DRY_RUN_IMAGES = 512
 S = TypeVar("S", bound="TrainingSettings")
+FLAG_KEYS = ("help", "metavar", "type")  # what a field's metadata may say of its flag
+
+
+def setting(
+    default: Any = MISSING,
+    help: str | None = None,
+    *,
+    factory: Callable[[], Any] | None = None,
+    **flag: Any,
+) -> Any:
+    """A settings field: its default (or a ``factory`` of it) and, in its metadata, the help
+    of its flag and any other :data:`FLAG_KEYS` (``metavar``; ``type``, a parser of the
+    flag's text where the field's type is not enough)."""
+    metadata = flag if help is None else {"help": help, **flag}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def at_least_one(text: str) -> int:
+    """A flag's whole number, 1 or more (argparse reports the refusal as a one-line error)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingSettings:
     """What one training run is asked to do. The fields without defaults are a trainer's
-    recipe; the others default as the flags do. One field per flag, in the flags' order, so
-    ``dataclasses.asdict`` is the ``args`` a checkpoint stores; a trainer with flags of its
-    own subclasses it with a field for each."""
+    recipe; :func:`add_training_args` makes a flag of each field, in field order, so
+    ``dataclasses.asdict`` is the ``args`` a checkpoint stores. A trainer with flags of its
+    own subclasses it with a field for each (:func:`setting` gives a field its help)."""
 
     arch: str  # registry name: also the checkpoint's name and folder
-    model_kwargs: dict[str, Any] = field(default_factory=dict)  # for the architecture
+    model_kwargs: dict[str, Any] = setting(
+        factory=dict,
+        help="keyword arguments for the architecture, e.g. '{\"widths\": [32, 128, 128]}'",
+        metavar="JSON",
+    )
     epochs: int
     batch_size: int
-    lr: float  # the schedule's peak
+    lr: float = setting(help="peak of the one-cycle schedule")
     weight_decay: float
     label_smoothing: float = 0.0
-    holdout: int = 0  # training images kept back to fit a classifier's temperature
+    holdout: int = setting(
+        0, "training images kept back to fit the temperature of the scores (0: none)", metavar="N"
+    )
     augment: bool = True
     seed: int = 0
-    data_dir: Path | None = None  # None: $VISIONPLAY_DATA, else the cache folder
+    data_dir: Path | None = setting(None, "default: $VISIONPLAY_DATA")  # else the cache folder
     out: Path = Path("runs")
     device: str = "auto"
-    workers: int = 2  # processes for the one-off preprocessing
-    limit: int | None = None  # N images per split, evenly spread
-    resume: bool = False
-    dry_run: bool = False
+    workers: int = setting(2, "processes for the one-off preprocessing")
+    limit: int | None = setting(None, "use only N images per split, evenly spread")
+    resume: bool = setting(False, "continue from <out>/<arch>/<arch>.pt")
+    dry_run: bool = setting(False, f"one epoch on {DRY_RUN_IMAGES} images")
 
     @classmethod
     def from_args(cls: type[S], args: argparse.Namespace) -> S:
@@ -66,55 +102,101 @@ class TrainingSettings:
         return replace(self, model_kwargs={**self.model_kwargs, **kwargs})
 
 
+def add_flags(
+    parser: argparse.ArgumentParser,
+    settings: type,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    only: Iterable[str] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> argparse.ArgumentParser:
+    """A flag for each field of the dataclass ``settings`` (each one named in ``only``), in
+    field order: ``--field-name``, parsed as the field's type, with the field's default
+    unless ``defaults`` (a recipe) gives another, and the help and metavar of the field's
+    metadata; ``options`` adds ``add_argument`` keywords of the caller's per field
+    (``choices``, a help of its own). A bool field is a switch away from its default:
+    ``--name`` when that is False, ``--no-name`` when True. A field without a default that
+    ``defaults`` leaves out is a required flag."""
+    defaults, options = defaults or {}, options or {}
+    specs = {spec.name: spec for spec in fields(settings)}
+    wanted = set(specs) if only is None else set(only)
+    unknown = (wanted | set(defaults) | set(options)) - set(specs)
+    if unknown:  # a recipe's typo would otherwise be a silently ignored default
+        raise TypeError(f"{settings.__name__} has no field {', '.join(sorted(unknown))}")
+    hints = typing.get_type_hints(settings)
+    for name, spec in specs.items():
+        if name in wanted:
+            default = defaults.get(name, field_default(spec))
+            add_flag(parser, spec, hints[name], default, options.get(name, {}))
+    return parser
+
+
+def field_default(spec: Field) -> Any:
+    """A field's default (a fresh one from its factory); ``MISSING`` where it has none."""
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return spec.default
+
+
+def add_flag(
+    parser: argparse.ArgumentParser,
+    spec: Field,
+    hint: Any,
+    default: Any,
+    options: Mapping[str, Any],
+) -> None:
+    """The flag of one field (see :func:`add_flags`)."""
+    name = spec.name.replace("_", "-")
+    flag = {key: value for key, value in spec.metadata.items() if key in FLAG_KEYS}
+    flag.update(options)
+    if hint is bool:
+        if default is True:
+            parser.add_argument(f"--no-{name}", dest=spec.name, action="store_false", **flag)
+        else:
+            parser.add_argument(f"--{name}", action="store_true", **flag)
+        return
+    if default is MISSING:
+        flag["required"] = True
+    else:
+        flag["default"] = default
+    if "type" not in flag:
+        flag["type"] = value_parser(hint)
+    parser.add_argument(f"--{name}", **flag)
+
+
+def value_parser(hint: Any) -> Callable[[str], Any]:
+    """What turns a flag's text into a value of the field's type ``hint``: the type itself,
+    or JSON for a dict. An optional field (``X | None``) parses as ``X``: None is only ever
+    its default."""
+    kinds = [kind for kind in typing.get_args(hint) if kind is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(kinds) == 1:
+        hint = kinds[0]
+    if hint is dict or typing.get_origin(hint) is dict:
+        return json.loads
+    if hint in (str, int, float, Path):
+        return hint
+    raise TypeError(f"no flag parses {hint!r}: give the field a 'type' in its metadata")
+
+
 def add_training_args(
     parser: argparse.ArgumentParser,
     dataset: str,
+    settings: type[TrainingSettings] = TrainingSettings,
     *,
-    arch: str,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    label_smoothing: float = 0.0,
-    holdout: int = 0,
     archs: list[str] | None = None,
+    **recipe: Any,
 ) -> argparse.ArgumentParser:
-    """The flags every trainer has, one per :class:`TrainingSettings` field; the keyword
-    arguments are its recipe (the defaults). ``--arch`` takes ``archs``, default the
-    registry's models of ``dataset``."""
-    p = parser
-    p.add_argument("--arch", default=arch, choices=archs or list_models(dataset))
-    p.add_argument(
-        "--model-kwargs",
-        type=json.loads,
-        default={},
-        metavar="JSON",
-        help="keyword arguments for the architecture, e.g. '{\"widths\": [32, 128, 128]}'",
-    )
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--lr", type=float, default=lr, help="peak of the one-cycle schedule")
-    p.add_argument("--weight-decay", type=float, default=weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=label_smoothing)
-    p.add_argument(
-        "--holdout",
-        type=int,
-        default=holdout,
-        metavar="N",
-        help="training images kept back to fit the temperature of the scores (0: none)",
-    )
-    p.add_argument("--no-augment", dest="augment", action="store_false")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
-    p.add_argument("--out", type=Path, default=Path("runs"))
-    p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=int, default=2, help="processes for the one-off preprocessing")
-    p.add_argument(
-        "--limit", type=int, default=None, help="use only N images per split, evenly spread"
-    )
-    p.add_argument("--resume", action="store_true", help="continue from <out>/<arch>/<arch>.pt")
-    p.add_argument("--dry-run", action="store_true", help=f"one epoch on {DRY_RUN_IMAGES} images")
-    return p
+    """The flags of ``settings`` (:class:`TrainingSettings`, or a trainer's subclass of it
+    for flags of its own); ``recipe`` is the trainer's defaults, at least the fields without
+    one (arch, epochs, batch_size, lr, weight_decay). ``--arch`` takes ``archs``, default
+    the registry's models of ``dataset``."""
+    if not archs:
+        # Imported here: the registry imports every model, hence torch, which the
+        # ``visionplay`` command must not need to build its flags from this module.
+        from ..models.registry import list_models
+
+        archs = list_models(dataset)
+    return add_flags(parser, settings, defaults=recipe, options={"arch": {"choices": archs}})
 
 
 def parse_training_args(

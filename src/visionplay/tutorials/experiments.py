@@ -1,14 +1,16 @@
 """The tutorials' experiments, computed for real.
 
-``permutation_experiment`` (seed 002): FC2(8) and CNN-small(6) have the same parameter
-budget (6,442 vs 6,422). On MNIST as given the CNN wins clearly; shuffle every image's
-pixels by one fixed permutation and its advantage (locality, weight sharing) is gone.
+``permutation_experiment`` (seed 002, run by ``visionplay experiment permute`` with the
+:class:`TrainingSettings` it builds from its flags): FC2(8) and CNN-small(6) have the same
+parameter budget (6,442 vs 6,422). On MNIST as given the CNN wins clearly; shuffle every
+image's pixels by one fixed permutation and its advantage (locality, weight sharing) is gone.
 
 "Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +19,50 @@ import numpy as np
 from ..files import atomic_write, write_json
 from ..plots import pyplot
 
+# The experiment's settings, built by `visionplay experiment permute` from its flags (the
+# command reaches the training side through this module only). torch-free, as is the rest
+# of this module's top: the Learn tab reads results and permutes with numpy only.
+from ..train.settings import TrainingSettings, add_flags
+
 if TYPE_CHECKING:
     import torch
     from torch.utils.data import TensorDataset
 
-    from ..train.settings import TrainingSettings
-
 PERMUTE_MODELS = {"fc2": "FC2(8)", "cnn_small": "CNN-small(6)"}
 EXAMPLES = 8  # test digits kept in the result, to show before and after the permutation
+# The settings ``visionplay experiment permute`` lets its flags change; the recipe gives
+# those their defaults (seed 002's one epoch of SGD) and fixes the others.
+PERMUTE_FLAGS = ("epochs", "batch_size", "lr", "seed", "data_dir", "limit", "workers", "out")
+PERMUTE_RECIPE: dict[str, Any] = dict(
+    arch="fc2",  # the first of the two models the experiment trains (it trains both)
+    epochs=1,
+    batch_size=64,
+    lr=0.01,
+    weight_decay=0.0,
+    augment=False,  # both models are trained alike, on the pictures as given
+    out=Path("runs/permute"),
+)
+
+
+def add_permutation_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags of :data:`PERMUTE_FLAGS`, made from :class:`TrainingSettings`' fields
+    with :data:`PERMUTE_RECIPE`'s defaults."""
+    return add_flags(
+        parser,
+        TrainingSettings,
+        defaults=PERMUTE_RECIPE,
+        only=PERMUTE_FLAGS,
+        options={  # what the fields' help says of a trainer's run is not so here
+            "epochs": {"help": "seed 002 trains one epoch"},
+            "lr": {"help": "of plain SGD (momentum 0.5, no schedule)"},
+        },
+    )
+
+
+def permutation_settings(args: argparse.Namespace) -> TrainingSettings:
+    """The settings the flags of :func:`add_permutation_flags` ask for."""
+    flags = {name: getattr(args, name) for name in PERMUTE_FLAGS}
+    return TrainingSettings(**{**PERMUTE_RECIPE, **flags})
 
 
 def permute_pixels(dataset: TensorDataset, permutation: torch.Tensor) -> TensorDataset:

@@ -5,7 +5,7 @@ reads what was drawn and the tab frames each picture by whether it was read as a
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import gradio as gr
 import numpy as np
@@ -14,16 +14,19 @@ from PIL import Image
 from .. import errors
 from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, InvalidInputError, VisionplayError, shown
-from ..tasks import Classifier, Generator, picture_grid
+from ..tasks import Classifier, Generator
+from ..tasks.generation import GRID, MOST_IN_GRID, WALK_STEPS, picture_grid
 from .widgets import try_load
 
 GENERATE_MODELS = ("mnist_gan", "fashion_gan")  # registry keys, in the order the tab offers them
 # The sheets go out at their own size (a PNG three times larger takes several times longer
 # to encode) and the page enlarges them without blurring their pixels.
 PIXELATED = "<style>#generate-grid img, #generate-strip img {image-rendering: pixelated}</style>"
-MOST_PICTURES = 64  # the most one request draws (and the bench asks for)
 RIGHT, WRONG = (40, 170, 70), (210, 50, 50)  # frame colours: read as asked, or not
-CORES = os.cpu_count() or 1
+COLUMNS = 8  # the most pictures in a row of the grid
+
+Generators = dict[str, Generator]
+Readers = dict[str, Classifier | None]
 
 
 def checked_seed(seed: float | None) -> int:
@@ -37,9 +40,9 @@ def checked_seed(seed: float | None) -> int:
 
 
 def checked(count: float | None, seed: float | None) -> tuple[int, int]:
-    """The count (1 to MOST_PICTURES) and seed a user asked for, or a one-line error."""
-    if count is None or not 1 <= count <= MOST_PICTURES or count != int(count):
-        raise gr.Error(f"How many must be a whole number from 1 to {MOST_PICTURES}; got {count}")
+    """The count (1 to MOST_IN_GRID) and seed a user asked for, or a one-line error."""
+    if count is None or not 1 <= count <= MOST_IN_GRID or count != int(count):
+        raise gr.Error(f"How many must be a whole number from 1 to {MOST_IN_GRID}; got {count}")
     return int(count), checked_seed(seed)
 
 
@@ -61,24 +64,77 @@ def read_line(asked: str, reader_labels: tuple[str, ...], index: int, reads: np.
     return line
 
 
-def read_across_cores(
-    reader: Classifier, batch: np.ndarray, pool: ThreadPoolExecutor
-) -> np.ndarray:
-    """``reader.run(batch)`` (its scores), a share of the batch on each core: the server
-    gives each session one thread, to answer requests side by side, and a lone request
-    of many pictures would otherwise leave the other cores idle."""
-    shares = np.array_split(batch, min(len(batch), CORES))
-    return np.concatenate(list(pool.map(reader.run, shares)))
+def pictures(model: Generator, asked: str, how_many: float, seed_value: float) -> np.ndarray:
+    """The pictures asked for, drawn in their turn, or a one-line error."""
+    many, from_seed = checked(how_many, seed_value)
+    try:
+        with ADMISSION.turn(is_large(rows=many)):
+            return model.generate([asked] * many, seed=from_seed)
+    except VisionplayError as err:
+        raise gr.Error(str(err)) from None
+
+
+def on_draw(models: Generators, name: str, asked: str, how_many: float, seed_value: float):
+    """The grid of pictures, no verdict yet, and what is on screen (for "Read them")."""
+    made = pictures(models[name], asked, how_many, seed_value)
+    asked_for = (name, asked, how_many, seed_value)
+    return picture_grid(made, min(COLUMNS, len(made))), "", (asked_for, made)
+
+
+def on_read(
+    models: Generators,
+    readers: Readers,
+    name: str,
+    asked: str,
+    how_many: float,
+    seed_value: float,
+    on_screen,
+):
+    """The pictures on screen (drawn anew if the controls have changed since), each framed
+    by whether the dataset's classifier reads it as asked, and the count in words."""
+    many, _ = checked(how_many, seed_value)  # before its turn, which it sizes
+    with ADMISSION.turn(is_large(rows=many)):
+        asked_for = (name, asked, how_many, seed_value)
+        if on_screen is None or on_screen[0] != asked_for:  # the grid on screen is another one
+            on_screen = (asked_for, pictures(models[name], asked, how_many, seed_value))
+        made = on_screen[1]
+        reader = readers[name]
+        if reader is None:
+            raise gr.Error(f"The classifier that reads {name}'s pictures is not available")
+        reads = reader.run(made[:, None].astype(np.float32) / 255).argmax(1)
+    index = int(models[name].class_indices([asked])[0])
+    sheet = framed(made, reads == index, min(COLUMNS, len(made)))
+    line = read_line(models[name].labels[index], reader.labels, index, reads)
+    return sheet, line, on_screen
+
+
+def on_walk(models: Generators, name: str, asked: str, seed_value: float, to_value: float):
+    """A strip of one class's pictures, walking from one seed's latent vector to another's."""
+    start, end = checked_seed(seed_value), checked_seed(to_value)
+    try:
+        with ADMISSION.turn(large=False):  # a strip is a few pictures
+            made = models[name].walk(asked, start, end, steps=WALK_STEPS)
+    except VisionplayError as err:
+        raise gr.Error(str(err)) from None
+    return picture_grid(made, columns=len(made))
+
+
+def on_model(models: Generators, name: str):
+    """The class choices of the model chosen."""
+    labels = list(models[name].labels)
+    return gr.Dropdown(choices=labels, value=labels[0])
+
+
+def new_seed() -> int:
+    return int(np.random.default_rng().integers(MAX_SEED))
 
 
 def generate_tab(directory: str | os.PathLike | None) -> None:
     loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
-    models: dict[str, Generator] = {n: m for n, (m, _) in loaded.items() if m is not None}
-    readers: dict[str, Classifier | None] = {
-        name: try_load(model.cfg.extra.get("reader", ""), directory)[0]
-        for name, model in models.items()
+    models: Generators = {n: m for n, (m, _) in loaded.items() if m is not None}
+    readers: Readers = {
+        name: try_load(model.cfg.settings.reader, directory)[0] for name, model in models.items()
     }
-    cores = ThreadPoolExecutor(max_workers=CORES, thread_name_prefix="reader")
     with gr.Tab("Generate", id="generate"):
         if not models:
             gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
@@ -98,13 +154,13 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
                     elem_id="generate-class",
                 )
                 count = gr.Slider(
-                    1, MOST_PICTURES, value=16, step=1, label="How many", elem_id="generate-count"
+                    1, MOST_IN_GRID, value=GRID, step=1, label="How many", elem_id="generate-count"
                 )
                 with gr.Row():
                     seed = gr.Number(
                         0, precision=0, minimum=0, label="Seed", elem_id="generate-seed"
                     )
-                    new_seed = gr.Button("New seed", elem_id="generate-new-seed")
+                    new_seed_button = gr.Button("New seed", elem_id="generate-new-seed")
                 draw = gr.Button("Generate", variant="primary", elem_id="generate-draw")
                 gr.Markdown("Walk from this seed to another:")
                 with gr.Row():
@@ -141,62 +197,21 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
                     elem_id="generate-strip",
                 )
 
-        def pictures(name: str, asked: str, how_many: float, seed_value: float) -> np.ndarray:
-            many, from_seed = checked(how_many, seed_value)
-            try:
-                with ADMISSION.turn(is_large(rows=many)):
-                    return models[name].generate([asked] * many, seed=from_seed)
-            except VisionplayError as err:
-                raise gr.Error(str(err)) from None
-
-        def columns(how_many: int) -> int:
-            return min(8, how_many)
-
-        def on_draw(name: str, asked: str, how_many: float, seed_value: float):
-            made = pictures(name, asked, how_many, seed_value)
-            asked_for = (name, asked, how_many, seed_value)
-            return picture_grid(made, columns(len(made))), "", (asked_for, made)
-
-        def on_read(name: str, asked: str, how_many: float, seed_value: float, shown):
-            many, _ = checked(how_many, seed_value)  # before its turn, which it sizes
-            with ADMISSION.turn(is_large(rows=many)):
-                return read_shown(name, asked, how_many, seed_value, shown)
-
-        def read_shown(name: str, asked: str, how_many: float, seed_value: float, shown):
-            asked_for = (name, asked, how_many, seed_value)
-            if shown is None or shown[0] != asked_for:  # the grid on screen is another one
-                shown = (asked_for, pictures(name, asked, how_many, seed_value))
-            made = shown[1]
-            reader = readers[name]
-            if reader is None:
-                raise gr.Error(f"The classifier that reads {name}'s pictures is not available")
-            scores = read_across_cores(reader, made[:, None].astype(np.float32) / 255, cores)
-            reads = scores.argmax(1)
-            index = int(models[name].class_indices([asked])[0])
-            sheet = framed(made, reads == index, columns(len(made)))
-            line = read_line(models[name].labels[index], reader.labels, index, reads)
-            return sheet, line, shown
-
-        def on_walk(name: str, asked: str, seed_value: float, to_value: float):
-            start, end = checked_seed(seed_value), checked_seed(to_value)
-            try:
-                with ADMISSION.turn(large=False):  # eight pictures
-                    made = models[name].walk(asked, start, end, steps=8)
-            except VisionplayError as err:
-                raise gr.Error(str(err)) from None
-            return picture_grid(made, columns=len(made))
-
-        def on_model(name: str):
-            labels = list(models[name].labels)
-            return gr.Dropdown(choices=labels, value=labels[0])
-
         inputs = [choice, label, count, seed]
-        draw.click(on_draw, inputs, [grid, verdict, on_screen], api_name="generate")
+        draw.click(
+            partial(on_draw, models), inputs, [grid, verdict, on_screen], api_name="generate"
+        )
         read.click(
-            on_read, [*inputs, on_screen], [grid, verdict, on_screen], api_name="generate_read"
+            partial(on_read, models, readers),
+            [*inputs, on_screen],
+            [grid, verdict, on_screen],
+            api_name="generate_read",
         )
-        walk.click(on_walk, [choice, label, seed, seed_to], strip, api_name="generate_walk")
-        new_seed.click(
-            lambda: int(np.random.default_rng().integers(MAX_SEED)), None, seed, api_name=False
+        walk.click(
+            partial(on_walk, models),
+            [choice, label, seed, seed_to],
+            strip,
+            api_name="generate_walk",
         )
-        choice.change(on_model, choice, label, api_name=False)
+        new_seed_button.click(new_seed, None, seed, api_name=False)
+        choice.change(partial(on_model, models), choice, label, api_name=False)

@@ -1,6 +1,6 @@
 """The Learn tab: the tutorials' small experiments, computed for real in the browser.
 
-Four panels over code that lives elsewhere: the model explorer (:mod:`..train.summary`,
+Four panels over code that lives elsewhere: the model explorer (:mod:`..tutorials.explorer`,
 ONNX metadata through :func:`.load`), the learned edge detector and linear regression
 (:mod:`..tutorials.lessons`), and FC vs CNN on shuffled pixels (the result file that
 ``visionplay experiment permute`` writes). torch and matplotlib are imported only when a
@@ -43,47 +43,43 @@ EDGE_HINT = "Draw on the canvas, or upload or paste a picture: the learned kerne
 def explore(name: str | None, directory: str | os.PathLike | None = None) -> tuple[Any, str]:
     """The layer table of a registered architecture and, when it is exported, its ONNX
     file's inputs, outputs, opset and metadata."""
-    from ..models.registry import get_entry, list_models
-    from ..train.summary import layer_table
+    from ..tutorials.explorer import architecture, onnx_opsets
 
     if not name:
         return None, "Pick an architecture."
-    if name not in list_models():  # checked here: the registry's error quotes the whole name
+    arch = architecture(name)
+    if arch is None:
         return None, f"**No architecture {shown(name)!r}:** pick one from the list."
-    entry = get_entry(name)
-    layers = layer_table(name)
-    rows = [[layer.name, layer.kind, str(layer.output_shape), layer.parameters] for layer in layers]
-    total = sum(layer.parameters for layer in layers)
-    text = [f"**{name}**: {entry.description}", f"Total parameters: **{total:,}**"]
+    rows = [
+        [layer.name, layer.kind, str(layer.output_shape), layer.parameters] for layer in arch.layers
+    ]
+    text = [f"**{name}**: {arch.description}", f"Total parameters: **{arch.parameters:,}**"]
     try:
         model = load(name, directory)
     except VisionplayError:
         text.append("Not exported: no ONNX file ships for it.")
     else:
-        import onnx
-
-        proto = onnx.load(str(model.path), load_external_data=False)
-        opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in proto.opset_import)
-
-        def shapes(values) -> str:
-            return "; ".join(f"`{v.name}` {v.type} {v.shape}" for v in values)
-
         text += [
-            f"Exported as `{model.path.name}` (opset {opsets})",
-            f"Inputs: {shapes(model.session.get_inputs())}",
-            f"Outputs: {shapes(model.session.get_outputs())}",
+            f"Exported as `{model.path.name}` (opset {onnx_opsets(model.path)})",
+            f"Inputs: {_shapes(model.session.get_inputs())}",
+            f"Outputs: {_shapes(model.session.get_outputs())}",
             "Metadata: " + ", ".join(f"`{k}`" for k in sorted(model.metadata)),
             f"Training: `{model.metadata.get('training', '')}`",
         ]
     return gr.Dataframe(rows, headers=LAYER_HEADERS), "\n\n".join(text)
 
 
+def _shapes(values) -> str:
+    """An ONNX session's inputs or outputs: "`x` tensor(float) [1, 1, 28, 28]; ..."."""
+    return "; ".join(f"`{v.name}` {v.type} {v.shape}" for v in values)
+
+
 def architectures() -> Any:
     """The explorer's choices, filled in when the Learn tab opens: listing the registry
     imports the models, and so torch, which the other tabs never need."""
-    from ..models.registry import list_models
+    from ..tutorials.explorer import architecture_names
 
-    return gr.Dropdown(choices=list_models())
+    return gr.Dropdown(choices=architecture_names())
 
 
 def explorer_panel(directory: str | os.PathLike | None) -> gr.Dropdown:

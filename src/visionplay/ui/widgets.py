@@ -10,6 +10,7 @@ import io
 import os
 import sys
 import threading
+from importlib import resources
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,20 +36,17 @@ BLOB_BYTES = 64 << 20
 MOST_BLOB_SETS = 64
 MOST_LAYERS = 4  # a drawing's layers; the app's pads have one
 
-# Gradio 6.31 has no option for a Sketchpad's starting tool: whenever its value is empty (page
-# load, Clear, its own trash button) it switches to the "image" tool, shows "select the draw tool
-# to start" and ignores strokes. So click the brush of every pad marked "brush-ready" whenever
-# that hint (.empty) shows; watching the whole page also covers tabs that render later.
-BRUSH_READY_JS = """() => {
-  const arm = () => {
-    for (const pad of document.querySelectorAll(".brush-ready")) {
-      const brush = pad.querySelector('.toolbar-wrap button[aria-label="Brush"]');
-      if (pad.querySelector(".empty")) brush?.click();
-    }
-  };
-  new MutationObserver(arm).observe(document.body, {childList: true, subtree: true});
-  arm();
-}"""
+
+def static_text(name: str) -> str:
+    """The text of ``static/<name>``, a page part (HTML, CSS, JavaScript) shipped beside this
+    module as package data: read through importlib.resources, so it is found wherever the
+    package is installed."""
+    return (resources.files(__package__) / "static" / name).read_text(encoding="utf-8")
+
+
+# Clicks the brush of every Sketchpad marked "brush-ready" whenever it shows no drawing
+# (the Learn tab's; see the script for why). Runs once at page load: `demo.load(js=...)`.
+BRUSH_READY_JS = static_text("brush_ready.js")
 
 
 def tolerant(image: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:

@@ -28,23 +28,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import strokes as pen
-from .config import NOT_A_DIGIT
+from .. import strokes as pen
+from ..config import NOT_A_DIGIT
+from ..strokes import arc
 
 Points = list[tuple[float, float]]
-PEN_WIDTHS = (6.0, 40.0)  # the Draw tab's pen slider
-
-
-def arc(
-    cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 0
-) -> Points:
-    """``steps`` points (by default one per 10 degrees) on an ellipse from angle ``start``
-    to ``end`` (degrees; 0 is to the right, 90 is down, as y grows downwards)."""
-    steps = steps or max(4, int(abs(end - start) / 10))
-    return [
-        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-        for a in np.linspace(start, end, steps)
-    ]
 
 
 def line(*points: tuple[float, float]) -> Points:
@@ -405,7 +393,9 @@ def drawn(template: Template, rng: np.random.Generator, hand: Hand = Hand()) -> 
     height = rng.uniform(100, 340)
     scale = height / max(high[1] - low[1], (high[0] - low[0]) * 0.5, 1e-6)
     size = (high - low) * scale
-    width = rng.uniform(PEN_WIDTHS[0], min(PEN_WIDTHS[1], height / 5))  # no pen fills the loops
+    width = rng.uniform(
+        pen.PEN_WIDTHS[0], min(pen.PEN_WIDTHS[1], height / 5)
+    )  # no pen fills the loops
     margin = width / 2 + 1
     room = np.maximum(pen.CANVAS - 2 * margin - size, 0)
     corner = margin + rng.uniform(0, 1, 2) * room
