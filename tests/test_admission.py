@@ -203,3 +203,24 @@ def test_one_client_cannot_fill_the_queue(slow_app):
         assert "requests waiting or running already" in refused[0].text
         first = answers[0].json()["event_id"]
         assert "event: complete" in client.get(f"gradio_api/call/slow/{first}").text
+
+
+def test_work_spreads_over_the_cores_only_while_no_other_work_wants_one():
+    policy = Admission(2)
+    assert policy.idle_but_this()
+    with policy.turn(large=True):
+        assert policy.idle_but_this()  # its own slot is no other work
+        holding, release = threading.Event(), threading.Event()
+
+        def small() -> None:
+            with policy.turn(large=False):
+                holding.set()
+                release.wait(5)
+
+        other = threading.Thread(target=small)
+        other.start()
+        assert holding.wait(5)
+        assert not policy.idle_but_this()
+        release.set()
+        other.join()
+        assert policy.idle_but_this()

@@ -66,6 +66,9 @@ class Slots:
             self.free -= 1
             self._changed.notify_all()  # the next in line may find a slot too
 
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
     def give_back(self) -> None:
         with self._changed:
             self.free += 1
@@ -109,6 +112,13 @@ class Admission:
         finally:
             if large:
                 lane.give_back()
+
+    def idle_but_this(self) -> bool:
+        """Whether no other work holds a core slot or waits for one, in either lane: work
+        may then spread over every core without keeping a small request from one."""
+        held = 1 if getattr(self._holding, "turn", False) else 0
+        slots, lane = self._slots, self._large
+        return slots.free + held >= self.cores and not slots.waiting() and not lane.waiting()
 
     def is_stopping(self) -> bool:
         return self.stopping

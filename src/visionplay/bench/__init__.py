@@ -11,8 +11,9 @@ Two parts, one report:
   preprocessing included), which is what a caller waits for.
 * app: ``visionplay serve`` started on a free port (its time to a ready page measured),
   then driven by gradio_client with 1, 8 and 32 concurrent clients on the Draw and Photo
-  tabs: client-side latency and requests per second, and the server's own time per
-  request from Gradio's monitoring summary.
+  tabs and the Generate tab's two buttons: client-side latency and requests per second,
+  and the server's own time per request from Gradio's monitoring summary; then its REST
+  route with 1 and 8 clients.
 * mixed: heavy work from every entry point at once (the Face, Generate and Forecast tabs
   and REST), and a small REST request every 100 ms beside it (:mod:`.mixed`).
 * browser: Chromium draws digits on the Draw tab, and on a bare Gradio Sketchpad for
@@ -21,8 +22,8 @@ Two parts, one report:
 Here: :func:`run_bench` and the drivers of the app and of Ray Serve. Around it: ``timing``
 (durations and percentiles), ``inputs`` (what is sent), ``server`` (a ``visionplay serve``
 child process, which the tests use too), ``clients`` (the load generator) and ``report``
-(tables, chart, files); the PyTorch side is :mod:`visionplay.train.compare`, imported only
-when the models part runs.
+(tables, chart, files, and the summary of headline figures that the docs quote); the
+PyTorch side is :mod:`visionplay.train.compare`, imported only when the models part runs.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .clients import drive, drive_rest_levels, server_times
 from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
 from .mixed import bench_mixed
+from .report import environment, load_average, now
 from .server import free_port, start_server, stop_server
 
 
@@ -63,13 +65,27 @@ def run_bench(
     ``mixed_seconds`` that long a run of heavy work from every entry point at once
     (:mod:`.mixed`)."""
     directory = Path(directory or models_dir())
+    asked = names
     names = list(names or list_exported(directory))
     if not names:
         raise VisionplayError(f"no exported models in {directory}")
     devices = ["cpu"] + (["cuda"] if (cuda_available() if cuda is None else cuda) else [])
     report: dict[str, Any] = {
-        "machine": machine(),
-        "settings": {"runs": runs, "warmup": warmup, "batch": batch},
+        "date": now(),
+        "machine": {**machine(), **environment()},
+        # All that asked for this report: its summary names the command that measures it.
+        "settings": {
+            "runs": runs,
+            "warmup": warmup,
+            "batch": batch,
+            "models": list(asked or []),
+            "clients": list(app_levels),
+            "requests": app_requests,
+            "drawings": browser_drawings,
+            "mixed_s": mixed_seconds,
+            "ray": list(ray_replicas),
+            "cuda": cuda,
+        },
         "models": [
             bench_model(name, directory, runs, warmup, batch, device)
             for device in devices
@@ -84,6 +100,7 @@ def run_bench(
         report["mixed"] = bench_mixed(directory, mixed_seconds)
     if browser_drawings:
         report["browser"] = bench_browser(directory, browser_drawings)
+    report["load_average_after"] = load_average()  # beside machine's, taken at the start
     return report
 
 
@@ -95,7 +112,7 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
     serving it)."""
     from gradio_client import handle_file
 
-    from ..ui.generate import MOST_PICTURES
+    from ..tasks.generation import MOST_IN_GRID
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -114,7 +131,7 @@ def bench_app(directory: Path, levels: Sequence[int], requests: int) -> dict[str
             return handle_file(str(photos[next(counter) % len(photos)])), "fashion_mnist"
 
         def most_digits() -> tuple:  # model, class, how many, seed
-            return "mnist_gan", "7", MOST_PICTURES, next(counter)
+            return "mnist_gan", "7", MOST_IN_GRID, next(counter)
 
         port = free_port()
         # Every client here comes from 127.0.0.1: one address, as many as the levels ask.

@@ -5,7 +5,10 @@ of a face through the Face tab, 64 digits drawn and read through the Generate ta
 5,000-value series through the Forecast tab, and a 64-row CIFAR-10 batch over REST.
 Meanwhile a drawn digit goes to ``POST /predict/mnist`` every 100 ms: its latency is
 what one admission policy for every entry point is for (:mod:`visionplay.admission`).
-The same probe runs first on the idle server, for comparison.
+The same probe runs first on the idle server, for comparison, then beside one client
+sending the REST batch back to back: a lone large batch, which a server of one thread per
+request reads a share per core while nothing else wants one (``Model.run``; compare a run
+with ``VISIONPLAY_SPREAD=0``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def bench_mixed(directory: Path, seconds: float = 30.0) -> dict[str, Any]:
             for send in heavy.values():  # each once, untimed: models load, caches fill
                 send()
             idle = probe(port, min(seconds, 10.0))
+            lone = lone_batch(heavy["cifar10 64 rows (REST)"], port, min(seconds, 10.0))
             stop = threading.Event()
             done: dict[str, list[float]] = {name: [] for name in heavy}
             workers = [
@@ -70,11 +74,29 @@ def bench_mixed(directory: Path, seconds: float = 30.0) -> dict[str, Any]:
         "seconds": seconds,
         "probe_idle": idle,
         "probe_loaded": loaded,
+        "lone_batch": lone,
         "heavy": {
             name: {"done": len(times), **(percentiles(times) if times else {})}
             for name, times in done.items()
         },
     }
+
+
+def lone_batch(send: Callable[[], Any], port: int, seconds: float) -> dict[str, Any]:
+    """The batch alone (ten times), then sent back to back by one client while the probe
+    runs: both batch timings and the probe's."""
+    alone = []
+    for _ in range(10):
+        began = time.perf_counter()
+        send()
+        alone.append(time.perf_counter() - began)
+    stop, beside = threading.Event(), []
+    sender = threading.Thread(target=keep_sending, args=(send, stop, beside))
+    sender.start()
+    probed = probe(port, seconds)
+    stop.set()
+    sender.join()
+    return {"alone": percentiles(alone), "beside": percentiles(beside), "probe": probed}
 
 
 def heavy_senders(url: str, photo: Path) -> dict[str, Callable[[], Any]]:
@@ -186,4 +208,11 @@ def format_mixed(result: dict[str, Any]) -> list[str]:
     for name, heavy in result["heavy"].items():
         median = f", p50 {heavy['p50_ms'] / 1000:.2f} s each" if heavy["done"] else ""
         lines.append(f"  {name}: {heavy['done']} done{median}")
+    lone = result.get("lone_batch")
+    if lone:
+        lines += [
+            f"  one client sending the cifar10 batch: p50 {lone['probe']['p50_ms']:.1f} ms, "
+            f"p95 {lone['probe']['p95_ms']:.1f} ms; the batch p50 {lone['beside']['p50_ms']:.0f} "
+            f"ms (alone: {lone['alone']['p50_ms']:.0f} ms)",
+        ]
     return lines

@@ -1,12 +1,25 @@
-"""The bench's report: the tables it prints, the chart it draws, and the files it saves."""
+"""The bench's report: the tables it prints, the chart it draws, and the files it saves.
+
+Beside the whole report (``bench.json``) and its chart, :func:`save_report` writes
+``summary.json``: the headline figures (:func:`summarize`), small enough to commit. The
+docs quote the bench from the committed copy, ``docs/bench-summary.json``, through
+``docs/figures.py``; ``python -m visionplay.bench.report runs/bench/bench.json`` makes
+it again from a saved report.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
+import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..cli.bench import DEFAULT_DRAWINGS, DEFAULT_MIXED_S, DEFAULTS
 from ..files import atomic_write, write_json
 from ..plots import pyplot
 
@@ -136,4 +149,199 @@ def save_chart(report: dict[str, Any], path: Path) -> Path:
 
 
 def save_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """``bench.json`` and ``bench.png`` (returned), and ``summary.json`` beside them."""
+    write_json(out_dir / SUMMARY_NAME, summarize(report))
     return write_json(out_dir / "bench.json", report), save_chart(report, out_dir / "bench.png")
+
+
+SUMMARY_NAME = "summary.json"
+
+
+def environment() -> dict[str, Any]:
+    """What :func:`~visionplay.bench.engines.machine` leaves out and a summary names: the
+    processor and the versions of what serves."""
+    import gradio
+
+    from .. import __version__
+
+    return {
+        "cpu": processor(),
+        "load_average": load_average(),
+        "python": platform.python_version(),
+        "gradio": gradio.__version__,
+        "visionplay": __version__,
+    }
+
+
+def now() -> str:
+    """When a report was measured: local time, to the second, with its offset."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def load_average() -> float | None:
+    """The machine's load over the last minute (None where the system does not say): on
+    a shared machine, what the figures were measured beside."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def processor() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), else what ``platform``
+    says, else ``"unknown"``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def bench_command(settings: dict[str, Any]) -> str | None:
+    """The ``visionplay bench`` command line that asks for ``settings`` (the report's),
+    defaults left out; None for a report that predates the settings it needs."""
+    if "clients" not in settings:
+        return None
+    words = ["visionplay", "bench", *(settings.get("models") or [])]
+    for flag in ("runs", "warmup", "batch"):
+        if settings[flag] != DEFAULTS[flag]:
+            words += [f"--{flag}", str(settings[flag])]
+    if not settings["clients"]:
+        words.append("--no-app")
+    else:
+        if list(settings["clients"]) != DEFAULTS["clients"]:
+            words += ["--clients", *map(str, settings["clients"])]
+        if settings["requests"] != DEFAULTS["requests"]:
+            words += ["--requests", str(settings["requests"])]
+        if not settings["drawings"]:
+            words.append("--no-browser")
+        elif settings["drawings"] != DEFAULT_DRAWINGS:
+            words += ["--drawings", str(settings["drawings"])]
+        if settings["mixed_s"] != DEFAULT_MIXED_S:
+            words += ["--mixed", f"{settings['mixed_s']:g}"]
+    if settings.get("ray"):
+        words += ["--ray", *map(str, settings["ray"])]
+    if settings.get("cuda") is not None:
+        words.append("--cuda" if settings["cuda"] else "--no-cuda")
+    return " ".join(words)
+
+
+def summarize(report: dict[str, Any], command: str | None = None) -> dict[str, Any]:
+    """The headline figures of a bench report, copied from it, none measured or typed
+    anew: per model its onnxruntime p50 at batch 1, the ratio to PyTorch eager and
+    ``predict``'s p50; the Draw tab's pen-up -> answer p50 in Chromium; the server's
+    figures the docs quote (the tabs' server-side p50 with the fewest clients, the REST
+    route, the small request beside heavy work, Ray Serve); when, on what, with which
+    versions, and the command that measured them (``command``, else as the report's
+    settings ask). A part the run left out is absent."""
+    machine = report.get("machine", {})
+    summary: dict[str, Any] = {
+        "date": report.get("date"),
+        "command": command or bench_command(report.get("settings", {})),
+        "machine": {
+            "cpus": machine.get("cpus"),
+            "cpu": machine.get("cpu"),
+            "gpu": any(row["device"] == "cuda" for row in report["models"]),
+        },
+        "versions": {
+            name: machine.get(name)
+            for name in ("visionplay", "python", "onnxruntime", "torch", "gradio")
+        },
+    }
+    load = [machine.get("load_average"), report.get("load_average_after")]
+    if any(x is not None for x in load):  # the machine's load at the start and at the end
+        summary["machine"]["load_average"] = load
+    for device in ("cpu", "cuda"):
+        rows = {
+            row["model"]: {
+                "onnxruntime_p50_ms": row["onnxruntime"]["p50_ms"],
+                "torch_p50_ms": row["torch"]["p50_ms"],
+                "ratio": row["speedup_p50"],
+                **({"predict_p50_ms": row["predict"]["p50_ms"]} if "predict" in row else {}),
+            }
+            for row in report["models"]
+            if row["device"] == device
+        }
+        if rows:
+            summary["models" if device == "cpu" else "models_cuda"] = rows
+    if app := report.get("app"):
+        tabs = {}
+        for tab, runs in app["tabs"].items():
+            run = min(runs, key=lambda r: r["clients"])
+            server = run.get("server", {})
+            tabs[tab] = {
+                "clients": run["clients"],
+                "errors": run["errors"],
+                "server_p50_ms": server.get("total_p50_ms"),
+                "function_p50_ms": server.get("fn_call_p50_ms"),
+            }
+        summary["server"] = {"startup_s": app["startup_s"], "tabs": tabs}
+        if app.get("rest"):
+            summary["server"]["rest"] = rest_summary(app["rest"])
+    if mixed := report.get("mixed"):
+        loaded = mixed["probe_loaded"]
+        summary["mixed"] = {
+            "seconds": mixed["seconds"],
+            "idle_p50_ms": mixed["probe_idle"]["p50_ms"],
+            "loaded_p50_ms": loaded["p50_ms"],
+            "loaded_p95_ms": loaded["p95_ms"],
+            "loaded_max_ms": loaded["max_ms"],
+            "errors": loaded["errors"],
+        }
+    if ray := report.get("ray"):
+        summary["ray"] = [
+            {"replicas": run["replicas"], "rest": rest_summary(run["rest"])} for run in ray
+        ]
+    if browser := report.get("browser"):
+        if "skipped" in browser:
+            summary["draw"] = {"skipped": browser["skipped"]}
+        else:
+            summary["draw"] = {
+                page: {
+                    key: figures[key]
+                    for key in ("drawings", "answered", "read_right", "p50_ms", "p95_ms")
+                    if key in figures
+                }
+                for page, figures in browser.items()
+            }
+    return summary
+
+
+def rest_summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "clients": run["clients"],
+            "errors": run["errors"],
+            "p50_ms": run.get("p50_ms"),
+            "requests_per_s": run["requests_per_s"],
+        }
+        for run in runs
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m visionplay.bench.report BENCH_JSON``: the summary of a saved report."""
+    import json
+
+    parser = argparse.ArgumentParser(
+        prog="python -m visionplay.bench.report", description=main.__doc__
+    )
+    parser.add_argument("report", type=Path, help="a bench.json that `visionplay bench` saved")
+    parser.add_argument("--out", type=Path, help="default: summary.json beside the report")
+    parser.add_argument("--command", help="the command that made it, where the report lacks it")
+    args = parser.parse_args(argv)
+    report = json.loads(args.report.read_text())
+    if not report.get("date"):
+        # A report saved before it carried its date: the file's own time.
+        mtime = datetime.fromtimestamp(os.stat(args.report).st_mtime).astimezone()
+        report["date"] = mtime.isoformat(timespec="seconds")
+    out = args.out or args.report.with_name(SUMMARY_NAME)
+    write_json(out, summarize(report, args.command))
+    print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

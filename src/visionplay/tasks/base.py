@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from ..admission import LARGE_ROWS
+from ..admission import ADMISSION, LARGE_ROWS
 from ..config import DataConfig
 from ..errors import InvalidInputError, VisionplayError
 from ..locations import examples_dir
@@ -37,6 +37,8 @@ from ..preprocess import prepare
 CONFIG_KEY = "visionplay.config"  # the metadata key export writes the DataConfig under
 MOST_AT_ONCE = 4096  # rows of one run: the exported graphs' batch axis
 CORES = os.cpu_count() or 1
+# "0": never spread a batch over the cores (see Model.run), e.g. to compare (BENCHMARKS.md).
+SPREAD_ENV = "VISIONPLAY_SPREAD"
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,12 @@ class Model:
         # The graph's input names as the file has them (an older file's may differ).
         self.graph_inputs = [spec.name for spec in self.session.get_inputs()]
         # A session of one thread on the CPU (the server's: one per request, requests side
-        # by side) reads a large batch a share on each core; see :meth:`run`.
+        # by side) reads a large batch a share on each core while no other work wants one
+        # (BENCHMARKS.md: beside small requests, spreading would slow them down).
         one_thread = self.session.get_session_options().intra_op_num_threads == 1
         cpu = self.session.get_providers()[0] == "CPUExecutionProvider"
-        self.splits_large_batches = one_thread and cpu and CORES > 1
+        spread = os.environ.get(SPREAD_ENV, "").strip() != "0"
+        self.splits_large_batches = spread and one_thread and cpu and CORES > 1
         self.provider = self.session.get_providers()[0]
 
     def __repr__(self) -> str:
@@ -150,7 +154,7 @@ class Model:
         feed = dict(zip(self.graph_inputs, self.checked(*inputs), strict=True))
         try:
             rows = len(next(iter(feed.values())))
-            if self.splits_large_batches and rows > LARGE_ROWS:
+            if self.splits_large_batches and rows > LARGE_ROWS and ADMISSION.idle_but_this():
                 return self.across_cores(feed, rows)
             return self.session.run(None, feed)[0]
         except Exception as err:  # onnxruntime's own error types, e.g. a wrong shape
@@ -161,7 +165,8 @@ class Model:
 
     def across_cores(self, feed: dict[str, np.ndarray], rows: int) -> np.ndarray:
         """One run, a share of the rows on each core: a lone request of many rows would
-        otherwise leave the other cores idle."""
+        otherwise leave the other cores idle. :meth:`run` spreads a large batch so only
+        while the admission policy has no other work."""
         bounds = np.linspace(0, rows, min(rows, CORES) + 1).astype(int)
         shares = [
             {name: x[start:end] for name, x in feed.items()}

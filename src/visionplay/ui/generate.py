@@ -129,6 +129,19 @@ def new_seed() -> int:
     return int(np.random.default_rng().integers(MAX_SEED))
 
 
+def sheet(label: str, height: int, elem_id: str) -> gr.Image:
+    """A sheet of pictures the tab draws: shown as PNG, to download, not to upload."""
+    return gr.Image(
+        label=label,
+        type="pil",
+        format="png",
+        interactive=False,
+        height=height,
+        buttons=["download"],
+        elem_id=elem_id,
+    )
+
+
 def generate_tab(directory: str | os.PathLike | None) -> None:
     loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
     models: Generators = {n: m for n, (m, _) in loaded.items() if m is not None}
@@ -173,29 +186,13 @@ def generate_tab(directory: str | os.PathLike | None) -> None:
                     gr.Markdown("\n\n".join(missing))
             with gr.Column(scale=3):
                 gr.HTML(PIXELATED)
-                grid = gr.Image(
-                    label="Samples",
-                    type="pil",
-                    format="png",
-                    interactive=False,
-                    height=480,
-                    buttons=["download"],
-                    elem_id="generate-grid",
-                )
+                grid = sheet("Samples", 480, "generate-grid")
                 read = gr.Button("Read them", elem_id="generate-read")
                 verdict = gr.Markdown("", elem_id="generate-verdict")
                 # The grid on screen and what it was drawn for: "Read them" reads those very
                 # pictures, unless the controls have changed since.
                 on_screen = gr.State(None)
-                strip = gr.Image(
-                    label="Walk",
-                    type="pil",
-                    format="png",
-                    interactive=False,
-                    height=120,
-                    buttons=["download"],
-                    elem_id="generate-strip",
-                )
+                strip = sheet("Walk", 120, "generate-strip")
 
         inputs = [choice, label, count, seed]
         draw.click(
