@@ -297,7 +297,7 @@ def infer_body(**tensor) -> dict:
             infer_body(shape=[1, 3, 28, 28]),
             400,
             "inference_error_response",
-            "mnist takes shape (N, 1, 28, 28)",
+            "takes a batch of shape",
         ),
         (
             "POST",

@@ -135,7 +135,7 @@ def test_a_drawing_that_is_no_digit_is_called_so_over_rest(client):
                 ]
             },
             400,
-            "input 'image': mnist takes shape (N, 1, 28, 28)",
+            "takes a batch of shape (N, 1, 28, 28)",
         ),
         (
             "/v2/models/mnist/infer",

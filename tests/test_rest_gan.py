@@ -148,9 +148,9 @@ def body_with(change: dict | None = None, **by_input: dict) -> dict:
         (body_with(label={"shape": [2, 1], "data": [1, 2]}), "takes shape (N); got [2, 1]"),
         (
             body_with(z={"shape": [2, 63], "data": [0.0] * 126}),
-            "input 'z': mnist_gan takes shape (N, 64); got [2, 63]",
+            "mnist_gan takes z of shape (N, 64); got (2, 63)",
         ),
-        (body_with(z={"shape": [2, 65], "data": [0.0] * 130}), "takes shape (N, 64)"),
+        (body_with(z={"shape": [2, 65], "data": [0.0] * 130}), "takes z of shape (N, 64)"),
         (body_with(z={"data": [0.0] * 127 + [1e39]}), "'data' must be finite numbers"),
         (body_with(z={"data": [0.0] * 127 + ["nan"]}), "'data' must be finite numbers"),
         (body_with(z={"data": [0.0] * 127 + [None]}), "'data' must be finite numbers"),

@@ -130,11 +130,9 @@ def data_array(spec: dict[str, Any], shape: list[int], dtype: Any) -> np.ndarray
     return array
 
 
-def typed_shape(
-    spec: dict[str, Any], declared: dict[str, Any], model: Model, max_batch: int
-) -> list[int]:
-    """The shape of one input, checked against what the model's metadata declares
-    (``declared``: datatype and shape, -1 any size) and the request's bounds."""
+def typed_shape(spec: dict[str, Any], declared: dict[str, Any], model: Model) -> list[int]:
+    """An input's shape, as a list of sizes, once its datatype is the one the model's
+    metadata declares (``declared``)."""
     name, shape, datatype = spec.get("name"), spec.get("shape"), spec.get("datatype")
     if datatype != declared["datatype"] or datatype not in READ_AS:
         raise HTTPError(
@@ -144,6 +142,14 @@ def typed_shape(
         )
     if not sizes(shape):
         raise HTTPError(400, f"input {name!r}: 'shape' must be a list of sizes")
+    return shape
+
+
+def check_fit(
+    name: str, shape: list[int], declared: dict[str, Any], model: Model, max_batch: int
+) -> None:
+    """An input's shape against the one its metadata declares (-1: any size) and the
+    request's bounds: what the task's own check leaves to the graph."""
     wanted = declared["shape"]
     fits = len(shape) == len(wanted) and all(w in (-1, shape[i]) for i, w in enumerate(wanted))
     if not fits:
@@ -152,11 +158,10 @@ def typed_shape(
             400, f"input {name!r}: {model.name} takes shape ({form}); got {shown(str(shape))}"
         )
     check_rows(name, shape, model, max_batch)
-    return shape
 
 
 def typed_values(spec: dict[str, Any], shape: list[int]) -> np.ndarray:
-    """The data of an input whose shape :func:`typed_shape` checked: as many values, of its
+    """The data of an input whose shape :func:`read_tensors` checked: as many values, of its
     datatype (whole numbers for INT64: never a float cut short), finite."""
     name, datatype = spec.get("name"), spec["datatype"]
     # INT64 as JSON gave it (objects): numpy would take 2.0 and true for whole numbers.
@@ -204,11 +209,13 @@ def read_tensors(
     wanted = model.input_names()
     by_name = inputs_by_name(model, specs)
     declared = dict(zip(wanted, tensor_meta(model.session.get_inputs()), strict=True))
-    shapes = [typed_shape(by_name[n], declared[n], model, max_batch) for n in wanted]
+    shapes = [typed_shape(by_name[n], declared[n], model) for n in wanted]
+    model.check_shapes(shapes)  # first: the task says what it takes in its own words
+    for n, shape in zip(wanted, shapes, strict=True):
+        check_fit(n, shape, declared[n], model, max_batch)
     if len({shape[0] for shape in shapes}) > 1:
         rows = ", ".join(f"{n} {shape[0]:,}" for n, shape in zip(wanted, shapes, strict=True))
         raise HTTPError(400, f"{model.name}'s inputs must hold one batch size; got {rows}")
-    model.check_shapes(shapes)
     return tuple(typed_values(by_name[n], s) for n, s in zip(wanted, shapes, strict=True))
 
 

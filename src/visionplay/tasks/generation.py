@@ -69,17 +69,11 @@ class Generator(Model):
         return z, self.class_indices(labels, len(z))
 
     def check_shapes(self, shapes: Sequence[list[int]]) -> None:
-        """z's shape, and the labels' where given: (N,), one per row of z."""
-        shape, *labels = shapes
-        if len(shape) != 2 or shape[1] != self.latent or not 1 <= shape[0] <= MOST_AT_ONCE:
+        """z's shape; its rows are counted with the labels (:meth:`class_indices`)."""
+        shape = shapes[0]
+        if len(shape) != 2 or shape[1] != self.latent:
             raise InvalidInputError(
-                f"{self.name} takes z of shape (N, {self.latent}), N from 1 to "
-                f"{MOST_AT_ONCE}; got {tuple(shape)}"
-            )
-        if labels and labels[0] != shape[:1]:
-            raise InvalidInputError(
-                f"{self.name} takes one label per z: labels of shape ({shape[0]},); "
-                f"got {tuple(labels[0])}"
+                f"{self.name} takes z of shape (N, {self.latent}); got {tuple(shape)}"
             )
 
     def class_indices(self, labels: Any, count: int | None = None) -> np.ndarray:
