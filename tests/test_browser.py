@@ -18,17 +18,10 @@ import pytest
 from digits import STROKES
 
 from visionplay import strokes as pen
+from visionplay.bench.browser import CHROMIUM_ARGS  # the flags the bench runs it with
 from visionplay.inference import models_dir
 from visionplay.ui.draw import DRAW_HINT
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TIMEOUT_MS = 20_000  # a page load plus a prediction, on a busy machine
 
 
