@@ -26,9 +26,10 @@ export default [
     rules: house,
   },
   {
-    // The Draw tab's script is the body of the function gr.HTML makes of its js_on_load:
+    // The Draw tab's and the Face tab's live view's scripts are each the body of the
+    // function gr.HTML makes of its js_on_load:
     // Function("element", "trigger", "props", "server", "upload", "watch", script).
-    files: ["src/visionplay/ui/static/draw.js"],
+    files: ["src/visionplay/ui/static/draw.js", "src/visionplay/ui/static/face_live.js"],
     languageOptions: {
       parserOptions: {ecmaFeatures: {globalReturn: true}},
       globals: {

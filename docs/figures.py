@@ -50,7 +50,8 @@ MODELS = {
     "mnist": ("Draw", 'reads a drawn digit, or says "not a digit"'),
     "fashion_mnist": ("Photo", "names the garment in a picture"),
     "cifar10": ("Photo", "names the object in a photo (CIFAR-10's ten classes)"),
-    "face_keypoints": ("Face", "finds every face in a picture and puts 68 points on it"),
+    "face_detector": ("Face", "finds every face in a picture: boxes, scores, six points"),
+    "face_keypoints": ("Face", "puts 68 points on every face the detector finds"),
     "mnist_gan": ("Generate", "draws the digit asked for"),
     "fashion_gan": ("Generate", "draws the garment asked for"),
     "timeseries": ("Forecast", "forecasts the next 10 values of a series"),
@@ -152,6 +153,12 @@ def headline(name: str, entry: dict[str, Any]) -> str:
         return f"{pct(figures['accuracy'])} right on the {dataset} test set"
     if task == "keypoints":
         return f"NME {figures['test_end_to_end']['nme']:.3f} end to end on the test frames"
+    if task == "detection":
+        p = figures["photos"]
+        return (
+            f"{pct(p['recall'], 0)} of {p['faces']} faces found in {p['photos']} real photos, "
+            f"{p['invented']} invented"
+        )
     if task == "generation":
         what = "digits" if entry["dataset"] == "mnist" else "garments"
         return f"{pct(figures['conditional_accuracy'])} of its {what} read as the class asked for"
@@ -263,6 +270,16 @@ def block_bench_last(src: Sources, _: str | None) -> str:
             f"Ray Serve with {replicas['replicas']} replica(s) {run['requests_per_s']:.0f} "
             f"requests/s with {run['clients']} clients"
         )
+    live = s.get("live", {})
+    if "skipped" in live:
+        notes.append(f"live part skipped ({live['skipped']})")
+    if (face := live.get("face_live", {})).get("answers_per_s") is not None:
+        notes.append(
+            f"Face tab's live view {face['answers_per_s']:.1f} answers/s, capture -> drawn "
+            f"{ms(face.get('p50_ms'))} p50"
+        )
+    if (stream := live.get("gradio_streaming")) and "updates_per_s" in stream:
+        notes.append(f"Gradio's webcam streaming {stream['updates_per_s']:.1f} updates/s")
     draw = s.get("draw", {})
     if "skipped" in draw:
         notes.append(f"browser part skipped ({draw['skipped']})")
@@ -278,6 +295,100 @@ def block_bench_last(src: Sources, _: str | None) -> str:
     return "\n".join(lines).rstrip()
 
 
+def block_bench_live(src: Sources, _: str | None) -> str:
+    """BENCHMARKS.md's live camera view: the last run's live part against its targets,
+    beside Gradio's own webcam streaming with a handler that does nothing."""
+    s = src.summary
+    live = s.get("live")
+    if not live:
+        return para(
+            f"Not measured in {run_named(s)}: `visionplay bench` measures it (its live part, "
+            "`--live SECONDS`)."
+        )
+    if "skipped" in live:
+        return para(f"Skipped in {run_named(s)}: {live['skipped']}.")
+    targets = live["targets"]
+
+    def verdict(value: float | None, key: str, at_least: bool = False) -> str:
+        if value is None:
+            return ""
+        return (
+            "met"
+            if (value >= targets[key] if at_least else value <= targets[key])
+            else ("**not met**")
+        )
+
+    def part(name: str) -> dict[str, Any]:
+        got = live.get(name, {})
+        return {} if "skipped" in got else got
+
+    face, still, cameras, gradio = (
+        part(name) for name in ("face_live", "still", "cameras", "gradio_streaming")
+    )
+    rows = [
+        "| | Face tab's live view | Gradio's webcam streaming, doing nothing | target | |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, title in (
+        ("face_live", "the live view"),
+        ("still", "still face"),
+        ("cameras", "cameras at once"),
+        ("gradio_streaming", "Gradio's webcam streaming"),
+    ):
+        if "skipped" in live.get(name, {}):
+            rows.append(f"| {title} | skipped: {live[name]['skipped']} | | | |")
+    if face or gradio:
+        rate = face.get("answers_per_s")
+        ours = f"**{rate:.1f}**" if rate is not None else ""
+        theirs = f"{gradio['updates_per_s']:.1f}" if gradio else ""
+        rows.append(
+            f"| answers drawn (Gradio: pictures shown) per second, one camera | {ours} | "
+            f"{theirs} | >= {targets['answers_per_s']:g} | "
+            f"{verdict(rate, 'answers_per_s', True)} |"
+        )
+        p50 = face.get("p50_ms")
+        theirs = f"{ms(gradio['p50_ms'])} ({ms(gradio['p95_ms'])})" if "p50_ms" in gradio else ""
+        ours = f"**{ms(p50)}** ({ms(face.get('p95_ms'))})" if p50 is not None else ""
+        rows.append(
+            f"| capture -> drawn, p50 (p95) | {ours} | {theirs} | "
+            f"<= {targets['p50_ms']:g} ms | {verdict(p50, 'p50_ms')} |"
+        )
+    if "nme" in face:
+        rows.append(
+            "| NME of the answers that drew the face shown at capture | "
+            f"**{face['nme']:.3f}** | | <= {targets['nme']:g} | {verdict(face['nme'], 'nme')} |"
+        )
+        if "missed_share" in face:
+            rows.append(
+                f"| answers that did not draw it (of {face['answers_scored']}) | "
+                f"{pct(face['missed_share'], 0)} | | | |"
+            )
+    if "found_p50_ms" in face:
+        rows.append(f"| a face that appears: drawn after, p50 | {ms(face['found_p50_ms'])} | | | |")
+    if "jitter_pct" in still:
+        rows.append(
+            "| still face: each point's spread, % of the eye-corner distance (worst point) | "
+            f"**{still['jitter_pct']:.2f} %** ({still['jitter_max_pct']:.2f} %) | | "
+            f"<= {targets['jitter_pct']:g} % | {verdict(still['jitter_pct'], 'jitter_pct')} |"
+        )
+    if cameras:
+        each = ", ".join(f"{x:.1f}" for x in cameras["answers_per_s"])
+        rows.append(
+            f"| {cameras['cameras']} cameras at once: answers per second, each | {each} | | "
+            f">= {targets['camera_answers_per_s']:g} | "
+            f"{verdict(cameras['min_answers_per_s'], 'camera_answers_per_s', True)} |"
+        )
+        if "probe_p95_ms" in cameras:
+            rows.append(
+                "| beside them, `POST /predict/mnist` every 100 ms: p95 (p50) | "
+                f"**{ms(cameras['probe_p95_ms'])}** ({ms(cameras['probe_p50_ms'])}) | | "
+                f"<= {targets['probe_p95_ms']:g} ms | "
+                f"{verdict(cameras['probe_p95_ms'], 'probe_p95_ms')} |"
+            )
+    intro = para(f"From {run_named(s)}, each part {live['seconds']:g} s:")
+    return intro + "\n\n" + "\n".join(rows)
+
+
 def block_shipped(src: Sources, _: str | None) -> str:
     """docs/models.md's table: each card, what it reads, its size, how long it trained."""
     rows = [
@@ -289,11 +400,19 @@ def block_shipped(src: Sources, _: str | None) -> str:
         t = m["training"]
         shape = "x".join(map(str, m["input_size"]))
         epochs = " + ".join(str(x["epochs"]) for x in t.get("members", [])) or t["epochs"]
+        wall = minutes(t["wall_seconds"])
+        if converted(t):
+            epochs, wall = "converted", "(not trained here)"
         rows.append(
             f"| [{name}](models/{name}.md) | {tab} | {shape} | {m['parameters']:,} | "
-            f"`{t['command']}` | {epochs} | {minutes(t['wall_seconds'])} |"
+            f"`{t['command']}` | {epochs} | {wall} |"
         )
     return "\n".join(rows)
+
+
+def converted(training: dict[str, Any]) -> bool:
+    """Whether the model was converted from a published one rather than trained here."""
+    return training.get("origin", {}).get("trained_here") is False
 
 
 def block_rebuild(src: Sources, _: str | None) -> str:
@@ -319,6 +438,7 @@ def block_measured(src: Sources, name: str | None) -> str:
     write = {
         "classification": measured_classifier,
         "keypoints": measured_keypoints,
+        "detection": measured_detector,
         "generation": measured_generator,
         "forecast": measured_forecaster,
     }[task]
@@ -400,6 +520,55 @@ def measured_keypoints(name: str, m: dict[str, Any]) -> str:
         + para(
             f"NME: mean point error over the {e['normaliser']}. End to end, "
             f"`visionplay eval` took {ms(end['ms_per_frame'])} a frame ({e['provider']})."
+            + detector_line(e.get("detector"))
+        )
+    )
+
+
+def detector_line(d: dict[str, Any] | None) -> str:
+    """What the keypoint model's detector found, in a sentence (its card has the rest)."""
+    if not d or "photos" not in d:
+        return ""
+    p = d["photos"]
+    return (
+        f" Its detector, {d['model']}, found {pct(p['recall'], 1)} of the {p['faces']} faces "
+        f"in {p['photos']} real photos, counted {p['wrong_counts']} of the photos wrong and "
+        f"invented {p['invented']} faces."
+    )
+
+
+def measured_detector(name: str, m: dict[str, Any]) -> str:
+    e = m["eval"]
+    p, frames, small, timing = e["photos"], e["test_frames"], e["small_faces"], e["timing"]
+    rows = [
+        "| | photo path | one pass |",
+        "| --- | --- | --- |",
+        f"| real photos: {p['faces']} faces in {p['photos']}, found | **{pct(p['recall'], 1)}** "
+        "| |",
+        f"| real photos with a wrong count | **{p['wrong_counts']} of {p['photos']}** | "
+        f"{p['wrong_counts_single_pass']} of {p['photos']} |",
+        f"| faces invented in them | **{p['invented']}** | |",
+        f"| test frames, face found ({frames['frames']}) | **{pct(frames['found'], 1)}** | "
+        f"{pct(frames['found_single_pass'], 1)} |",
+    ]
+    for width, r in small["by_width"].items():
+        rows.append(
+            f"| pasted faces {width} px wide, found ({small['faces_per_size']}) | "
+            f"**{pct(r['found'], 1)}** | {pct(r['found_single_pass'], 1)} |"
+        )
+    invented = sum(r["invented"] for r in small["by_width"].values())
+    invented_once = sum(r["invented_single_pass"] for r in small["by_width"].values())
+    rows.append(f"| faces invented around the pasted faces | **{invented}** | {invented_once} |")
+    slowest = max(p["per_photo"], key=lambda r: r["ms"])
+    return (
+        "\n".join(rows)
+        + "\n\n"
+        + para(
+            f"Time ({e['provider']}): one pass on a {timing['frame']} frame "
+            f"{ms(timing['ms_single_pass'])}, the photo path on it "
+            f"{ms(timing['ms_photo_path'])} (medians of {timing['runs']} runs); a real photo "
+            f"{ms(p['ms_median'])} in the median, {ms(p['ms_max'])} at most "
+            f"({slowest['photo']})."
         )
     )
 
@@ -458,6 +627,8 @@ def block_training(src: Sources, name: str | None) -> str:
     """A card's training: the recorded command and settings, time, when exported."""
     m = src.model(name)
     t = m["training"]
+    if converted(t):
+        return conversion(name, m)
     lines = ["```bash"]
     lines += [member["command"] for member in t.get("members", [])]
     lines += [t["command"], "visionplay export --onnx", "```", ""]
@@ -488,6 +659,24 @@ def block_training(src: Sources, name: str | None) -> str:
     if curves := t.get("curves"):
         lines += ["", f"![{name}'s training curves](../../exported/{curves})"]
     return "\n".join(lines)
+
+
+def conversion(name: str, m: dict[str, Any]) -> str:
+    """A converted model's origin, licences and the check of the conversion."""
+    o = m["training"]["origin"]
+    check = o["parity_with_original"]
+    lines = ["```bash", m["training"]["command"], f"visionplay export --onnx runs/{name}/{name}.pt"]
+    lines += ["```", ""]
+    text = (
+        f"Not trained here: {o['model']}, by {o['authors']} ({o['licence']}; {o['paper']}), "
+        f"taken from {o['taken_from']} ({o['taken_from_licence']}). Converted by "
+        f"{o['converted_by']}; against the original run by {check['against']} on "
+        f"{check['pictures']} pictures, the largest difference in any output value is "
+        f"{check['max_abs_diff']:.1e}. {m['parameters']:,} parameters; exported "
+        f"{m['exported_at'][:10]} (onnxruntime within {m['parity_max_abs_diff']:.1e} of "
+        "PyTorch)."
+    )
+    return "\n".join(lines) + "\n" + para(text)
 
 
 def block_speed(src: Sources, name: str | None) -> str:
@@ -559,6 +748,7 @@ BLOCKS: dict[str, Callable[[Sources, str | None], str]] = {
     "models": block_models,
     "bench": block_bench,
     "bench-last": block_bench_last,
+    "bench-live": block_bench_live,
     "shipped": block_shipped,
     "rebuild": block_rebuild,
     "measured": block_measured,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -146,6 +147,33 @@ def test_bench_drives_the_app(tmp_path, capsys):
     assert "server p50" in out and "8 heavy clients: p50" in out
 
 
+def test_bench_live_times_the_face_tabs_camera_view(data_dir):
+    """The live part, tiny: a fake camera plays youtube-faces test frames to the Face tab's
+    live view in Chromium, and the page's own figures come back."""
+    from visionplay.bench.live import FIRST_ANSWER_MS, POSITIONS, bench_live, format_live
+    from visionplay.bench.report import live_summary
+    from visionplay.inference import models_dir
+
+    result = bench_live(
+        models_dir(), seconds=1, parts=("face_live",), warmup_s=0.5, data_dir=data_dir
+    )
+    if "skipped" in result:  # no Playwright or Chromium (the face data is there: data_dir)
+        if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{result['skipped']} (and VISIONPLAY_REQUIRE_BROWSER=1)")
+        pytest.skip(result["skipped"])
+    live = result["face_live"]
+    assert "skipped" not in live, live
+    assert live["answers"] > 0 and live["answers_per_s"] > 0
+    # The page's own capture -> drawn times: positive, ordered, and within the wait for the
+    # first answer (a clock mixed up would give 0, negative or huge ones).
+    assert 0 < live["p50_ms"] <= live["p95_ms"] <= live["max_ms"] < FIRST_ANSWER_MS
+    # The answers are faces where the clip shows them, scored against their known points.
+    assert live["answers_scored"] > 0 and 1 <= live["faces_seen"] <= len(POSITIONS)
+    assert 0 < live["nme"] < 0.5
+    assert live_summary(result)["face_live"]["answers_per_s"] == live["answers_per_s"]
+    assert "Face tab's live view:" in "\n".join(format_live(result))
+
+
 def test_the_app_starts_without_torch():
     """Serving needs onnxruntime only: torch is imported when a Learn panel computes."""
     code = "import sys, visionplay.ui.app as a; a.build_app(); print('torch' in sys.modules)"
@@ -241,7 +269,31 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
             },
         },
     }
+    camera = {"answers": 30, "answers_per_s": 12.0, "p50_ms": 60.0, "p95_ms": 90.0}
+    report["live"] = {
+        "seconds": 10,
+        "clip": {},
+        "targets": {"answers_per_s": 25.0},
+        "face_live": {**camera, "max_ms": 99.0, "nme": 0.05, "answers_scored": 30},
+        "gradio_streaming": {"stream_every_s": 0.0333, "updates": 40, "updates_per_s": 4.0},
+        "cameras": {"cameras": 2, "pages": [camera, camera], "min_answers_per_s": 12.0},
+        "still": {"skipped": "the Face tab has no live view"},
+    }
     summary = summarize(report)
+    assert summary["live"] == {
+        "seconds": 10,
+        "targets": {"answers_per_s": 25.0},
+        "face_live": {
+            "answers_per_s": 12.0,
+            "p50_ms": 60.0,
+            "p95_ms": 90.0,
+            "nme": 0.05,
+            "answers_scored": 30,
+        },
+        "gradio_streaming": {"stream_every_s": 0.0333, "updates_per_s": 4.0},
+        "cameras": {"cameras": 2, "answers_per_s": [12.0, 12.0], "min_answers_per_s": 12.0},
+        "still": {"skipped": "the Face tab has no live view"},
+    }
     assert summary["date"] == report["date"]
     assert summary["command"] == (
         "visionplay bench mnist --runs 50 --clients 1 8 --requests 8 --drawings 3 --mixed 0"
@@ -270,12 +322,17 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
 
     # A models-only run: no server, no browser; the command says so.
     models_only = {**report, "settings": {**report["settings"], "clients": [], "models": []}}
-    for part in ("app", "browser"):
+    for part in ("app", "browser", "live"):
         models_only.pop(part)
     brief = summarize(models_only)
-    assert "server" not in brief and "draw" not in brief
+    assert "server" not in brief and "draw" not in brief and "live" not in brief
     assert brief["command"] == "visionplay bench --runs 50 --no-app"
     assert bench_command({}) is None  # a report from before the settings were kept
+    # The live part: its seconds where they differ; none with the browser parts left out.
+    live_off = bench_command({**report["settings"], "live_s": 0})
+    assert live_off.endswith("--drawings 3 --mixed 0 --live 0")
+    no_browser = {**report["settings"], "drawings": 0, "live_s": 0}
+    assert bench_command(no_browser).endswith("--requests 8 --no-browser --mixed 0")
 
     save_report(report, tmp_path)
     assert json.loads((tmp_path / SUMMARY_NAME).read_text()) == summary

@@ -68,7 +68,7 @@ def test_trainer_logs_validation_nme_and_measures_the_detector(tiny_face_model):
     assert {"train_loss", "train_nme", "val_loss", "val_nme"} <= set(metrics["epochs"][0])
     checkpoint = torch.load(runs / "face_keypoints" / "face_keypoints.pt", weights_only=False)
     dx, dy, size = checkpoint["cfg"]["settings"]["detector_framing"]
-    # Haar boxes sit a little high on the 68 points and are a bit wider than their box.
+    # The detector's boxes sit a little high on the 68 points and are a bit wider than them.
     assert abs(dx) < 0.1 and 0.05 < dy < 0.3 and 0.7 < size < 1.05
 
 

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -157,8 +158,12 @@ def client():
 
 def tensor_request(model: visionplay.Model, inputs: list[dict]) -> dict:
     """Two rows of each input the metadata declares (``inputs``), of the kind the task's
-    class makes: one FP32 tensor for most models, a generator's FP32 z and INT64 label."""
-    arrays = type(model).example_inputs(model.cfg, 2)
+    class makes: one FP32 tensor for most models, a generator's FP32 z and INT64 label.
+    Values to three decimals, so the detector's two pictures fit the body limit as JSON."""
+    arrays = [
+        np.round(array.astype(np.float64), 3) if array.dtype.kind == "f" else array
+        for array in type(model).example_inputs(model.cfg, 2)
+    ]
     tensors = [
         {
             "name": spec["name"],

@@ -21,6 +21,8 @@ from visionplay.inference import list_exported
 from visionplay.locations import models_dir
 
 BATCHES = (1, 4)  # the batch axis is dynamic: one picture, and several
+# Of the output's own scale (at least 1): a detector's rows hold box offsets in input pixels
+# and logits, where float32 rounding alone is larger than on a probability.
 TOLERANCE = 1e-4
 
 # The child: read the file, run each input, save the outputs. Only cv2 and numpy. Inputs go
@@ -94,4 +96,8 @@ def test_opencv_matches_onnxruntime(name, tmp_path):
         expected = model.run(*batch)
         assert got[key].size == expected.size, f"{key}: {got[key].shape} vs {expected.shape}"
         diff = float(np.abs(got[key].reshape(expected.shape) - expected).max())
-        assert diff <= TOLERANCE, f"{name} {key}: OpenCV differs from onnxruntime by {diff:.2e}"
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert diff <= TOLERANCE * scale, (
+            f"{name} {key}: OpenCV differs from onnxruntime by {diff:.2e} "
+            f"(outputs up to {scale:.3g})"
+        )

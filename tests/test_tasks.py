@@ -164,7 +164,14 @@ def test_drawing_is_for_tasks_whose_answer_has_a_place_in_the_picture(tmp_path):
 
 
 def test_every_task_has_a_class_and_an_unknown_one_is_refused():
-    assert set(TASKS) == {"classification", "keypoints", "forecast", "reconstruction", "generation"}
+    assert set(TASKS) == {
+        "classification",
+        "keypoints",
+        "detection",
+        "forecast",
+        "reconstruction",
+        "generation",
+    }
     assert set(TASK_SETTINGS) <= set(TASKS)
     with pytest.raises(VisionplayError, match="unknown task 'poetry'"):
         task_class("poetry")
@@ -191,7 +198,7 @@ def test_a_config_written_before_the_settings_were_typed_still_reads():
     older = FACE_KEYPOINTS.to_dict()
     older["extra"] = {**older.pop("settings"), "detector_framing": [0.0, 0.1, 0.9]}
     assert DataConfig.from_json(json.dumps(older)).settings == KeypointSettings(
-        detector_framing=(0.0, 0.1, 0.9)
+        detector="face_detector", detector_framing=(0.0, 0.1, 0.9)
     )
     assert visionplay.load("face_keypoints").cfg.settings.detector_framing is not None
     assert DataConfig.from_dict(MNIST.to_dict()) == MNIST and MNIST.settings is None

@@ -21,12 +21,19 @@ import dataclasses
 
 import torch
 
+import visionplay
 from visionplay import faces
 from visionplay.config import DataConfig
 from visionplay.models.registry import get_config
 from visionplay.train.augment import KeypointAugment
 from visionplay.train.build import build_model
-from visionplay.train.data import FaceFrames, face_crops, is_held_out, load_face_frames
+from visionplay.train.data import (
+    FaceFrames,
+    face_crops,
+    frame_pictures,
+    is_held_out,
+    load_face_frames,
+)
 from visionplay.train.loop import fit, pick_device, seed_everything
 from visionplay.train.objectives import keypoint_regression
 from visionplay.train.optim import one_cycle
@@ -38,7 +45,7 @@ from visionplay.train.settings import (
     setting,
 )
 
-RECIPE = dict(arch="face_keypoints", epochs=100, batch_size=64, lr=2e-3, weight_decay=1e-4)
+RECIPE = dict(arch="face_keypoints", epochs=150, batch_size=64, lr=2e-3, weight_decay=1e-4)
 CONTEXT = 2.0  # training crops are cut, jittered, from crops this many times wider
 
 
@@ -56,22 +63,16 @@ def parse_settings(argv: list[str] | None = None) -> FaceSettings:
     return settings.with_model_kwargs(pretrained=True) if settings.pretrained else settings
 
 
-def framed_config(arch: str, frames: FaceFrames) -> DataConfig:
-    """The registry's config plus how the face detector's boxes sit on the faces of
+def framed_config(arch: str, frames: FaceFrames, data_dir: str | None) -> DataConfig:
+    """The registry's config plus how its face detector's boxes sit on the faces of
     ``frames`` (see faces.square_from_detection), so that serving crops match training
     crops."""
-    detector = faces.HaarDetector()
-    found, points = [], []
-    for gray, face in zip(frames.grays, frames.points, strict=True):
-        detection = faces.match(detector(gray), face)
-        if detection is not None:
-            found.append(detection)
-            points.append(face)
     cfg = get_config(arch)
+    detector = visionplay.load(cfg.settings.detector)
+    pictures = frame_pictures(data_dir, frames, train=True)
+    framing, found = faces.calibrate_framing(detector, pictures, frames.points)
     settings = dataclasses.replace(
-        cfg.settings,
-        detector_framing=tuple(faces.calibrate(found, points)),
-        detector_found_on_training=round(len(found) / len(frames.names), 4),
+        cfg.settings, detector_framing=framing, detector_found_on_training=found
     )
     return dataclasses.replace(cfg, settings=settings)
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Config: the detector's framing, measured on the training frames, travels with the
     # model. Each frame is then cut once into a crop twice as wide as the model's, from
     # which every epoch cuts jittered crops.
-    cfg = framed_config(settings.arch, train_frames)
+    cfg = framed_config(settings.arch, train_frames, settings.data_dir)
     print(f"detector framing: {cfg.settings}")
     train_set = face_crops(train_frames, cfg, context=CONTEXT)
     val_set = face_crops(val_frames, cfg)

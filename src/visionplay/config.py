@@ -23,10 +23,34 @@ class KeypointSettings:
 
     num_points: int = 68  # (x, y) points per face, in the standard 68-point order
     margin: float = 1.3  # a crop's side over the longer side of the points' box
+    # The exported face detector (a model name, beside this one) whose boxes the framing
+    # below was measured on. None: a file from before the detector was a model of its own,
+    # whose framing was measured on another detector's boxes (see tasks/keypoints.py).
+    detector: str | None = None
     # (dx, dy, size): how a detector box maps onto the same crop. The face trainer measures
     # it on the training frames, with the share of them the detector found a face on.
     detector_framing: tuple[float, float, float] | None = None
     detector_found_on_training: float | None = None
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """A face detector's own settings: how its output rows are read (MediaPipe's
+    full-range BlazeFace config: one anchor per cell of a square grid, row-major, offsets
+    in input pixels) and when a box is a face."""
+
+    grid: int = 48  # anchors a side
+    min_score: float = 0.6  # MediaPipe's own threshold for this model
+    nms_iou: float = 0.3  # boxes overlapping more than this are one face, blended
+    # The points each face comes with, in the order of the rows (the person's right first).
+    keypoints: tuple[str, ...] = (
+        "right eye",
+        "left eye",
+        "nose tip",
+        "mouth",
+        "right ear",
+        "left ear",
+    )
 
 
 @dataclass(frozen=True)
@@ -51,10 +75,11 @@ class GenerationSettings:
 # beside the config that carries them, so that reading a checkpoint needs no serving class.
 TASK_SETTINGS: dict[str, type] = {
     "keypoints": KeypointSettings,
+    "detection": DetectionSettings,
     "forecast": ForecastSettings,
     "generation": GenerationSettings,
 }
-TaskSettings = KeypointSettings | ForecastSettings | GenerationSettings
+TaskSettings = KeypointSettings | DetectionSettings | ForecastSettings | GenerationSettings
 
 
 def settings_from_dict(task: str, data: dict[str, Any] | None) -> TaskSettings | None:
@@ -186,7 +211,20 @@ FACE_KEYPOINTS = DataConfig(
     preprocess="face",
     # The detector's framing is measured by the face trainer and stored in the checkpoint,
     # from where export writes it into the file.
-    settings=KeypointSettings(),
+    settings=KeypointSettings(detector="face_detector"),
+)
+
+# MediaPipe's BlazeFace full-range detector, converted (trainers/face_detector.py), not
+# trained here: an RGB picture letterboxed into 192x192, read in [-1, 1] as MediaPipe does.
+FACE_DETECTOR = DataConfig(
+    task="detection",
+    dataset="mediapipe_faces",
+    input_size=(3, 192, 192),
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    labels=("face",),
+    preprocess="letterbox",
+    settings=DetectionSettings(),
 )
 
 

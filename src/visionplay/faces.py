@@ -1,5 +1,6 @@
-"""Faces: the Haar detector, the crop framing shared by training and serving, the 68-point
-layout, the NME metric and the overlay drawing. numpy, OpenCV and PIL only (no torch).
+"""Faces: what a face detector answers, the crop framing shared by training and serving
+(and its calibration on a detector's boxes), the 68-point layout, the NME metric and the
+overlay drawing. numpy, OpenCV and PIL only (no torch).
 
 The keypoint model sees a square, grayscale crop around one face. The square is framed
 from a *face box*: the bounding box of the 68 points when they are known (training,
@@ -10,15 +11,19 @@ calibration the face trainer measures on the training frames and exports with th
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .errors import VisionplayError
+
 NUM_POINTS = 68
+# Overlays: a dot's radius and a line's width as shares of the face's side (see pen).
+DOT_SHARE, LINE_SHARE = 90, 160
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 36, 45  # the NME normaliser, as 300-W reports it
 
 # The standard 68-point layout as (name, first, last, closed) runs of consecutive points.
@@ -142,49 +147,32 @@ def nme(predicted, true):
 
 @dataclass(frozen=True)
 class Detection:
-    """A face box (x0, y0, x1, y1) in image pixels and the cascade's confidence."""
+    """A face box (x0, y0, x1, y1) in image pixels, the detector's confidence, and the
+    face's six points (x, y) in the detector's order (eyes, nose tip, mouth, ears; the
+    person's right first), where the detector gives them."""
 
     box: tuple[float, float, float, float]
     score: float
-
-
-class HaarDetector:
-    """OpenCV's frontal-face Haar cascade: its XML ships inside the opencv wheel, so it
-    needs no download. Big pictures are searched at a reduced size, for speed."""
-
-    CASCADE = "haarcascade_frontalface_default.xml"
-
-    def __init__(self, max_side: int = 640, min_face: float = 0.08) -> None:
-        self.max_side, self.min_face = max_side, min_face
-        self._local = threading.local()  # a cascade is not safe to share between threads
+    keypoints: tuple[tuple[float, float], ...] = ()
 
     @property
-    def cascade(self) -> cv2.CascadeClassifier:
-        if not hasattr(self._local, "cascade"):
-            self._local.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + self.CASCADE)
-        return self._local.cascade
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.box
+        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
-    def __call__(self, gray: np.ndarray) -> list[Detection]:
-        """Faces in a [0, 1] grayscale image, largest first."""
-        height, width = gray.shape
-        scale = min(1.0, self.max_side / max(height, width))
-        small = np.uint8(np.clip(gray, 0, 1) * 255 + 0.5)
-        if scale < 1:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
-        min_side = max(24, round(self.min_face * min(small.shape)))
-        boxes, _, weights = self.cascade.detectMultiScale3(
-            small,
-            scaleFactor=1.1,
-            minNeighbors=5,
-            minSize=(min_side, min_side),
-            outputRejectLevels=True,
-        )
-        found = [
-            Detection(tuple(float(v) / scale for v in (x, y, x + w, y + h)), float(weight))
-            for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True)
-        ]
-        return sorted(found, key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+    def to_json(self) -> dict[str, Any]:
+        """Pixels to a tenth, as a :class:`~visionplay.tasks.keypoints.Face` gives them."""
+        return {
+            "box": [round(float(v), 1) for v in self.box],
+            "score": round(float(self.score), 3),
+            "keypoints": [[round(float(x), 1), round(float(y), 1)] for x, y in self.keypoints],
+        }
+
+
+class Detector(Protocol):
+    """What finds faces: :class:`~visionplay.tasks.detection.FaceDetector`."""
+
+    def find(self, rgb: np.ndarray, *, single_pass: bool = False) -> list[Detection]: ...
 
 
 def match(detections: list[Detection], points: np.ndarray) -> Detection | None:
@@ -197,7 +185,9 @@ def match(detections: list[Detection], points: np.ndarray) -> Detection | None:
     return None
 
 
-def calibrate(detections: list[Detection], points: list[np.ndarray]) -> tuple[float, float, float]:
+def calibrate(
+    detections: Sequence[Detection], points: Sequence[np.ndarray]
+) -> tuple[float, float, float]:
     """(dx, dy, size) for :func:`square_from_detection`: medians, over faces the detector
     found, of the points' box centre offset and longer side, as fractions of box width."""
     offsets = []
@@ -217,14 +207,58 @@ def calibrate(detections: list[Detection], points: list[np.ndarray]) -> tuple[fl
     return float(dx), float(dy), float(size)
 
 
+def as_rgb(picture: np.ndarray) -> np.ndarray:
+    """An HxWx3 uint8 picture from a [0, 1] grayscale one (or an RGB one, as it is)."""
+    if picture.ndim == 3:
+        return picture
+    return np.repeat(np.uint8(np.clip(picture, 0, 1) * 255 + 0.5)[..., None], 3, axis=2)
+
+
+def calibrate_framing(
+    detector: Detector, pictures: Sequence[np.ndarray], points: Sequence[np.ndarray]
+) -> tuple[tuple[float, float, float], float]:
+    """How ``detector``'s boxes sit on faces of known ``points``: the framing for
+    :func:`square_from_detection` (see :func:`calibrate`) and the share of ``pictures``
+    (RGB uint8, or [0, 1] grayscale) it found their face on. Each picture is searched as
+    the keypoint model searches a photo (``find``'s default)."""
+    found, matched = [], []
+    for picture, face in zip(pictures, points, strict=True):
+        detection = match(detector.find(as_rgb(picture)), face)
+        if detection is not None:
+            found.append(detection)
+            matched.append(face)
+    if not found:
+        raise VisionplayError("the detector found none of the faces: no framing to measure")
+    return calibrate(found, matched), round(len(found) / len(pictures), 4)
+
+
+def draw_detections(image: Image.Image, detections: Sequence[Detection]) -> Image.Image:
+    """A copy of ``image`` with each detection's box and its points."""
+    canvas = image.convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    for detection in detections:
+        radius, width = pen(detection.box)
+        draw.rectangle(detection.box, outline=(255, 196, 0), width=width)
+        for x, y in detection.keypoints:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 40, 80))
+    return canvas
+
+
+def pen(box: Sequence[float]) -> tuple[float, int]:
+    """A dot's radius and a line's width for a face of ``box``, in pixels: both follow the
+    face's size, so a small face in a group photo stays readable and a large one is not
+    drawn in hairlines."""
+    side = max(box[2] - box[0], box[3] - box[1])
+    return max(0.5, side / DOT_SHARE), max(1, round(side / LINE_SHARE))
+
+
 def draw_faces(image: Image.Image, faces: Sequence, lines: bool = True) -> Image.Image:
     """A copy of ``image`` with each face's box, its 68 points and (``lines``) the contours
     joining jaw, brows, nose, eyes and lips. ``faces`` have ``box`` and ``points``."""
     canvas = image.convert("RGB")
     draw = ImageDraw.Draw(canvas)
-    width = max(1, round(max(canvas.size) / 300))
-    radius = max(1.5, max(canvas.size) / 250)
     for face in faces:
+        radius, width = pen(face.box)
         draw.rectangle(face.box, outline=(255, 196, 0), width=width)
         points = [tuple(map(float, p)) for p in face.points]
         if lines:

@@ -18,6 +18,10 @@ Two parts, one report:
   and REST), and a small REST request every 100 ms beside it (:mod:`.mixed`).
 * browser: Chromium draws digits on the Draw tab, and on a bare Gradio Sketchpad for
   comparison; pen-up -> answer timed inside the page (:mod:`.browser`).
+* live: the Face tab's live camera view in Chromium, a fake camera playing youtube-faces
+  test frames: answers a second, capture -> drawn latency, still-face jitter, NME, four
+  cameras at once beside the 100 ms probe; and Gradio's own webcam streaming with a handler
+  that does nothing, for comparison (:mod:`.live`, :mod:`.streaming`).
 
 Here: :func:`run_bench` and the drivers of the app and of Ray Serve. Around it: ``timing``
 (durations and percentiles), ``inputs`` (what is sent), ``server`` (a ``visionplay serve``
@@ -41,6 +45,7 @@ from .browser import bench_browser, digit_strokes
 from .clients import drive, drive_rest_levels, server_times
 from .engines import bench_model, cuda_available, machine
 from .inputs import digit_drawing, photo_variants, png_bytes
+from .live import bench_live
 from .mixed import bench_mixed
 from .report import environment, load_average, now
 from .server import free_port, start_server, stop_server
@@ -58,12 +63,14 @@ def run_bench(
     ray_replicas: Sequence[int] = (),
     browser_drawings: int = 0,
     mixed_seconds: float = 0,
+    live_seconds: float = 0,
 ) -> dict[str, Any]:
     """The whole report (see the module's docstring); ``app_levels=()`` skips the app,
     ``ray_replicas`` adds the REST route served by Ray Serve with each number of replicas,
     ``browser_drawings`` the browser part with that many digits drawn on each page,
     ``mixed_seconds`` that long a run of heavy work from every entry point at once
-    (:mod:`.mixed`)."""
+    (:mod:`.mixed`), ``live_seconds`` the live part with each of its parts that long
+    (:mod:`.live`)."""
     directory = Path(directory or models_dir())
     asked = names
     names = list(names or list_exported(directory))
@@ -83,6 +90,7 @@ def run_bench(
             "requests": app_requests,
             "drawings": browser_drawings,
             "mixed_s": mixed_seconds,
+            "live_s": live_seconds,
             "ray": list(ray_replicas),
             "cuda": cuda,
         },
@@ -100,6 +108,8 @@ def run_bench(
         report["mixed"] = bench_mixed(directory, mixed_seconds)
     if browser_drawings:
         report["browser"] = bench_browser(directory, browser_drawings)
+    if live_seconds:
+        report["live"] = bench_live(directory, live_seconds)
     report["load_average_after"] = load_average()  # beside machine's, taken at the start
     return report
 

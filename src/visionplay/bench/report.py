@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.bench import DEFAULT_DRAWINGS, DEFAULT_MIXED_S, DEFAULTS
+from ..cli.bench import DEFAULT_DRAWINGS, DEFAULT_LIVE_S, DEFAULT_MIXED_S, DEFAULTS
 from ..files import atomic_write, write_json
 from ..plots import pyplot
 
@@ -221,6 +221,10 @@ def bench_command(settings: dict[str, Any]) -> str | None:
             words += ["--drawings", str(settings["drawings"])]
         if settings["mixed_s"] != DEFAULT_MIXED_S:
             words += ["--mixed", f"{settings['mixed_s']:g}"]
+        # A report from before the live part has no setting for it: its command as it was.
+        live = settings.get("live_s", DEFAULT_LIVE_S)
+        if settings["drawings"] and live != DEFAULT_LIVE_S:
+            words += ["--live", f"{live:g}"]
     if settings.get("ray"):
         words += ["--ray", *map(str, settings["ray"])]
     if settings.get("cuda") is not None:
@@ -233,7 +237,8 @@ def summarize(report: dict[str, Any], command: str | None = None) -> dict[str, A
     anew: per model its onnxruntime p50 at batch 1, the ratio to PyTorch eager and
     ``predict``'s p50; the Draw tab's pen-up -> answer p50 in Chromium; the server's
     figures the docs quote (the tabs' server-side p50 with the fewest clients, the REST
-    route, the small request beside heavy work, Ray Serve); when, on what, with which
+    route, the small request beside heavy work, Ray Serve); the live camera view's figures
+    beside Gradio's webcam streaming, with their targets; when, on what, with which
     versions, and the command that measured them (``command``, else as the report's
     settings ask). A part the run left out is absent."""
     machine = report.get("machine", {})
@@ -305,6 +310,46 @@ def summarize(report: dict[str, Any], command: str | None = None) -> dict[str, A
                     if key in figures
                 }
                 for page, figures in browser.items()
+            }
+    if live := report.get("live"):
+        summary["live"] = live_summary(live)
+    return summary
+
+
+def live_summary(live: dict[str, Any]) -> dict[str, Any]:
+    """The live part's headline figures (:mod:`.live`), its targets beside them."""
+    if "skipped" in live:
+        return {"skipped": live["skipped"]}
+    keep = {
+        "face_live": (
+            "answers_per_s",
+            "p50_ms",
+            "p95_ms",
+            "nme",
+            "answers_scored",
+            "missed_share",
+            "found_p50_ms",
+        ),
+        "still": ("answers_per_s", "jitter_pct", "jitter_max_pct"),
+        "gradio_streaming": ("stream_every_s", "updates_per_s", "p50_ms", "p95_ms"),
+        "cameras": (),
+    }
+    summary: dict[str, Any] = {"seconds": live["seconds"], "targets": live["targets"]}
+    for part, keys in keep.items():
+        if part in live:
+            keys = ("skipped", *keys)
+            summary[part] = {key: live[part][key] for key in keys if key in live[part]}
+    if (cameras := live.get("cameras")) and "skipped" not in cameras:
+        summary["cameras"] = {
+            "cameras": cameras["cameras"],
+            "answers_per_s": [page["answers_per_s"] for page in cameras["pages"]],
+            "min_answers_per_s": cameras["min_answers_per_s"],
+        }
+        if probed := cameras.get("probe"):
+            summary["cameras"] |= {
+                "probe_p50_ms": probed["p50_ms"],
+                "probe_p95_ms": probed["p95_ms"],
+                "probe_errors": probed["errors"],
             }
     return summary
 

@@ -1,5 +1,6 @@
-"""``visionplay bench``: onnxruntime vs PyTorch per shipped model, the app under load, and
-the Draw tab drawn on in Chromium."""
+"""``visionplay bench``: onnxruntime vs PyTorch per shipped model, the app under load, the
+Draw tab drawn on in Chromium, and the Face tab's live camera view beside Gradio's own
+webcam streaming."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 # The flags' defaults: a bench summary's command names only the flags that differ.
 DEFAULTS = {"runs": 200, "warmup": 20, "batch": 32, "clients": [1, 8, 32], "requests": 64}
-DEFAULT_DRAWINGS, DEFAULT_MIXED_S = 10, 30.0
+DEFAULT_DRAWINGS, DEFAULT_MIXED_S, DEFAULT_LIVE_S = 10, 30.0, 10.0
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-browser",
         action="store_true",
-        help="skip the browser part (Chromium draws on the Draw tab)",
+        help="skip the browser parts (Chromium draws on the Draw tab; the live camera view)",
     )
     parser.add_argument(
         "--mixed",
@@ -52,6 +53,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds of heavy work from every entry point at once, with a "
         "small REST request every 100 ms beside it; 0 skips it",
+    )
+    parser.add_argument(
+        "--live",
+        type=float,
+        default=DEFAULT_LIVE_S,
+        metavar="SECONDS",
+        help="seconds of each of the live part's runs: the Face tab's live camera view in "
+        "Chromium (a fake camera), four at once, and Gradio's webcam streaming; 0 skips it",
     )
     parser.add_argument(
         "--drawings",
@@ -87,6 +96,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..bench import run_bench
     from ..bench.browser import format_browser
+    from ..bench.live import format_live
     from ..bench.mixed import format_mixed
     from ..bench.report import format_report, save_report
     from ..errors import InvalidInputError
@@ -94,8 +104,11 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("runs", "batch", "requests", "drawings"):
         if getattr(args, flag) < 1:
             raise InvalidInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
-    if args.mixed < 0:
-        raise InvalidInputError(f"--mixed must be 0 or more seconds, got {args.mixed:g}")
+    for flag in ("mixed", "live"):
+        if getattr(args, flag) < 0:
+            raise InvalidInputError(
+                f"--{flag} must be 0 or more seconds, got {getattr(args, flag):g}"
+            )
     if any(clients < 1 for clients in args.clients):
         raise InvalidInputError(f"--clients must each be at least 1, got {args.clients}")
     ray_replicas = [1, 2] if args.ray == [] else args.ray or []
@@ -113,12 +126,15 @@ def run(args: argparse.Namespace) -> int:
         ray_replicas=ray_replicas,
         browser_drawings=0 if args.no_app or args.no_browser else args.drawings,
         mixed_seconds=0 if args.no_app else args.mixed,
+        live_seconds=0 if args.no_app or args.no_browser else args.live,
     )
     print(format_report(report))
     if "mixed" in report:
         print("\n".join(format_mixed(report["mixed"])))
     if "browser" in report:
         print("\n".join(format_browser(report["browser"])))
+    if "live" in report:
+        print("\n".join(format_live(report["live"])))
     json_path, png_path = save_report(report, args.out)
     print(f"saved {json_path}, {png_path} and {json_path.parent / 'summary.json'}")
     return 0

@@ -1,5 +1,6 @@
 """``visionplay eval NAME``: test-set figures of an exported model (accuracy, keypoint
-NME or forecast MSE: the evaluation of its task, :mod:`visionplay.train.evaluate`)."""
+NME, faces found or forecast MSE: the evaluation of its task,
+:mod:`visionplay.train.evaluate`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..manifest import update_entry
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "eval", help="test-set figures of an exported model: accuracy, or keypoint NME"
+        "eval", help="test-set figures of an exported model: accuracy, keypoint NME, faces found"
     )
     parser.add_argument("model", help="exported model name, e.g. mnist")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $VISIONPLAY_DATA")
@@ -44,6 +45,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="forecasters: also score every forecaster exported in these folders",
     )
     parser.add_argument(
+        "--photos",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="face detectors: photos with known face counts (a counts.csv of file,faces, or "
+        "a README.md table of | file | faces |; default: faces-dev in the data folder)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="also store the result in the manifest.json beside the model",
@@ -67,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         as_drawn=args.as_drawn,
         seed=args.seed,
         compare=tuple(args.compare),
+        photos=args.photos,
     )
     evaluation = evaluate(model, settings)
     if evaluation.notes:

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"visionplay: the app on http://{args.host}:{args.port}/, REST at "
-        "/v2/models/NAME/infer, /predict/NAME and /generate/NAME",
+        "/v2/models/NAME/infer, /predict/NAME, /generate/NAME and /live/NAME",
         flush=True,
     )
     serve_until_stopped(app, args.host, args.port, hosts)

@@ -7,6 +7,15 @@ MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes t
     GET  /v2/models/{name}          GET /v2/models/{name}/ready
     POST /v2/models/{name}/infer    POST /predict/{name}   (body: a picture's bytes, or a series)
     GET  /generate/{name}?label=..  (a generator's pictures of one class, as a PNG grid)
+    POST /live/{name}               (a face keypoint model: one video frame, faces followed)
+
+``POST /live/{name}`` follows faces through a video one frame a request, keeping nothing
+between requests: the body is JSON, ``{"frame": base64 JPEG/PNG/WebP, "previous": the last
+answer or null, "t": seconds}`` (or a picture alone, for a first frame), and the answer is
+``{"faces": [{"box", "points", "score", "velocity", "misses"}], "t", "size", "search_in",
+"ms"}``, sent back as ``previous`` with the next frame (:mod:`visionplay.tracking`; ``ms``
+is the server's time on the request). The Face tab's live view sends its camera's frames
+here.
 
 Each /v2/models/{name} route is also at /v2/models/{name}/versions/{version}: a model has the
 one version its manifest entry names (``"version"``), else ``"1"``.
@@ -35,6 +44,7 @@ import io
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +58,7 @@ from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from .. import __version__
+from .. import __version__, tracking
 from ..admission import ADMISSION, is_large
 from ..errors import ModelNotFoundError, VisionplayError
 from ..inference import list_exported, load
@@ -266,6 +276,18 @@ class Routes:
         return {"model": name, model.answer_key: model.to_json(answer)}
 
     @answered
+    async def follow(self, name: str, request: Request) -> dict[str, Any]:
+        """One frame of a video, its faces followed from the previous answer the body holds:
+        :func:`visionplay.tracking.answer`, and the server's milliseconds on it."""
+        began = time.perf_counter()
+        model = self.model(name)
+        data = await self.body(request)
+        # A live frame is never large work: tracking refuses one past LIVE_MAX_PIXELS.
+        answer = await self.in_worker(tracking.answer, model, data)
+        answer["ms"] = round((time.perf_counter() - began) * 1e3, 1)
+        return answer
+
+    @answered
     async def generate(
         self,
         name: str,
@@ -364,6 +386,7 @@ def create_router(settings: ServeSettings | None = None) -> APIRouter:
         router.add_api_route(f"{model}/infer", routes.infer, methods=["POST"])
     router.add_api_route("/predict/{name}", routes.predict, methods=["POST"])
     router.add_api_route("/generate/{name}", routes.generate, methods=["GET"])
+    router.add_api_route("/live/{name}", routes.follow, methods=["POST"])
     for path in ("/v2", "/v2/{rest:path}"):  # after every route: it takes what they do not
         router.add_api_route(path, unrouted(router), methods=ANY_METHOD, include_in_schema=False)
     return router

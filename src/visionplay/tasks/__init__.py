@@ -1,6 +1,7 @@
 """One module per task: everything that differs between a classifier, a face keypoint
-model, a forecaster, a reconstructor and a generator lives in its module, behind the one
-shape of :class:`~visionplay.tasks.base.Model`, and nowhere else asks which one it holds.
+model, a face detector, a forecaster, a reconstructor and a generator lives in its
+module, behind the one shape of :class:`~visionplay.tasks.base.Model`, and nowhere else
+asks which one it holds.
 
 :data:`TASKS` maps the ``task`` of a :class:`~visionplay.config.DataConfig` to its class;
 ``load()`` opens every exported file as the class its metadata names. Adding a task is a
@@ -17,6 +18,7 @@ from ..errors import VisionplayError
 from .base import Model
 from .classification import Classifier
 from .classification import Prediction as Prediction  # named in PUBLIC
+from .detection import FaceDetector
 from .forecast import ForecastModel
 from .generation import Generator
 from .keypoints import Face as Face  # named in PUBLIC
@@ -24,7 +26,8 @@ from .keypoints import KeypointModel
 from .reconstruction import Reconstructor
 
 TASKS: Mapping[str, type[Model]] = {
-    cls.task: cls for cls in (Classifier, KeypointModel, ForecastModel, Reconstructor, Generator)
+    cls.task: cls
+    for cls in (Classifier, KeypointModel, FaceDetector, ForecastModel, Reconstructor, Generator)
 }
 
 

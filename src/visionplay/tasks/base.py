@@ -218,6 +218,11 @@ class Model:
         """Pictures of the classes ``labels``: what a generator draws; other tasks draw none."""
         raise InvalidInputError(f"{self.name} draws no pictures: it is a {self.task} model")
 
+    def follow(self, rgb: np.ndarray, previous: Any = None, t: float = 0.0) -> Any:
+        """The faces of one video frame, followed from the answer to the frame before: what a
+        face keypoint model does (see :mod:`visionplay.tracking`); other tasks follow none."""
+        raise InvalidInputError(f"{self.name} follows no faces: it is a {self.task} model")
+
     def example(self) -> Any:
         """An input to try the model on: the first example picture shipped for it, else a
         picture of random pixels of its input size."""

@@ -1,4 +1,5 @@
-"""Face keypoints: a face detector, then the keypoint model on each face's crop."""
+"""Face keypoints: a face detector (an exported model of its own, named in the file's
+settings), then the keypoint model on each face's crop."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .. import faces
+from .. import faces, tracking
 from ..config import DataConfig
-from ..errors import VisionplayError
+from ..errors import ModelNotFoundError, VisionplayError
 from ..preprocess import ImageLike, open_image, to_gray
+from ..tracking import Following
 from .base import Model
+from .detection import FaceDetector
+
+# The detector of a file that names none: one exported before the detector was a model of
+# its own (its framing was measured on another detector's boxes, so its crops sit a little
+# off; export it again from a checkpoint the face trainer framed).
+DEFAULT_DETECTOR = "face_detector"
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class KeypointModel(Model):
 
     def __init__(self, path: Path, session: Any) -> None:
         super().__init__(path, session)
-        self.detector = faces.HaarDetector()
+        self.detector_name = self.cfg.settings.detector or DEFAULT_DETECTOR
         self.side = self.cfg.input_size[-1]
         self.margin = self.cfg.settings.margin
         self.framing = self.cfg.settings.detector_framing
@@ -57,6 +65,12 @@ class KeypointModel(Model):
     @classmethod
     def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
         return (cfg.settings.num_points, 2)
+
+    @property
+    def detector(self) -> FaceDetector:
+        """The exported detector the file names, opened on first use (``load`` opens this
+        model under its lock, which opening another one inside would wait on forever)."""
+        return find_detector(self.detector_name, self.path.parent)
 
     def predict(self, image: ImageLike) -> list[Face]:
         return self.predict_batch([image])[0]
@@ -68,8 +82,9 @@ class KeypointModel(Model):
                 f"{self.path.name} has no detector framing (trainers/face_keypoints.py "
                 "measures it); without it faces cannot be cropped the way the model was trained"
             )
-        grays = [to_gray(open_image(image)) for image in images]
-        found = [self.detector(gray) for gray in grays]
+        pictures = [open_image(image) for image in images]
+        found = [self.detector.find(np.asarray(p.convert("RGB"))) for p in pictures]
+        grays = [to_gray(picture) for picture in pictures]
         squares = [
             [faces.square_from_detection(d.box, self.framing, self.margin) for d in detections]
             for detections in found
@@ -87,6 +102,16 @@ class KeypointModel(Model):
             ]
             for detections, row in zip(found, squares, strict=True)
         ]
+
+    def follow(self, rgb: np.ndarray, previous: Any = None, t: float = 0.0) -> Following:
+        """The faces in one frame of a video (HxWx3 uint8) seen at ``t`` seconds, followed
+        from ``previous``, the answer to the frame before (or its JSON): see
+        :mod:`visionplay.tracking`."""
+        return tracking.follow(self, rgb, previous, t)
+
+    def track(self, frames: Iterable[np.ndarray], fps: float) -> list[Following]:
+        """Every frame's faces, each frame's answer following the one before."""
+        return tracking.track(self, frames, fps)
 
     def points_in(self, gray: np.ndarray, squares: Sequence[faces.Square]) -> np.ndarray:
         """(n, points, 2), in picture pixels, for faces framed by known ``squares``."""
@@ -120,3 +145,17 @@ class KeypointModel(Model):
             "points": np.reshape([f.points for f in found], (-1, self.num_points, 2)),
             "scores": np.array([f.score for f in found], dtype=np.float32),
         }
+
+
+def find_detector(name: str, folder: Path) -> FaceDetector:
+    """The exported detector ``name``: beside the keypoint model, else in the models folder
+    (a keypoint model exported on its own uses the shipped detector)."""
+    from ..inference import load  # inference imports the tasks
+
+    try:
+        detector = load(name, folder)
+    except ModelNotFoundError:
+        detector = load(name)
+    if not isinstance(detector, FaceDetector):
+        raise VisionplayError(f"{name} is a {detector.task} model, not a face detector")
+    return detector

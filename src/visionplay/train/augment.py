@@ -25,7 +25,7 @@ class DigitAugment(nn.Module):
         degrees: float = 12.0,
         shear: float = 0.15,
         scale: tuple[float, float] = (0.85, 1.1),
-        shift: float = 0.1,
+        shift: float = 0.08,
         stroke: float = 0.6,
     ) -> None:
         super().__init__()
@@ -117,8 +117,9 @@ class AlternatingFlip(nn.Module):
 
 class KeypointAugment(nn.Module):
     """Face crops with their points, moved together: random scale, rotation and shift of
-    the crop window, horizontal flip (left/right point indices swapped), and brightness,
-    contrast and gamma jitter.
+    the crop window, horizontal flip (left/right point indices swapped), brightness,
+    contrast and gamma jitter, blur (a camera out of focus or in motion, a small face
+    enlarged) and a flat patch over part of the face (a hand, glasses' glare, a microphone).
 
     Takes context crops ``context`` times wider than the output, framed like the serving
     crop (:func:`visionplay.train.data.face_crops`), and (N, K, 2) points in their [0, 1]
@@ -132,16 +133,18 @@ class KeypointAugment(nn.Module):
         self,
         flip_index: torch.Tensor,
         context: float = 2.0,
-        scale: tuple[float, float] = (0.88, 1.14),
-        degrees: float = 15.0,
+        scale: tuple[float, float] = (0.9, 1.3),
+        degrees: float = 30.0,
         shift: float = 0.08,
         flip: bool = True,
-        light: float = 0.3,
+        light: float = 0.4,
+        blur: float = 2.0,
+        occlude: float = 0.3,
     ) -> None:
         super().__init__()
         self.register_buffer("flip_index", torch.as_tensor(flip_index, dtype=torch.long))
         self.context, self.scale, self.degrees, self.shift = context, scale, degrees, shift
-        self.flip, self.light = flip, light
+        self.flip, self.light, self.blur, self.occlude = flip, light, blur, occlude
 
     def forward(self, x: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n, _, side, _ = x.shape
@@ -179,4 +182,42 @@ class KeypointAugment(nn.Module):
         contrast = (1 + uniform(-self.light, self.light)).view(shape)
         brightness = uniform(-self.light, self.light).view(shape) / 3
         crops = ((crops - mean) * contrast + mean + brightness).clamp(0, 1)
-        return crops, p
+        return self.occluded(self.blurred(crops)), p
+
+    def blurred(self, crops: torch.Tensor) -> torch.Tensor:
+        """Half the crops blurred, each by its own Gaussian of up to ``blur`` pixels."""
+        n = len(crops)
+        if self.blur <= 0:
+            return crops
+        sigma = torch.rand(n, device=crops.device) * self.blur
+        sigma = torch.where(torch.rand(n, device=crops.device) < 0.5, sigma, 0.0)
+        radius = math.ceil(3 * self.blur)
+        taps = torch.arange(-radius, radius + 1, device=crops.device, dtype=crops.dtype)
+        kernel = torch.exp(-0.5 * (taps / sigma.clamp(min=1e-3)[:, None]) ** 2)
+        kernel = (kernel / kernel.sum(1, keepdim=True))[:, None, None, :]  # (n, 1, 1, k)
+        # The batch as channels, one kernel per channel: a separable blur in two passes.
+        x = F.pad(crops.transpose(0, 1), (radius, radius, radius, radius), mode="replicate")
+        x = F.conv2d(x, kernel, groups=n)
+        x = F.conv2d(x, kernel.transpose(2, 3), groups=n)
+        return x.transpose(0, 1)
+
+    def occluded(self, crops: torch.Tensor) -> torch.Tensor:
+        """A share ``occlude`` of the crops with a flat grey rectangle over a part of
+        them; the points stay where the face is."""
+        n, _, height, width = crops.shape
+        if self.occlude <= 0:
+            return crops
+        device = crops.device
+        chosen = torch.rand(n, 1, 1, 1, device=device) < self.occlude
+        size = (torch.rand(n, 2, device=device) * 0.3 + 0.15) * width  # a side of 15-45 %
+        corner = torch.rand(n, 2, device=device) * (width - size)
+        ys = torch.arange(height, device=device).view(1, height, 1)
+        xs = torch.arange(width, device=device).view(1, 1, width)
+        inside = (
+            (xs >= corner[:, 0, None, None])
+            & (xs < (corner[:, 0] + size[:, 0])[:, None, None])
+            & (ys >= corner[:, 1, None, None])
+            & (ys < (corner[:, 1] + size[:, 1])[:, None, None])
+        )[:, None]
+        grey = torch.rand(n, 1, 1, 1, device=device)
+        return torch.where(chosen & inside, grey, crops)

@@ -44,11 +44,13 @@ def save_checkpoint(
     command: str | None = None,
     calibration: dict[str, Any] | None = None,
     members: list[dict[str, Any]] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> Path:
     """A checkpoint that describes itself: export rebuilds the model from it alone.
     ``args`` are the run's settings as a dict, kept for the record (the manifest shows them);
     ``calibration`` is the fitted temperature's record, which export folds into the graph;
-    an ensemble's ``members`` are what rebuilds each (see :mod:`.ensemble`)."""
+    an ensemble's ``members`` are what rebuilds each (see :mod:`.ensemble`); ``origin``
+    says where weights made elsewhere come from, and under which licences."""
     state = {
         "name": name,
         "command": command or shlex.join(["python", *sys.argv]),
@@ -58,6 +60,7 @@ def save_checkpoint(
         "history": history,
         "calibration": calibration,
         "members": members,
+        "origin": origin,
         "epoch": len(history),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,

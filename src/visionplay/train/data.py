@@ -308,3 +308,12 @@ def face_crops(frames: FaceFrames, cfg: DataConfig, context: float = 1.0) -> Ten
     return TensorDataset(
         torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys).astype(np.float32))
     )
+
+
+def frame_pictures(
+    data_dir: str | os.PathLike | None, frames: FaceFrames, train: bool
+) -> list[np.ndarray]:
+    """The RGB pictures of ``frames`` (which keep their gray copies only): what a face
+    detector is shown."""
+    folder = find_face_folder(data_dir) / ("training" if train else "test")
+    return [np.asarray(open_image(folder / name).convert("RGB")) for name in frames.names]

@@ -1,21 +1,25 @@
 """Test-set figures of an exported model, through ``load()``: one evaluation per task
 (``visionplay eval NAME`` runs the one of the model's task). Accuracy and a confusion
-matrix for classifiers; keypoint NME three ways for the face model; MSE beside the
-baselines for forecasters; for generators, how the shipped classifier reads their
-pictures. Reads the datasets with torchvision, hence in ``train``.
+matrix for classifiers; keypoint NME three ways for the face model, beside its detector's
+figures; faces found on photos, held-out frames and small pasted faces for the face
+detector; MSE beside the baselines for forecasters; for generators, how the shipped
+classifier reads their pictures. Reads the datasets with torchvision, hence in ``train``.
 
 "Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from .. import faces, series
 from ..config import NOT_A_DIGIT
@@ -23,10 +27,20 @@ from ..errors import VisionplayError
 from ..inference import load
 from ..manifest import read_manifest
 from ..plots import pyplot
-from ..tasks import Classifier, ForecastModel, Generator, KeypointModel, Model
+from ..preprocess import open_image
+from ..tasks import Classifier, FaceDetector, ForecastModel, Generator, KeypointModel, Model
 from . import generated, handwriting
 from .calibration import expected_calibration_error
-from .data import is_held_out, load_dataset, load_face_frames, materialize, spread
+from .data import (
+    FaceFrames,
+    frame_pictures,
+    is_held_out,
+    load_dataset,
+    load_face_frames,
+    materialize,
+    resolve_data_dir,
+    spread,
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,8 @@ class EvalSettings:
     """What to evaluate on: ``limit`` test samples (evenly spread; None: all), in batches
     of ``batch_size``; ``confusion``: where a classifier's matrix goes; ``as_drawn``: the
     digits redrawn as on the canvas (with ``seed``); ``compare``: folders of other
-    forecasters to score beside a forecaster."""
+    forecasters to score beside a forecaster; ``photos``: a face detector's folder of
+    photos with known face counts (default: ``faces-dev`` in the data folder)."""
 
     data_dir: Path | None = None
     limit: int | None = None
@@ -43,6 +58,7 @@ class EvalSettings:
     as_drawn: bool = False
     seed: int = 0
     compare: tuple[Path, ...] = ()
+    photos: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +194,8 @@ def made_up_table(results: dict[str, dict]) -> str:
 def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluation:
     """NME (mean point error / outer-eye-corner distance) three ways: test frames cropped
     on their true points' box; test frames end to end (detector, then regressor); and
-    training frames of the people the trainer held out (the figure for a new face)."""
+    training frames of the people the trainer held out (the figure for a new face); and
+    the detector's own figures (:func:`detection_figures`)."""
     data_dir, limit = settings.data_dir, settings.limit
     margin = model.cfg.settings.margin
 
@@ -193,9 +210,10 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
     test = load_face_frames(data_dir, train=False, limit=limit)
     true_box = true_box_nme(test)
     end_to_end, seconds = [], 0.0
-    for gray, points in zip(test.grays, test.points, strict=True):
+    pictures = frame_pictures(data_dir, test, train=False)
+    for rgb, gray, points in zip(pictures, test.grays, test.points, strict=True):
         start = time.perf_counter()
-        detection = faces.match(model.detector(gray), points)
+        detection = faces.match(model.detector.find(rgb), points)
         if detection is not None:
             square = faces.square_from_detection(detection.box, model.framing, margin)
             predicted = model.points_in(gray, [square])[0]
@@ -230,8 +248,270 @@ def evaluate_keypoints(model: KeypointModel, settings: EvalSettings) -> Evaluati
                 **summary(validation),
             },
             "normaliser": "distance between the outer eye corners (points 36 and 45)",
+            "detector": {
+                "model": model.detector.name,
+                "framing": model.framing,
+                **detection_figures(model.detector, settings, test, pictures),
+            },
         }
     )
+
+
+# The face detector: photos with known counts, held-out frames, small pasted faces.
+
+SMALL_FACES = (32, 48, 64, 96)  # the pasted face's width (its points' box) in pixels
+SMALL_FACE_FRAMES = 300  # test frames pasted at each width, evenly spread (fewer with --limit)
+SMALL_FACE_FRAME = (640, 480)  # the picture they are pasted into
+BACKGROUNDS = ("fa-grass.jpg", "if-view.jpg")  # faceless photos of faces-dev
+PHOTOS_FOLDER = "faces-dev"
+TIMED_RUNS = 20
+
+
+@evaluates("detection")
+def evaluate_detector(model: FaceDetector, settings: EvalSettings) -> Evaluation:
+    """Faces found on photos of known counts (per photo: found, expected, invented, ms),
+    on the keypoint set's test frames, and on small test faces pasted into a faceless
+    photo; and the time of one pass on a 640x480 frame (:func:`detection_figures`)."""
+    test = load_face_frames(settings.data_dir, train=False, limit=settings.limit)
+    pictures = frame_pictures(settings.data_dir, test, train=False)
+    report = {
+        "model": model.name,
+        "provider": model.provider,
+        **detection_figures(model, settings, test, pictures),
+    }
+    photos = report.get("photos")
+    return Evaluation(report, notes=photo_table(photos["per_photo"]) if photos else "")
+
+
+def detection_figures(
+    detector: FaceDetector, settings: EvalSettings, test: FaceFrames, pictures: list[np.ndarray]
+) -> dict[str, Any]:
+    """What a face detector finds, by both of its paths (the photo path, ``find``'s
+    default, and one pass): on the photos of :func:`photo_counts` (where there are any),
+    on ``test`` frames (``pictures``, RGB: a face counts as found where a box holds the
+    centre of its points) and on small faces (:func:`small_faces`)."""
+    folder = settings.photos or resolve_data_dir(settings.data_dir) / PHOTOS_FOLDER
+    counts = photo_counts(folder) if folder.is_dir() else {}
+    figures: dict[str, Any] = {}
+    if counts:
+        figures["photos"] = photo_figures(detector, folder, counts)
+    runs = TIMED_RUNS if settings.limit is None else 3  # --limit: a quick look
+    figures["timing"] = timing(detector, pictures[0], folder, runs)
+    figures["test_frames"] = {
+        "frames": len(test.names),
+        **{
+            path: round(found_share(detector, pictures, test.points, single), 4)
+            for path, single in (("found", False), ("found_single_pass", True))
+        },
+    }
+    backgrounds = [folder / name for name in BACKGROUNDS if (folder / name).is_file()]
+    if backgrounds:
+        figures["small_faces"] = small_faces(detector, pictures, test.points, backgrounds, settings)
+    return figures
+
+
+def photo_counts(folder: Path) -> dict[str, int]:
+    """The expected face count of each photo in ``folder``: from ``counts.csv`` (lines
+    ``file,faces``) or the table of its README.md (``| file[, file...] | faces | ...``)."""
+    listed = folder / "counts.csv"
+    if listed.is_file():
+        rows = [line.split(",") for line in listed.read_text().splitlines() if line.strip()]
+        return {name.strip(): int(n) for name, n in rows if n.strip().isdigit()}
+    readme = folder / "README.md"
+    counts = {}
+    for line in readme.read_text().splitlines() if readme.is_file() else []:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        number = re.match(r"\d+", cells[1]) if len(cells) > 1 else None
+        if number:
+            for name in cells[0].split(","):
+                if (folder / name.strip()).is_file():
+                    counts[name.strip()] = int(number.group())
+    return counts
+
+
+def photo_figures(detector: FaceDetector, folder: Path, counts: dict[str, int]) -> dict[str, Any]:
+    """Per photo: faces found by the photo path and by one pass, expected, invented (found
+    beyond those expected) and ms (median of three); over all: recall (the faces found,
+    at most each photo's count, over those expected) and photos counted wrong."""
+    rows = []
+    for name, expected in sorted(counts.items()):
+        rgb = np.asarray(open_image(folder / name).convert("RGB"))
+        seconds, found, _ = timed(lambda rgb=rgb: detector.find(rgb), 3)
+        single = len(detector.find(rgb, single_pass=True))
+        rows.append(
+            {
+                "photo": name,
+                "expected": expected,
+                "found": len(found),
+                "found_single_pass": single,
+                "invented": max(0, len(found) - expected),
+                "ms": round(1000 * seconds, 1),
+            }
+        )
+    expected = sum(r["expected"] for r in rows)
+    return {
+        "photos": len(rows),
+        "faces": expected,
+        "recall": round(sum(min(r["found"], r["expected"]) for r in rows) / max(expected, 1), 4),
+        "wrong_counts": sum(r["found"] != r["expected"] for r in rows),
+        "wrong_counts_single_pass": sum(r["found_single_pass"] != r["expected"] for r in rows),
+        "invented": sum(r["invented"] for r in rows),
+        "ms_median": round(float(np.median([r["ms"] for r in rows])), 1),
+        "ms_max": max(r["ms"] for r in rows),
+        "per_photo": rows,
+    }
+
+
+def timed(work: Callable[[], Any], runs: int) -> tuple[float, Any, float]:
+    """The median seconds of ``runs`` calls of ``work`` after one to warm up, its answer,
+    and the median CPU seconds of this process (which a busy machine inflates less)."""
+    answer = work()
+    seconds, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        work()
+        seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return float(np.median(seconds)), answer, float(np.median(cpu))
+
+
+def timing(detector: FaceDetector, frame: np.ndarray, folder: Path, runs: int) -> dict[str, Any]:
+    """Median ms of one pass and of the photo path on a 640x480 frame: the first faceless
+    photo of ``folder`` with a test frame pasted in (or the frame alone, enlarged)."""
+    backgrounds = [folder / name for name in BACKGROUNDS if (folder / name).is_file()]
+    picture = background(backgrounds[0]) if backgrounds else None
+    if picture is None:
+        picture = cv2.resize(frame, SMALL_FACE_FRAME, interpolation=cv2.INTER_LINEAR)
+    else:
+        height, width = min(frame.shape[0], picture.shape[0]), min(frame.shape[1], picture.shape[1])
+        picture[:height, :width] = frame[:height, :width]
+    single, _, single_cpu = timed(lambda: detector.find(picture, single_pass=True), runs)
+    photo, _, photo_cpu = timed(lambda: detector.find(picture), runs)
+    return {
+        "frame": "x".join(map(str, SMALL_FACE_FRAME)),
+        "ms_single_pass": round(1000 * single, 2),
+        "ms_photo_path": round(1000 * photo, 2),
+        "cpu_ms_single_pass": round(1000 * single_cpu, 2),
+        "cpu_ms_photo_path": round(1000 * photo_cpu, 2),
+        "runs": runs,
+    }
+
+
+def found_share(
+    detector: FaceDetector, pictures: list[np.ndarray], points: np.ndarray, single_pass: bool
+) -> float:
+    """The share of ``pictures`` on which a box holds the centre of their face's points."""
+    hits = [
+        faces.match(detector.find(rgb, single_pass=single_pass), face) is not None
+        for rgb, face in zip(pictures, points, strict=True)
+    ]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def background(path: Path) -> np.ndarray:
+    """A faceless photo, cropped and resized to :data:`SMALL_FACE_FRAME` (RGB)."""
+    picture = ImageOps.fit(open_image(path).convert("RGB"), SMALL_FACE_FRAME, Image.Resampling.BOX)
+    return np.array(picture)
+
+
+def small_faces(
+    detector: FaceDetector,
+    pictures: list[np.ndarray],
+    points: np.ndarray,
+    backgrounds: list[Path],
+    settings: EvalSettings,
+) -> dict[str, Any]:
+    """Test faces scaled to :data:`SMALL_FACES` pixels wide (their points' box), each cut
+    with its surroundings (twice its box) and pasted at a random place into a faceless
+    photo (:func:`small_face_figures`). The photos alone come first: any face found on
+    them is invented."""
+    rng = np.random.default_rng(settings.seed)
+    chosen = list(spread(len(pictures), SMALL_FACE_FRAMES))
+    pictures, points = [pictures[i] for i in chosen], points[chosen]
+    scenes = [background(path) for path in backgrounds]
+    return {
+        "frame": "x".join(map(str, SMALL_FACE_FRAME)),
+        "backgrounds": [path.name for path in backgrounds],
+        "faces_per_size": len(pictures),
+        "found_on_backgrounds_alone": [len(detector.find(scene)) for scene in scenes],
+        "by_width": {
+            str(width): small_face_figures(detector, pictures, points, scenes, width, rng)
+            for width in SMALL_FACES
+        },
+    }
+
+
+def small_face_figures(
+    detector: FaceDetector,
+    pictures: list[np.ndarray],
+    points: np.ndarray,
+    scenes: list[np.ndarray],
+    width: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """By each path (the photo path, one pass): the share of faces ``width`` pixels wide
+    found once pasted, the boxes elsewhere on the photo (invented faces) and the other
+    boxes within the pasted cut (where the frame may hold another person)."""
+    found, invented, beside = np.zeros(2, int), np.zeros(2, int), np.zeros(2, int)
+    for index, (rgb, face) in enumerate(zip(pictures, points, strict=True)):
+        scene, moved, cut = pasted(scenes[index % len(scenes)], rgb, face, width, rng)
+        for path, single in enumerate((False, True)):
+            detections = detector.find(scene, single_pass=single)
+            hit = faces.match(detections, moved)
+            others = [d for d in detections if d is not hit]
+            within = sum(holds(cut, d.box) for d in others)
+            found[path] += hit is not None
+            beside[path] += within
+            invented[path] += len(others) - within
+    return {
+        "found": round(found[0] / len(pictures), 4),
+        "found_single_pass": round(found[1] / len(pictures), 4),
+        "invented": int(invented[0]),
+        "invented_single_pass": int(invented[1]),
+        "other_boxes_in_cut": int(beside[0]),
+    }
+
+
+def holds(region: tuple[int, int, int, int], box: tuple[float, ...]) -> bool:
+    """Whether ``region`` (x0, y0, x1, y1) holds the centre of ``box``."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def pasted(
+    scene: np.ndarray, rgb: np.ndarray, face: np.ndarray, width: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """A copy of ``scene`` with the face of ``rgb`` (its points ``face``) scaled to
+    ``width`` pixels and pasted, with its surroundings, at a random place; the points
+    where they landed, and the region pasted over (x0, y0, x1, y1)."""
+    low, high = face.min(0), face.max(0)
+    scale = width / (high[0] - low[0])
+    side = 2 * (high - low).max()
+    x0, y0 = np.maximum(0, (low + high) / 2 - side / 2).astype(int)
+    cut = rgb[y0 : y0 + int(side), x0 : x0 + int(side)]
+    size = (max(1, round(cut.shape[1] * scale)), max(1, round(cut.shape[0] * scale)))
+    small = cv2.resize(cut, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    height, most = scene.shape[:2]
+    size = (min(size[0], most), min(size[1], height))
+    left = int(rng.integers(0, most - size[0] + 1))
+    top = int(rng.integers(0, height - size[1] + 1))
+    out = scene.copy()
+    out[top : top + size[1], left : left + size[0]] = small[: size[1], : size[0]]
+    region = (left, top, left + size[0], top + size[1])
+    return out, (face - (x0, y0)) * scale + (left, top), region
+
+
+def photo_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| photo | expected | found | one pass | invented | ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['photo']} | {r['expected']} | {r['found']} | {r['found_single_pass']} | "
+            f"{r['invented']} | {r['ms']} |"
+        )
+    return "\n".join(lines)
 
 
 def plot_confusion(confusion: np.ndarray, labels, path: Path, title: str) -> None:

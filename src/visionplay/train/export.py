@@ -75,7 +75,8 @@ def metadata(name: str, cfg: DataConfig, checkpoint: dict) -> dict[str, str]:
 
 def training_summary(checkpoint: dict) -> dict:
     """How the checkpoint was trained, for the file's metadata and the manifest; an
-    ensemble's is each member's, with the epochs and time summed."""
+    ensemble's is each member's, with the epochs and time summed; a converted model's (no
+    epochs) says where its weights come from."""
     if checkpoint.get("members"):
         members = [
             {**training_summary(m), "calibration": m.get("calibration")}
@@ -92,11 +93,13 @@ def training_summary(checkpoint: dict) -> dict:
     last = history[-1] if history else {}
     held_out = {k: v for k, v in last.items() if not k.startswith("train_") and "_" in k}
     held_out.pop("images_per_s", None)
+    origin = checkpoint.get("origin")
     return {
         "command": checkpoint.get("command", ""),
         "epochs": len(history),
         "wall_seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
         **held_out,  # test_acc/test_loss, or val_nme/val_loss: the last epoch's held-out figures
+        **({"origin": origin} if origin else {}),  # weights made elsewhere: whose, what licence
         "torch_version": checkpoint.get("torch_version"),
     }
 

@@ -108,9 +108,13 @@ def fit(
                 optimizer=optimizer,
                 scheduler=scheduler,
             )
+    fitted = None
     if calibration_set is not None and distributed.is_main():
         fitted = calibrate(model, calibration_set, device, reject_class(cfg))
         log(calibration_line(fitted))
+    if distributed.is_main():
+        # Also when a finished run is resumed: its checkpoint then takes this run's config
+        # (the face trainer's detector framing, measured again for a new detector).
         save_progress(
             settings,
             model=model,

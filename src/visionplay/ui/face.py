@@ -1,28 +1,82 @@
-"""The Face tab: every face in a picture, boxed, with its 68 points drawn."""
+"""The Face tab: every face in a picture, boxed, with its 68 points drawn; and a live view
+that follows the faces a camera sees.
+
+The live view is one ``gr.HTML`` of our own (``static/face_live.*``; the page's code is in
+``face_live.js``). Its contract, which tests and tools rely on:
+
+- ``#face-live`` holds it; ``#face-live-start`` starts the camera, ``#face-live-stop``
+  stops the camera and the requests (two buttons, each disabled while it has nothing to do);
+- ``#face-live-overlay``, the canvas on the video, carries ``data-frames`` (answers drawn
+  since the page loaded), ``data-faces`` (JSON: the latest answer, per face its 68
+  ``[x, y]`` in the camera frame's own pixels) and ``data-latency-ms`` (that answer's
+  capture-to-drawn time, ``performance.now()`` based);
+- ``#face-live-stats`` shows the answers a second and the latency; ``#face-live-message``
+  why the camera is not on (refused, absent, or a page a browser allows no camera on).
+
+Each camera frame goes to ``POST /live/face_keypoints`` (:mod:`visionplay.serve.rest`,
+served beside the app by ``visionplay serve``) downscaled to :data:`LIVE_WIDTH` px as a
+JPEG, with the previous answer: :func:`visionplay.tracking.answer`. Where the app runs
+without the REST routes (``demos/app.py``) the page asks the tab's own server function
+instead, the same answer through gr.HTML's one POST.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import html
+import json
 import os
+import time
 from typing import Any
 
 import gradio as gr
 from PIL import Image
 
+from .. import faces as layout
+from .. import tracking
 from ..admission import ADMISSION, is_large
 from ..errors import VisionplayError
 from ..preprocess import open_image, picture_pixels
 from ..tasks import Face, KeypointModel
-from .widgets import EXAMPLES, tolerant, try_load
+from .widgets import EXAMPLES, static_text, tolerant, try_load
 
 FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
 NO_FACE = (
-    "**No face found.** The detector finds upright, roughly frontal faces at least "
-    "8 % of the picture's shorter side across."
+    "**No face found.** The detector finds faces turned up to about half profile, from "
+    "about a twentieth of the picture's width across to filling it."
 )
 # The longest side of the picture the tab sends back: the page shows it smaller still, and
 # Gradio encodes what it is sent after the tab's turn, beside every other request.
 SHOWN_SIDE = 1600
+# The live view's frames: this wide (the crops are 96 px; a face a quarter of the frame
+# wide still fills one), as JPEGs of this quality.
+LIVE_WIDTH = 320
+LIVE_QUALITY = 0.8
+LIVE_HINT = "Press Start to follow the faces your camera sees, live."
+SAY_UPLOAD = " Uploading a picture above still works."
+CAMERA_REFUSED = (
+    "The camera was not allowed: allow it for this page in the browser's settings, then "
+    "press Start again." + SAY_UPLOAD
+)
+NO_CAMERA = "No camera could be opened (none found, or another program holds it)." + SAY_UPLOAD
+INSECURE_PAGE = (
+    "This page cannot use a camera: browsers allow one only on https:// pages and on "
+    "localhost." + SAY_UPLOAD
+)
+LIVE_TEMPLATE = static_text("face_live.html").format(
+    width=LIVE_WIDTH,
+    quality=LIVE_QUALITY,
+    route="live/face_keypoints",
+    contours=html.escape(json.dumps([[a, b, c] for _, a, b, c in layout.CONTOURS])),
+    dot_share=layout.DOT_SHARE,
+    line_share=layout.LINE_SHARE,
+    refused=html.escape(CAMERA_REFUSED),
+    missing=html.escape(NO_CAMERA),
+    insecure=html.escape(INSECURE_PAGE),
+    hint=html.escape(LIVE_HINT),
+)
+LIVE_CSS = static_text("face_live.css")
+LIVE_SCRIPT = static_text("face_live.js")
 
 
 def mark_faces(
@@ -63,6 +117,35 @@ def smaller(picture: Image.Image, found: list[Face]) -> tuple[Image.Image, list[
     return shown, scaled
 
 
+def follow_frame(model: KeypointModel, request: str) -> dict[str, Any]:
+    """A live frame's answer (:func:`visionplay.tracking.answer`) in its turn, with the
+    server's milliseconds, or ``{"error": ...}``: what ``POST /live/NAME`` answers."""
+    began = time.perf_counter()
+    try:
+        with ADMISSION.turn(False):  # tracking refuses a frame large enough to count
+            answer = tracking.answer(model, request)
+    except VisionplayError as err:
+        return {"error": str(err)}
+    answer["ms"] = round((time.perf_counter() - began) * 1e3, 1)
+    return answer
+
+
+def live_view(model: KeypointModel) -> None:
+    """The camera, its faces followed: see the module's head."""
+
+    def follow(request: str) -> dict:
+        return follow_frame(model, request)
+
+    gr.HTML(
+        value="",
+        html_template=LIVE_TEMPLATE,
+        css_template=LIVE_CSS,
+        js_on_load=LIVE_SCRIPT,
+        apply_default_css=False,
+        server_functions=[follow],  # `server.follow` in the page
+    )
+
+
 def face_tab(directory: str | os.PathLike | None) -> None:
     model, problem = try_load("face_keypoints", directory)
     with gr.Tab("Face", id="face_keypoints"):
@@ -98,8 +181,8 @@ def face_tab(directory: str | os.PathLike | None) -> None:
                 )
                 message = gr.Markdown(FACE_HINT, elem_id="face-message")
 
-        # The picture on show and its faces: toggling the lines only redraws them (the
-        # Haar detection is most of a request's time).
+        # The picture on show and its faces: toggling the lines only redraws them (finding
+        # the faces is most of a request's time).
         faces = gr.State(None)
 
         def read(value: Any, join: bool, seen: tuple | None = None) -> tuple[Any, str, tuple]:
@@ -110,3 +193,5 @@ def face_tab(directory: str | os.PathLike | None) -> None:
         outputs = [marked, message, faces]
         photo.change(read, [photo, lines], outputs, show_progress="hidden", api_name="faces")
         lines.change(read, [photo, lines, faces], outputs, show_progress="hidden", api_name=False)
+        with gr.Accordion("Live: your camera's faces, followed", open=True):
+            live_view(model)
