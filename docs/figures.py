@@ -514,6 +514,17 @@ def measured_keypoints(name: str, m: dict[str, Any]) -> str:
             f"| {label} | {frames} | **{r['nme']:.4f}** | {r['nme_median']:.4f} | "
             f"{pct(r['failures_over_0.1'])} |"
         )
+    harder = e.get("test_end_to_end_harder", {})
+    for kind, r in harder.items():
+        if kind != "how":
+            found = round(r["face_found"] * end["frames"])
+            rows.append(
+                f"| test, {kind}, end to end (face found in {found}) | {found} | "
+                f"{r['nme']:.4f} | {r['nme_median']:.4f} | {pct(r['failures_over_0.1'])} |"
+            )
+    if harder:
+        rows.append("")
+        rows.append(para(f"Tilted, blurred and dim: {harder['how']}."))
     return (
         "\n".join(rows)
         + "\n\n"

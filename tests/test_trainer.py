@@ -156,6 +156,16 @@ def test_resume_with_another_network_is_refused_in_one_line(data_dir, tmp_path):
     assert run(data_dir, tmp_path, "--resume", "--model-kwargs", '{"n_features": 4}')["epoch"] == 2
 
 
+def test_resuming_a_checkpoint_without_its_optimizer_is_refused_in_one_line(data_dir, tmp_path):
+    run(data_dir, tmp_path)
+    path = tmp_path / "cnn_small" / "cnn_small.pt"
+    state = checkpoints.load_checkpoint(path)
+    state["optimizer"] = state["scheduler"] = None  # as an exported checkpoint holds them
+    torch.save(state, path)
+    with pytest.raises(VisionplayError, match="holds no optimizer or schedule state"):
+        run(data_dir, tmp_path, "--resume")
+
+
 def test_a_failed_write_leaves_the_old_file(tmp_path):
     path = atomic_write(tmp_path / "model.pt", lambda tmp: Path(tmp).write_bytes(b"good"))
 

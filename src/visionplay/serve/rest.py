@@ -282,8 +282,9 @@ class Routes:
         began = time.perf_counter()
         model = self.model(name)
         data = await self.body(request)
-        # A live frame is never large work: tracking refuses one past LIVE_MAX_PIXELS.
-        answer = await self.in_worker(tracking.answer, model, data)
+        # Live frames come back to back from every camera: they take the large lane, so
+        # however many cameras are open a small request still finds a core.
+        answer = await self.in_worker(tracking.answer, model, data, large=True)
         answer["ms"] = round((time.perf_counter() - began) * 1e3, 1)
         return answer
 

@@ -153,6 +153,11 @@ def resume(
     if not path.exists():
         return []
     state = load_checkpoint(path)
+    if state.get("optimizer") is None or state.get("scheduler") is None:
+        raise InvalidInputError(
+            f"{path} holds no optimizer or schedule state (a checkpoint as export ships "
+            "it?): it cannot be resumed; train afresh without --resume"
+        )
     planned = getattr(scheduler, "total_steps", None)  # one-cycle: fixed at the start
     scheduler.load_state_dict(state["scheduler"])
     if planned is not None and scheduler.total_steps != planned:
