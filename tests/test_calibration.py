@@ -18,6 +18,7 @@ from visionplay.train.calibration import (
     reject_offset,
 )
 from visionplay.train.data import hold_out
+from visionplay.train.loop import calibration_line
 
 
 def test_fit_temperature_finds_the_temperature_the_labels_were_drawn_with():
@@ -115,3 +116,10 @@ def test_export_puts_the_checkpoints_calibration_before_the_softmax(tmp_path):
         expected = torch.softmax((net(torch.from_numpy(pixels)) + offsets) / 2.5, 1).numpy()
     np.testing.assert_allclose(model.run(pixels), expected, atol=1e-5)
     assert '"temperature": 2.5' in model.metadata["calibration"]
+
+
+def test_a_dry_runs_calibration_is_not_shown_as_a_figure():
+    fitted = {"temperature": 26918.4, "images": 102, "ece_before": 0.5, "ece_after": 0.1}
+    assert "temperature 26918.400" in calibration_line(fitted)
+    line = calibration_line(fitted, dry_run=True)
+    assert line.startswith("dry run:") and "26918" not in line and "ECE" not in line

@@ -178,3 +178,53 @@ def test_permutation_experiment_table(data_dir, tmp_path, capsys):
     ).tensors[0][0, 0]
     np.testing.assert_array_equal(as_trained.numpy(), shuffled)
     assert (out / "permute.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_refuses_a_generator_in_one_line_and_does_not_offer_one(seven, capsys):
+    assert main(["predict", str(seven), "--model", "mnist_gan"]) == 2
+    captured = capsys.readouterr()
+    assert "mnist_gan is a generator" in captured.err and captured.err.count("\n") == 1
+    assert "GET /generate/mnist_gan" in captured.err and captured.out == ""
+    offered = predict_flag("--model").help
+    assert "mnist" in offered and "face_keypoints" in offered and "_gan" not in offered
+
+
+def test_eval_compare_refuses_a_missing_folder(tmp_path, capsys):
+    argv = ["eval", "timeseries", "--compare", str(tmp_path / "missing")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--compare" in err and "no such folder" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag", ["--port", "--out", "--runs", "--warmup", "--batch"])
+def test_the_common_flags_say_their_defaults(flag):
+    """Each of these flags, wherever a command takes it, says what it means and its
+    default (a required one has none to say)."""
+    import argparse
+
+    from visionplay.cli.main import build_parser
+
+    found = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+            elif flag in action.option_strings:
+                found.append(action)
+
+    walk(build_parser())
+    assert found
+    for action in found:
+        assert action.help, f"{flag} has no help"
+        assert action.required or "(default: %(default)s)" in action.help, action.help
+
+
+def predict_flag(flag: str):
+    import argparse
+
+    from visionplay.cli.main import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return next(a for a in commands.choices["predict"]._actions if flag in a.option_strings)

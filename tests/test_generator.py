@@ -203,7 +203,7 @@ def test_dry_run_trains_exports_and_generates(data_dir, tmp_path):
         ["--dry-run", "--workers", "0", "--data-dir", str(data_dir), "--out", str(tmp_path)]
     )
     assert {"d_loss", "g_loss", "conditional_accuracy", "frechet_distance"} <= set(last)
-    run = tmp_path / "mnist_gan"
+    run = tmp_path / "dry-run" / "mnist_gan"
     assert (run / "samples-001.png").is_file() and (run / "metrics.json").is_file()
 
     export_checkpoint(run / "mnist_gan.pt", tmp_path / "exported")

@@ -311,3 +311,21 @@ def test_tritons_binary_extension_and_unknown_outputs_are_refused_clearly(triton
     with pytest.raises(tritonclient.InferenceServerException, match="no output 'logits'"):
         client.infer("mnist", [tensor], outputs=[tritonclient.InferRequestedOutput("logits")])
     assert client.infer("mnist", [tensor]).as_numpy("probabilities").shape == (1, 11)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/predict/mnist", "POST"),
+        ("PUT", "/predict/nope", "POST"),
+        ("POST", "/generate/mnist_gan", "GET"),
+        ("DELETE", "/generate/mnist_gan?label=1", "GET"),
+    ],
+)
+def test_a_wrong_method_on_the_short_routes_is_the_protocols_405(client, method, path, allowed):
+    answer = client.request(method, path)
+    assert answer.status_code == 405 and answer.headers["allow"] == allowed
+    assert answer.headers["content-type"] == "application/json"
+    assert list(answer.json()) == ["error"] and f"takes {allowed}, not {method}" in answer.text
+    beyond = client.post("/predict/mnist/more")  # no such route: the same JSON, 404
+    assert beyond.status_code == 404 and list(beyond.json()) == ["error"]

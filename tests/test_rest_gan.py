@@ -25,6 +25,7 @@ from visionplay.train.checkpoints import save_checkpoint
 from visionplay.train.export import export_checkpoint
 
 NAME = "mnist_gan"
+PNG_HEADER = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +215,8 @@ def grid(answer) -> Image.Image:
         ("label=3&count=64&seed=9", (8 * 30 + 2, 8 * 30 + 2)),
         ("label=0&count=1", (32, 32)),
         ("label=1&count=10&columns=3", (3 * 30 + 2, 4 * 30 + 2)),
+        ("label=7&scale=3", (3 * (4 * 30 + 2), 3 * (4 * 30 + 2))),  # each pixel 3 x 3
+        ("label=0&count=1&scale=8", (8 * 32, 8 * 32)),
     ],
 )
 def test_the_png_route_draws_a_grid_of_the_right_size(client, query, size):
@@ -252,6 +255,8 @@ def test_the_png_route_is_generate_in_a_grid_and_a_seed_draws_the_same_bytes(cli
         (f"/generate/{NAME}?label=1&seed=x", 400, "query seed: Input should be a valid integer"),
         (f"/generate/{NAME}?label=1&count=4&columns=0", 400, "columns must be 1 to count (4)"),
         (f"/generate/{NAME}?label=1&count=4&columns=5", 400, "got 5"),
+        (f"/generate/{NAME}?label=1&scale=0", 400, "scale must be 1 to 8; got 0"),
+        (f"/generate/{NAME}?label=1&scale=9", 400, "scale must be 1 to 8; got 9"),
         ("/generate/mnist?label=1", 400, "mnist draws no pictures: it is a classification model"),
         ("/generate/nope?label=1", 404, "no model 'nope' here; served: mnist, mnist_gan"),
     ],
@@ -269,3 +274,18 @@ def test_the_png_route_keeps_to_the_servers_batch_limit(folder):
     assert "count must be 1 to 4" in refused(
         client.get(f"/generate/{NAME}?label=2&count=5"), 400, folder
     )
+
+
+def test_a_scaled_grid_is_each_pixel_enlarged(client):
+    plain = np.asarray(grid(client.get(f"/generate/{NAME}?label=4&count=2&seed=1")))
+    scaled = np.asarray(grid(client.get(f"/generate/{NAME}?label=4&count=2&seed=1&scale=2")))
+    np.testing.assert_array_equal(scaled, plain.repeat(2, axis=0).repeat(2, axis=1))
+
+
+def test_a_picture_sent_to_a_generator_is_refused_for_what_it_is(client, generator, folder):
+    picture = PNG_HEADER
+    message = refused(client.post(f"/predict/{NAME}", content=picture), 400, folder)
+    assert "takes a class" in message and "PNG" not in message
+    with pytest.raises(visionplay.VisionplayError, match="not a picture"):
+        generator.predict(picture)
+    assert generator.predict(b"7").shape == (28, 28)  # a label sent as bytes still draws

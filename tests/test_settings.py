@@ -136,10 +136,16 @@ def test_the_flags_are_the_fields_the_checkpoint_stores():
     }
 
 
-def test_a_dry_run_is_one_epoch_on_a_few_images():
+def test_a_dry_run_is_one_epoch_on_a_few_images(capsys):
     settings = parse_training_args(parser(), ["--dry-run", "--out", "elsewhere"])
+    said = capsys.readouterr().out  # where it writes, and that it is not where a real run does
+    assert said.startswith("dry run:") and "elsewhere/dry-run/mnist/" in said
+    assert "not elsewhere/mnist/" in said and "--force" in said
+    parse_training_args(parser(), ["--out", "elsewhere"])
+    assert capsys.readouterr().out == ""
     assert (settings.epochs, settings.limit, settings.dry_run) == (1, 512, True)
-    assert settings.checkpoint_path == Path("elsewhere/mnist/mnist.pt")
+    # apart from a real run's, which `visionplay export` takes by default
+    assert settings.checkpoint_path == Path("elsewhere/dry-run/mnist/mnist.pt")
     assert parse_training_args(parser(), ["--dry-run", "--limit", "64"]).limit == 64
 
 

@@ -93,6 +93,10 @@ def test_cli_predict_json_is_the_models_own_json(name, tmp_path, capsys):
     example = model.example()
     path = tmp_path / ("input.png" if isinstance(example, Image.Image) else "input.csv")
     path.write_bytes(as_file_bytes(example))
+    if model.task == "generation":  # it reads no files: `predict` says what to ask instead
+        assert main(["predict", str(path), "-m", name, "--json"]) == 2
+        assert "is a generator" in capsys.readouterr().err
+        return
     assert main(["predict", str(path), "-m", name, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == {str(path): model.to_json(model.predict(path))}
@@ -144,7 +148,7 @@ def test_a_forecaster_reads_a_series_file_as_text_or_a_csv_with_a_header(tmp_pat
     plain.write_text(" ".join(repr(float(v)) for v in values))
     csv = tmp_path / "with-header.csv"
     csv.write_text("value\n" + "\n".join(repr(float(v)) for v in values) + "\n")
-    for path in (plain, csv):
+    for path in (plain, csv, str(plain)):  # a str is a path, as it is for a picture
         np.testing.assert_allclose(model.predict(path), expected, rtol=1e-6)
     bad = tmp_path / "words.csv"
     bad.write_text("a,b\nc,d\n")
@@ -239,3 +243,20 @@ def test_a_session_of_one_thread_reads_a_large_batch_across_the_cores(monkeypatc
     assert shares == []
     reader.run(np.zeros((LARGE_ROWS + 1, 1, 28, 28), np.float32))
     assert shares == [LARGE_ROWS + 1]
+
+
+def test_a_forecasts_json_is_a_body_rest_reads_and_answers_alike(client):
+    """What ``to_json`` writes (a JSON list of numbers) is a series REST takes, and REST's
+    answer is ``to_json`` of the Python API's."""
+    model = visionplay.load("timeseries")
+    values = series.generate(1, 50, seed=4)[0]
+    body = json.dumps(model.to_json(values)).encode()
+    answer = client.post("/predict/timeseries?steps=3", content=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["forecast"] == model.to_json(model.predict(values, steps=3))
+    assert answer.json()["forecast"] == model.to_json(model.predict(body, steps=3))
+    deep = b"[" * 100_000 + b"]" * 100_000  # nested past Python's depth
+    bad_bodies = [(b'["a", 1]', "one list of numbers"), (b"[1, 2", "is not JSON")]
+    for bad, message in [*bad_bodies, (deep, "is not JSON")]:
+        refused = client.post("/predict/timeseries", content=bad)
+        assert refused.status_code == 400 and message in refused.json()["error"]

@@ -78,8 +78,9 @@ def exported_forecasters(tmp_path_factory):
     ):
         trainer("timeseries").main([*arch, "--dry-run", "--out", str(runs)])
     out = tmp_path_factory.mktemp("exported")
-    assert cli(["export", "--onnx", "--runs", str(runs), "--out", str(out)]) == 0
-    return runs, out
+    dry_runs = sorted(map(str, (runs / "dry-run").glob("*/*.pt")))  # named: export takes them
+    assert len(dry_runs) == 3 and cli(["export", "--onnx", *dry_runs, "--out", str(out)]) == 0
+    return runs / "dry-run", out
 
 
 def test_any_length_in_and_the_asked_steps_out(exported_forecasters):

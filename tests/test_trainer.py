@@ -82,7 +82,8 @@ def test_dry_run_writes_checkpoint_metrics_and_curves(script, arch, dataset, dat
             str(tmp_path),
         ]
     )
-    out = tmp_path / arch
+    out = tmp_path / "dry-run" / arch  # never where a real run writes
+    assert not (tmp_path / arch).exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert [e["epoch"] for e in metrics["epochs"]] == [1]
     expected = {"train_loss", "train_acc", "test_loss", "test_acc", "images_per_s"}
@@ -246,14 +247,15 @@ def test_torchrun_with_two_cpu_processes(data_dir, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "x 2 processes" in done.stdout
     assert done.stdout.count("epoch  1 ") == 1 and done.stdout.count("saved ") == 1  # rank 0
-    assert [p.name for p in (out / "cnn_small").glob("*.pt")] == ["cnn_small.pt"]
-    history = checkpoints.load_checkpoint(out / "cnn_small" / "cnn_small.pt")["history"]
+    run = out / "dry-run" / "cnn_small"
+    assert [p.name for p in run.glob("*.pt")] == ["cnn_small.pt"]
+    history = checkpoints.load_checkpoint(run / "cnn_small.pt")["history"]
     # A dry run's two steps leave the network at chance: about one test digit in ten right,
     # and a loss about ln 10 = 2.303. Far from that, the figures are not the share right and
     # the mean loss over the test digits (a count, a percentage, a sum).
     (record,) = history
     assert 0.05 < record["test_acc"] < 0.3 and abs(record["test_loss"] - 2.303) < 0.2
-    result = export_checkpoint(out / "cnn_small" / "cnn_small.pt", tmp_path / "exported")
+    result = export_checkpoint(run / "cnn_small.pt", tmp_path / "exported")
     assert result.max_abs_diff < 1e-4
 
 

@@ -14,17 +14,34 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ModelNotFoundError, VisionplayError
-from .locations import models_dir
+from .locations import Folders, search_path
+from .locations import models_dir as models_dir  # where callers have long found it
 from .tasks import Model, task_class
 from .tasks.base import CONFIG_KEY
 
 THREADS_ENV = "VISIONPLAY_THREADS"  # onnxruntime intra-op threads per session
 
 
-def list_exported(directory: str | os.PathLike | None = None) -> list[str]:
-    """Names of the exported models in ``directory`` (default :func:`models_dir`)."""
+def list_exported(directory: Folders = None) -> list[str]:
+    """Names of the exported models in ``directory`` (a folder or several; default: the
+    stack of :func:`visionplay.locations.models_dirs`)."""
+    return sorted(find_exported(directory))
+
+
+def find_exported(directory: Folders = None) -> dict[str, Path]:
+    """Each exported model's name -> its file, the first folder's where several have one."""
+    found: dict[str, Path] = {}
+    for folder in search_path(directory):
+        for path in sorted(models_in(folder)):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def models_in(folder: Path) -> list[Path]:
+    """The ``.onnx`` files of one folder (none where it is missing or unreadable); a hidden
+    one (export's staged copy) is no model."""
     try:
-        return sorted(p.stem for p in Path(directory or models_dir()).glob("*.onnx"))
+        return [p for p in folder.glob("*.onnx") if not p.name.startswith(".") and p.is_file()]
     except OSError:  # no such folder, or a name the file system refuses
         return []
 
@@ -119,34 +136,40 @@ _cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int], Model]] = 
 _cache_lock = threading.Lock()
 
 
-def resolve(name: str | os.PathLike, directory: str | os.PathLike | None = None) -> Path:
-    """A model name (``"mnist"``) or a path to an ``.onnx`` file -> the file's path."""
+def resolve(name: str | os.PathLike, directory: Folders = None) -> Path:
+    """A model name (``"mnist"``) or a path to an ``.onnx`` file -> the file's path. A name
+    is looked for in each folder of ``directory`` in turn (default: the stack)."""
     text = os.fspath(name)
-    if text.endswith(".onnx") or os.sep in text:
-        path = Path(text)
+    is_path = text.endswith(".onnx") or os.sep in text or bool(os.altsep and os.altsep in text)
+    folders = [Path(text).parent] if is_path else list(search_path(directory))
+    if is_path:
+        candidates = [Path(text)]
+    elif text.startswith("."):  # export's staged copies are hidden: a name is never one
+        candidates = []
     else:
-        path = Path(directory or models_dir()) / f"{text}.onnx"
-    try:
-        found = path.is_file()
-    except OSError:  # a name longer than the file system allows
-        found = False
-    if not found:
-        known = ", ".join(list_exported(path.parent)) or "none"
-        shown = text if len(text) <= 60 else f"{text[:60]}..."
-        raise ModelNotFoundError(
-            f"no exported model {shown!r} (looked in {path.parent}; exported: {known}); "
-            "train it and run `visionplay export --onnx`"
-        )
-    return path.absolute()  # not resolve(): its realpath walk showed in per-request profiles
+        candidates = [folder / f"{text}.onnx" for folder in folders]
+    for path in candidates:
+        try:
+            if path.is_file():
+                return path.absolute()  # not resolve(): its realpath walk showed in profiles
+        except OSError:  # a name longer than the file system allows
+            continue
+    known = ", ".join(list_exported(folders)) or "none"
+    shown = text if len(text) <= 60 else f"{text[:60]}..."
+    raise ModelNotFoundError(
+        f"no exported model {shown!r} (looked in {', '.join(map(str, folders))}; "
+        f"exported: {known}); train it and run `visionplay export --onnx`"
+    )
 
 
 def load(
     name: str | os.PathLike,
-    directory: str | os.PathLike | None = None,
+    directory: Folders = None,
     providers: Sequence[str] | None = None,
 ) -> Model:
     """Load an exported model by name or path; one session per file and process, opened
-    again when the file changes."""
+    again when the file changes. A name is looked for in ``directory`` (a folder or a list
+    of them, in order), by default in the stack :func:`visionplay.locations.models_dirs`."""
     path = resolve(name, directory)
     found = path.stat()
     stamp = (found.st_mtime_ns, found.st_size, found.st_ino)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -166,9 +167,11 @@ def read_csv_column(data: bytes | str) -> np.ndarray:
 
 
 def parse_series(data: bytes | str) -> np.ndarray:
-    """A series sent as text: numbers separated by commas, spaces or new lines, or a
-    one-column CSV (with or without a header)."""
+    """A series sent as text: numbers separated by commas, spaces or new lines, a one-column
+    CSV (with or without a header), or a JSON list of numbers (what a forecast's JSON is)."""
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    if text.lstrip().startswith("["):
+        return parse_json_list(text)
     try:
         return parse_numbers(text)
     except InvalidInputError as first:
@@ -176,6 +179,26 @@ def parse_series(data: bytes | str) -> np.ndarray:
             return read_csv_column(text)
         except InvalidInputError:
             raise first from None
+
+
+def parse_json_list(text: str) -> np.ndarray:
+    """A JSON list of numbers, e.g. ``[0.1, 0.25]``."""
+    if len(text) > MAX_TEXT:  # refused before parsing: memory stays bounded
+        raise InvalidInputError(
+            f"the series text is {len(text):,} characters; at most {MAX_TEXT:,} are read"
+        )
+    try:
+        values = json.loads(text)
+    except (ValueError, RecursionError):  # lists nested past Python's depth: no series
+        raise InvalidInputError("the series starts as JSON but is not JSON") from None
+    numbers = isinstance(values, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+    )
+    if not numbers:
+        raise InvalidInputError("a series sent as JSON must be one list of numbers")
+    if not values:
+        raise EmptyInputError("no numbers given")
+    return np.array(values, dtype=np.float64)
 
 
 def read_series_file(path: str | os.PathLike) -> np.ndarray:

@@ -18,14 +18,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("models", nargs="*", help="default: every exported model")
     parser.add_argument(
-        "--models-dir", type=Path, default=None, help="default: $VISIONPLAY_MODELS or exported/"
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="one folder of models to bench (default: the first of $VISIONPLAY_MODELS, else the "
+        "shipped models)",
     )
     parser.add_argument(
-        "--runs", type=int, default=DEFAULTS["runs"], help="timed batch-1 runs per engine"
+        "--runs",
+        type=int,
+        default=DEFAULTS["runs"],
+        help="timed batch-1 runs per engine (default: %(default)s)",
     )
-    parser.add_argument("--warmup", type=int, default=DEFAULTS["warmup"], help="untimed runs first")
     parser.add_argument(
-        "--batch", type=int, default=DEFAULTS["batch"], help="batch size for throughput"
+        "--warmup",
+        type=int,
+        default=DEFAULTS["warmup"],
+        help="untimed runs first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULTS["batch"],
+        help="batch size for throughput (default: %(default)s)",
     )
     parser.add_argument(
         "--clients",
@@ -87,7 +102,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=Path("runs/bench"),
-        help="bench.json, bench.png and summary.json (the figures the docs quote) go here",
+        help="bench.json, bench.png and summary.json (the figures the docs quote) go here "
+        "(default: %(default)s)",
     )
     parser.set_defaults(func=run)
     return parser

@@ -62,6 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    for folder in args.compare:  # before the minutes of reading a dataset
+        if not folder.is_dir():
+            raise InvalidInputError(f"--compare {folder}: no such folder")
     from ..train.evaluate import EvalSettings, evaluate  # torchvision reads the datasets
 
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from ..errors import VisionplayError
-from . import bench, ensemble, experiment, export, predict, serve, summary
+from . import bench, ensemble, experiment, export, listing, predict, serve, summary
 from . import eval as eval_command
 
-COMMANDS = (serve, predict, eval_command, export, ensemble, experiment, summary, bench)
+COMMANDS = (serve, predict, listing, eval_command, export, ensemble, experiment, summary, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,9 @@ from PIL import Image
 from .. import tracking
 from ..errors import InvalidInputError
 from ..files import atomic_write
-from ..inference import list_exported, load
+from ..inference import load
+from ..locations import models_dirs
+from ..manifest import listed_models
 from ..preprocess import max_pixels, open_image
 from ..tasks import KeypointModel, Model
 from ..tasks.classification import TOP_K
@@ -52,7 +54,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--model",
         "-m",
         required=True,
-        help=f"exported model ({', '.join(list_exported()) or 'none yet'})",
+        help=f"exported model ({', '.join(predicting_models()) or 'none yet'}; "
+        "`visionplay list` shows them all)",
     )
     parser.add_argument("--top-k", "-k", type=int, default=TOP_K, help="classes per image (>= 1)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -72,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:  # checked here, not by argparse, so the error is one line
         raise InvalidInputError(f"--top-k must be at least 1; got {args.top_k}")
     model = load(args.model)
+    if model.task == "generation":
+        raise InvalidInputError(
+            f"{model.name} is a generator: it draws pictures of a class rather than reading "
+            f"files; ask GET /generate/{model.name}?label=CLASS of `visionplay serve`, its "
+            "Generate tab, or load(name).generate(labels)"
+        )
     options = model.options_from(top_k=args.top_k)
     pictures = [name for name in args.inputs if not is_video(name)]
     answers = {name: model.predict(Path(name), **options) for name in pictures}
@@ -90,6 +99,12 @@ def run(args: argparse.Namespace) -> int:
         first, *rest = video_text(videos[name]) if name in videos else model.to_text(answers[name])
         print(f"{name}: {first}", *rest, sep="\n")
     return 0
+
+
+def predicting_models() -> list[str]:
+    """The models ``predict`` reads files with: every one but the generators."""
+    listed = listed_models(models_dirs())
+    return sorted(m.name for m in listed if m.hidden_by is None and m.task != "generation")
 
 
 def write_overlays(model, answers: dict, folder: Path) -> None:

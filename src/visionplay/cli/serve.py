@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..admission import ADMISSION, MOST_PER_CLIENT, STOPPING
 from ..errors import InvalidInputError, VisionplayError
+from ..locations import models_dirs
 from ..serve.connections import AllowedHosts, HostRule, deadline_protocol, host_rule
 from ..serve.uploads import gradio_app_kwargs
 
@@ -37,7 +38,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: this machine only)"
     )
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--port", type=int, default=7860, help="port to listen on (default: %(default)s)"
+    )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument(
         "--allowed-hosts",
@@ -54,10 +57,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--models-dir",
         "--models",
         type=Path,
+        action="append",
         default=None,
         metavar="DIR",
-        help="the models' folder (default: $VISIONPLAY_MODELS, else the checkout's exported/, "
-        "else the copy installed with the package)",
+        help="a folder of your own models, searched before $VISIONPLAY_MODELS's and the "
+        "shipped models (repeatable: the first folder holding a name serves it)",
     )
     parser.add_argument(
         "--max-upload-mb",
@@ -151,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     share_the_cores(args.threads)
     from ..ui.app import build_app, queued
 
-    demo = build_app(args.models_dir, keep_uploads_s=args.keep_uploads_s)
+    folders = models_dirs(args.models_dir)
+    demo = build_app(folders, keep_uploads_s=args.keep_uploads_s)
     queued(demo, args.queue_per_client)
     if args.share:  # Gradio's tunnel carries its own app only: no REST routes there
         return launch_shared(demo, args.host, args.port, max_bytes)
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
     # One port: the REST routes first, the Gradio app mounted under them at "/", taking as
     # file inputs only what was uploaded to it.
-    routes = create_app(ServeSettings(args.models_dir, max_bytes, args.max_batch))
+    routes = create_app(ServeSettings(folders, max_bytes, args.max_batch))
     app = gr.mount_gradio_app(
         routes,
         demo,
@@ -333,7 +338,8 @@ def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:
     max_pixels = None if args.max_pixels is None else round(args.max_pixels * 1e6)
     settings = ServeSettings(max_body=max_bytes, max_batch=args.max_batch)
     app = deployment(settings, args.replicas, args.cpus_per_replica, max_pixels, hosts)
-    carried = runtime_env(args.models_dir)  # the models travel with the job, to every node
+    # The models travel with the job, to every node: the stack's, in one folder.
+    carried = runtime_env(models_dirs(args.models_dir))
     if args.address:
         ray.init(address=args.address, runtime_env=carried)
     else:

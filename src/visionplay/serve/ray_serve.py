@@ -17,8 +17,11 @@ Needs the ``ray`` extra: ``pip install 'visionplay[ray]'``.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,8 @@ from starlette.datastructures import MutableHeaders
 
 from .. import admission
 from ..errors import InvalidInputError
-from ..inference import THREADS_ENV, list_exported, load, models_dir
+from ..inference import THREADS_ENV, find_exported, list_exported, load
+from ..locations import Folders, as_folders, search_path
 from ..preprocess import MAX_PIXELS_ENV
 from .connections import AllowedHosts, HostRule, host_rule
 from .rest import MAX_BATCH, ServeSettings, create_app
@@ -40,10 +44,11 @@ SHIPPED = ["*.onnx"]
 @serve.deployment
 @serve.ingress()  # the app is built in each replica, after __init__ (below)
 class Models:
-    """One replica: every model in ``settings.directory`` loaded before the first request,
-    served ``concurrency`` requests at a time, one onnxruntime thread each, to the Host
-    headers ``hosts`` allows (default: loopback names). ``directory`` None: the replica's
-    working directory, where Ray unpacked the job's working_dir."""
+    """One replica: every model in ``settings.directory`` (a folder or several) loaded
+    before the first request, served ``concurrency`` requests at a time, one onnxruntime
+    thread each, to the Host headers ``hosts`` allows (default: loopback names).
+    ``directory`` None: the replica's working directory, where Ray unpacked the job's
+    working_dir."""
 
     def __init__(
         self,
@@ -58,10 +63,10 @@ class Models:
         admission.ADMISSION.resize(concurrency)
         if max_pixels is not None:
             os.environ[MAX_PIXELS_ENV] = str(max_pixels)
-        folder = Path(settings.directory) if settings.directory else Path.cwd()
-        for name in list_exported(folder):
-            load(name, folder)
-        self.routes = create_app(replace(settings, directory=folder))
+        folders = as_folders(settings.directory) or (Path.cwd(),)
+        for name in list_exported(folders):
+            load(name, folders)
+        self.routes = create_app(replace(settings, directory=folders))
         self.routes.add_middleware(ServedBy, name=f"{socket.gethostname()}:{os.getpid()}")
         # Outermost: Ray's proxy passes the client's Host header on (DNS rebinding).
         rule = host_rule("127.0.0.1") if hosts is None else hosts
@@ -87,15 +92,31 @@ class ServedBy:
         await self.app(scope, receive, send_named if scope["type"] == "http" else send)
 
 
-def models_folder(directory: str | os.PathLike | None = None) -> Path:
-    """``directory`` (default :func:`visionplay.inference.models_dir`), checked to hold models."""
-    folder = Path(directory or models_dir()).resolve()
-    if not list_exported(folder):
-        raise InvalidInputError(f"no exported models in {folder}: run `visionplay export --onnx`")
+def models_folders(directory: Folders = None) -> tuple[Path, ...]:
+    """The folders of ``directory`` (default: the stack), absolute, checked to hold models."""
+    folders = tuple(folder.resolve() for folder in search_path(directory))
+    if not list_exported(folders):
+        shown = ", ".join(map(str, folders))
+        raise InvalidInputError(f"no exported models in {shown}: run `visionplay export --onnx`")
+    return folders
+
+
+def models_folder(directory: Folders = None) -> Path:
+    """One folder that holds the models ``directory`` serves (default: the stack): the
+    folder itself where one holds them all, else a temporary one with each name's file from
+    the first folder that has it (Ray carries one working_dir)."""
+    found = find_exported(models_folders(directory))
+    holders = {path.parent for path in found.values()}
+    if len(holders) == 1:
+        return holders.pop()
+    folder = Path(tempfile.mkdtemp(prefix="visionplay-models-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for path in found.values():
+        shutil.copy2(path, folder / path.name)
     return folder
 
 
-def runtime_env(directory: str | os.PathLike | None = None) -> dict[str, Any]:
+def runtime_env(directory: Folders = None) -> dict[str, Any]:
     """The job's runtime_env for ``ray.init``: Ray zips the models folder's ``.onnx`` files
     and unpacks them on every node that starts a replica (it uploads a local working_dir
     only at the job level, not per deployment)."""
@@ -113,13 +134,15 @@ def deployment(
 ) -> serve.Application:
     """The app for ``serve.run``: ``replicas`` copies of :class:`Models`, each reserving
     ``cpus_per_replica`` CPUs and running that many requests at a time, answering the Host
-    headers ``hosts`` allows. ``settings.directory``: where every replica finds the models;
-    None: the job's working_dir (:func:`runtime_env`)."""
+    headers ``hosts`` allows. ``settings.directory``: the folder (or folders, searched in
+    order) where every replica finds the models; None: the job's working_dir
+    (:func:`runtime_env`)."""
     settings = settings or ServeSettings()
     if replicas < 1 or not cpus_per_replica > 0:
         raise InvalidInputError("replicas and CPUs per replica must be positive")
     if settings.directory:
-        settings = replace(settings, directory=str(models_folder(settings.directory)))
+        folders = models_folders(settings.directory)
+        settings = replace(settings, directory=tuple(map(str, folders)))
     return Models.options(
         num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica}
     ).bind(

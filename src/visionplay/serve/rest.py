@@ -6,7 +6,8 @@ MLServer speak) and a short ``POST /predict/{name}`` for curl. Everything goes t
     GET  /v2/health/live            GET /v2/health/ready
     GET  /v2/models/{name}          GET /v2/models/{name}/ready
     POST /v2/models/{name}/infer    POST /predict/{name}   (body: a picture's bytes, or a series)
-    GET  /generate/{name}?label=..  (a generator's pictures of one class, as a PNG grid)
+    GET  /generate/{name}?label=..  (a generator's pictures of one class, as a PNG grid;
+                                     &count, &seed, &columns, &scale: each pixel enlarged)
     POST /live/{name}               (a face keypoint model: one video frame, faces followed)
 
 ``POST /live/{name}`` follows faces through a video one frame a request, keeping nothing
@@ -26,7 +27,8 @@ prepared exactly as ``load(name).predict`` prepares it. A model of several input
 generator's FP32 ``z`` and INT64 ``label``) takes each by name, of the datatype and shape
 its metadata declares. Errors answer ``{"error": "..."}`` with 400 (bad input), 404
 (unknown model, version or route), 405 (wrong method), 413 (body too large), 500 (a
-failure of ours) or 503 (no models); so does every other path under /v2.
+failure of ours) or 503 (no models); so does every other path or method under /v2,
+/predict and /generate.
 
 What one request may make the server do is bounded, not only its bytes: at most
 ``max_batch`` pictures or tensor rows, pictures of at most ``preprocess.max_pixels()``
@@ -43,7 +45,6 @@ import functools
 import io
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,12 +63,13 @@ from .. import __version__, tracking
 from ..admission import ADMISSION, is_large
 from ..errors import ModelNotFoundError, VisionplayError
 from ..inference import list_exported, load
+from ..locations import Folders
 from ..manifest import MANIFEST
 from ..preprocess import picture_pixels
 from ..series import count_values
 from ..tasks import Model
 from ..tasks.classification import TOP_K
-from ..tasks.generation import GRID, LONGEST_LABEL, MOST_IN_GRID, picture_grid
+from ..tasks.generation import GRID, LONGEST_LABEL, MOST_IN_GRID, MOST_SCALE, picture_grid
 from .protocol import (
     BINARY_HEADER,
     BINARY_REFUSED,
@@ -145,19 +147,20 @@ def answered(handler: Callable[..., Any]) -> Callable[..., Any]:
 @dataclass(frozen=True)
 class ServeSettings:
     """What the routes are built with, wherever they are served (``visionplay serve``, a
-    Ray replica, a test): the models' folder (None: :func:`visionplay.inference.models_dir`)
-    and the most bytes in a body and pictures or rows in a batch. How many requests run at
+    Ray replica, a test): the models' folder, or folders searched in order (None: the stack,
+    :func:`visionplay.locations.models_dirs`), and the most bytes in a body and pictures or
+    rows in a batch. How many requests run at
     once is the process's own (:data:`visionplay.admission.ADMISSION`, sized by whoever
     starts the server beside its onnxruntime threads)."""
 
-    directory: str | os.PathLike | None = None
+    directory: Folders = None
     max_body: int = MAX_BODY
     max_batch: int = MAX_BATCH
 
 
 class Routes:
-    """The routes over the models of one folder, with what they share: the settings and
-    the worker threads.
+    """The routes over the models of the settings' folders, with what they share: the
+    settings and the worker threads.
 
     Models run in worker threads, in their turn under the process's admission policy
     (:mod:`visionplay.admission`).
@@ -296,9 +299,11 @@ class Routes:
         count: int | None = None,
         seed: int = 0,
         columns: int | None = None,
+        scale: int = 1,
     ) -> Response:
         """``count`` pictures of the class ``label`` (an index or a name), their latent
-        vectors drawn from ``seed``, as one PNG grid of ``columns`` (default: square-ish)."""
+        vectors drawn from ``seed``, as one PNG grid of ``columns`` (default: square-ish),
+        each pixel a ``scale`` x ``scale`` square."""
         model = self.model(name)
         most = min(MOST_IN_GRID, self.max_batch)
         count = min(GRID, most) if count is None else count
@@ -308,12 +313,14 @@ class Routes:
             raise HTTPError(400, f"seed must be 0 or more; got {shown(str(seed))}")
         if columns is not None and not 1 <= columns <= count:
             raise HTTPError(400, f"columns must be 1 to count ({count}); got {columns:,}")
+        if not 1 <= scale <= MOST_SCALE:
+            raise HTTPError(400, f"scale must be 1 to {MOST_SCALE}; got {scale:,}")
         if len(label) > LONGEST_LABEL:  # no class is called so; the error would echo it all
             raise HTTPError(
                 400, f"label must be at most {LONGEST_LABEL} characters; got {len(label):,}"
             )
         png = await self.in_worker(
-            grid_png, model, label, count, seed, columns, large=is_large(rows=count)
+            grid_png, model, label, count, seed, columns, scale, large=is_large(rows=count)
         )
         return Response(png, media_type="image/png")
 
@@ -326,10 +333,13 @@ def predict_is_large(model: Model, data: bytes, options: dict[str, Any]) -> bool
     return is_large(values=model.work(count_values(data), **options))
 
 
-def grid_png(model: Model, label: str, count: int, seed: int, columns: int | None) -> bytes:
+def grid_png(
+    model: Model, label: str, count: int, seed: int, columns: int | None, scale: int = 1
+) -> bytes:
     """The encoded grid of ``count`` pictures of ``label`` (runs in a worker thread)."""
     buffer = io.BytesIO()
-    picture_grid(model.generate([label] * count, seed), columns).save(buffer, format="PNG")
+    grid = picture_grid(model.generate([label] * count, seed), columns, scale=scale)
+    grid.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -345,12 +355,21 @@ async def live() -> dict[str, bool]:
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 PROTOCOL_ROUTES = "/v2, /v2/health/live|ready, /v2/models/NAME[/versions/VERSION][/ready|/infer]"
+SHORT_ROUTES = "POST /predict/NAME, GET /generate/NAME, POST /live/NAME"
+# The last routes under each prefix of ours, and what their 404 says is served there.
+UNROUTED = {
+    "/v2": PROTOCOL_ROUTES,
+    "/v2/{rest:path}": PROTOCOL_ROUTES,
+    "/predict/{rest:path}": SHORT_ROUTES,
+    "/generate/{rest:path}": SHORT_ROUTES,
+    "/live/{rest:path}": SHORT_ROUTES,
+}
 
 
-def unrouted(router: APIRouter) -> Callable[[Request], Any]:
-    """The last route under /v2: any other path or method gets the protocol's error (404 or
-    405), not FastAPI's ``{"detail": ...}``, nor, under ``visionplay serve``, the Gradio app
-    mounted at "/"."""
+def unrouted(router: APIRouter, served: str = PROTOCOL_ROUTES) -> Callable[[Request], Any]:
+    """A last route under a prefix of ours (/v2, /predict, /generate, /live): any other path or
+    method gets the protocol's error (404 or 405), not FastAPI's ``{"detail": ...}``, nor,
+    under ``visionplay serve``, the Gradio app mounted at "/"."""
 
     async def refuse(request: Request) -> Response:
         path, method = request.url.path, request.method
@@ -367,7 +386,7 @@ def unrouted(router: APIRouter) -> Callable[[Request], Any]:
             answer = error(405, f"{shown(path, 80)} takes {', '.join(allowed)}, not {method}")
             answer.headers["allow"] = ", ".join(allowed)
             return answer
-        return error(404, f"no route {shown(path, 80)} here; served: {PROTOCOL_ROUTES}")
+        return error(404, f"no route {shown(path, 80)} here; served: {served}")
 
     return refuse
 
@@ -388,8 +407,9 @@ def create_router(settings: ServeSettings | None = None) -> APIRouter:
     router.add_api_route("/predict/{name}", routes.predict, methods=["POST"])
     router.add_api_route("/generate/{name}", routes.generate, methods=["GET"])
     router.add_api_route("/live/{name}", routes.follow, methods=["POST"])
-    for path in ("/v2", "/v2/{rest:path}"):  # after every route: it takes what they do not
-        router.add_api_route(path, unrouted(router), methods=ANY_METHOD, include_in_schema=False)
+    for path, served in UNROUTED.items():  # after every route: each takes what they do not
+        refuse = unrouted(router, served)
+        router.add_api_route(path, refuse, methods=ANY_METHOD, include_in_schema=False)
     return router
 
 

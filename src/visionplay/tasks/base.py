@@ -18,7 +18,7 @@ No torch here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -50,6 +50,50 @@ class Axis:
     high: int
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A task's primary figure, the one that says which of two models is better: its name,
+    the training record's name for it (``metric`` itself, or after the held-out split:
+    ``test_acc``, ``val_nme``), where ``visionplay eval --record`` keeps it, and which way
+    is better."""
+
+    label: str
+    metric: str
+    higher_is_better: bool
+    evaluated: tuple[str, ...] = ()  # the keys down to it in a manifest entry's "eval"
+    percent: bool = False
+
+    def in_record(self, record: Mapping[str, Any]) -> float | None:
+        """The figure in a training record (the last epoch's held-out figures); None where
+        it holds none (an ensemble's, a model with nothing to train)."""
+        for key, value in record.items():
+            named = key == self.metric or key.endswith(f"_{self.metric}")
+            if named and not key.startswith("train_") and isinstance(value, (int, float)):
+                return float(value)
+        return None
+
+    def recorded(self, entry: Mapping[str, Any]) -> tuple[str, float] | None:
+        """Where a manifest entry records the figure and its value: its training record,
+        else its evaluation (an ensemble's only one); None where neither does."""
+        trained = self.in_record(entry.get("training") or {})
+        if trained is not None:
+            return "training", trained
+        value: Any = entry.get("eval") or {}
+        for key in self.evaluated:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if self.evaluated and isinstance(value, (int, float)):
+            return "eval", float(value)
+        return None
+
+    def worse(self, new: float, old: float) -> bool:
+        """Whether ``new`` is worse than ``old`` (equal is not)."""
+        return new < old if self.higher_is_better else new > old
+
+    def text(self, value: float) -> str:
+        shown = f"{value:.2%}" if self.percent else f"{value:.4g}"
+        return f"{self.label} {shown}"
+
+
 class Model:
     """An exported model: an onnxruntime session, the config read from its file, and the
     task's own ways of preparing input and reading answers. Open one with
@@ -61,6 +105,7 @@ class Model:
     :meth:`options_from` keeps those of a caller's settings that this task takes."""
 
     task: ClassVar[str]
+    figure: ClassVar[Figure | None] = None  # what says which of two models is better
 
     # What export writes.
     inputs: ClassVar[tuple[str, ...]] = ("image",)  # the graph's inputs, in run's order

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import DataConfig
 from ..preprocess import ImageLike
-from .base import Model
+from .base import Figure, Model
 
 TOP_K = 3  # classes an answer names when the caller does not say
 
@@ -29,6 +29,7 @@ class Classifier(Model):
     top ``top_k`` :class:`Prediction` s, most likely first."""
 
     task = "classification"
+    figure = Figure("accuracy", "acc", higher_is_better=True, evaluated=("accuracy",), percent=True)
     output_name = "probabilities"
     softmax = True
     answer_key = "predictions"

@@ -12,7 +12,7 @@ import numpy as np
 from .. import series
 from ..config import DataConfig
 from ..errors import InvalidInputError
-from .base import Axis, Model
+from .base import Axis, Figure, Model
 
 MOST_STEPS = 1000  # values one forecast may ask for
 
@@ -20,9 +20,12 @@ MOST_STEPS = 1000  # values one forecast may ask for
 class ForecastModel(Model):
     """A forecaster: ``forecast(values, steps)`` continues a 1-D series. Up to the model's
     horizon it answers in one pass; beyond, it rolls forward on its own forecasts. A series
-    may be numbers, text of numbers, the bytes of a text or CSV file, or a file's path."""
+    may be numbers, the bytes of a text, CSV or JSON file (what a REST body holds; the JSON
+    is a list of numbers, as :meth:`to_json` writes), or a file's path: a ``str`` is a path,
+    as it is for a picture."""
 
     task = "forecast"
+    figure = Figure("MSE", "mse", higher_is_better=False)
     inputs = ("series",)
     output_name = "forecast"
     takes_pixels = False
@@ -49,7 +52,7 @@ class ForecastModel(Model):
 
     def prepare(self, values: Any) -> np.ndarray:
         """The (steps, 1) float32 array the model reads, or a clear error."""
-        if isinstance(values, os.PathLike):
+        if isinstance(values, (str, os.PathLike)):
             values = series.read_series_file(values)
         elif isinstance(values, bytes):
             values = series.parse_series(values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import InvalidInputError, shown
-from .base import MOST_AT_ONCE, Model
+from .base import MOST_AT_ONCE, Figure, Model
 
 LONGEST_LABEL = 100  # the most of a label a generator reads; no class has a longer name
 # A grid of pictures (the Generate tab, GET /generate): the most one request draws, and how
@@ -20,6 +21,7 @@ LONGEST_LABEL = 100  # the most of a label a generator reads; no class has a lon
 MOST_IN_GRID = 64
 GRID = 16
 WALK_STEPS = 8
+MOST_SCALE = 8  # the most a grid is enlarged (each pixel a square of that side)
 
 
 class Generator(Model):
@@ -29,6 +31,13 @@ class Generator(Model):
     one seed's latent vector to another's. An answer is an (N, H, W) uint8 array."""
 
     task = "generation"
+    figure = Figure(
+        "read as asked",
+        "conditional_accuracy",
+        higher_is_better=True,
+        evaluated=("conditional_accuracy",),
+        percent=True,
+    )
     inputs = ("z", "label")
     output_name = "pictures"
     takes_pixels = False
@@ -97,7 +106,7 @@ class Generator(Model):
             path = Path(label)
             label = path.read_bytes()[: LONGEST_LABEL + 1] if path.is_file() else str(path)
         if isinstance(label, bytes):  # a request's body: the label as text
-            label = label.decode("utf-8", "replace").strip()[: LONGEST_LABEL + 1]
+            label = self._label_text(label)
         if isinstance(label, str) and len(label) <= LONGEST_LABEL:  # a longer one is no class
             if label in self.labels:
                 return self.labels.index(label)
@@ -109,6 +118,19 @@ class Generator(Model):
         choices = ", ".join(f"{i} ({name})" for i, name in enumerate(self.labels))
         asked = repr(shown(label)) if isinstance(label, str) else shown(label)
         raise InvalidInputError(f"{self.name} has no class {asked}; its classes: {choices}")
+
+    def _label_text(self, data: bytes) -> str:
+        """A label sent as bytes, as text; a picture (any bytes not UTF-8) is refused
+        for what it is, not quoted back as a class that does not exist."""
+        start = data[: LONGEST_LABEL * 4 + 4]  # a longer label is no class either
+        try:  # not final: a character the cut split in two is no fault of the sender's
+            text = codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+            return text.strip()[: LONGEST_LABEL + 1]
+        except UnicodeDecodeError:
+            raise InvalidInputError(
+                f"{self.name} is a generator: it takes a class (a name or an index, as text), "
+                f"not a picture or other binary data; its classes: {', '.join(self.labels)}"
+            ) from None
 
     def latents(self, seed: int, count: int) -> np.ndarray:
         """``count`` latent vectors drawn from ``seed``: the first rows are the same
@@ -176,9 +198,14 @@ def slerp(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (np.outer(weights_start, start) + np.outer(weights_end, end)).astype(np.float32)
 
 
-def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2) -> Image.Image:
+def picture_grid(
+    pictures: np.ndarray, columns: int | None = None, gap: int = 2, scale: int = 1
+) -> Image.Image:
     """(N, H, W) uint8 pictures (or (N, H, W, 3): RGB) as one image, in rows of ``columns``
-    (default: a square-ish grid), ``gap`` pixels apart."""
+    (default: a square-ish grid), ``gap`` pixels apart, each pixel then a ``scale`` x
+    ``scale`` square (1 to :data:`MOST_SCALE`)."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MOST_SCALE:
+        raise InvalidInputError(f"scale must be a whole number from 1 to {MOST_SCALE}")
     count, height, width = pictures.shape[:3]
     columns = columns or int(np.ceil(np.sqrt(count)))
     rows = -(-count // columns)
@@ -188,4 +215,7 @@ def picture_grid(pictures: np.ndarray, columns: int | None = None, gap: int = 2)
     for i, picture in enumerate(pictures):
         top, left = gap + (i // columns) * (height + gap), gap + (i % columns) * (width + gap)
         sheet[top : top + height, left : left + width] = picture
-    return Image.fromarray(sheet)
+    grid = Image.fromarray(sheet)
+    if scale == 1:
+        return grid
+    return grid.resize((grid.width * scale, grid.height * scale), Image.Resampling.NEAREST)

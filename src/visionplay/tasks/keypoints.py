@@ -16,7 +16,7 @@ from ..config import DataConfig
 from ..errors import ModelNotFoundError, VisionplayError
 from ..preprocess import ImageLike, open_image, to_gray
 from ..tracking import Following
-from .base import Model
+from .base import Figure, Model
 from .detection import FaceDetector
 
 # The detector of a file that names none: one exported before the detector was a model of
@@ -49,6 +49,9 @@ class KeypointModel(Model):
     graph itself reads a 96x96 grey crop and answers the points in crop units."""
 
     task = "keypoints"
+    figure = Figure(
+        "NME", "nme", higher_is_better=False, evaluated=("validation_held_out_people", "nme")
+    )
     output_name = "points"
     answer_key = "faces"
     bytes_input = "an encoded picture: every face's box, 68 points and score"

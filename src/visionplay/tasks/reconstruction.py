@@ -8,7 +8,7 @@ import numpy as np
 
 from ..config import DataConfig
 from ..preprocess import ImageLike
-from .base import Model
+from .base import Figure, Model
 
 
 class Reconstructor(Model):
@@ -16,6 +16,7 @@ class Reconstructor(Model):
     none ships). An answer is the (C, H, W) float array."""
 
     task = "reconstruction"
+    figure = Figure("MSE", "mse", higher_is_better=False)
     answer_key = "images"
 
     @classmethod

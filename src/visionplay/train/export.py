@@ -25,7 +25,14 @@ from ..errors import VisionplayError
 from ..files import atomic_write
 from ..inference import open_model
 from ..integrity import WEIGHTS_KEY, onnx_weights_sha256
-from ..manifest import update_entry
+from ..manifest import (
+    RECORD_FILES,
+    check_model_name,
+    keep_previous,
+    model_files,
+    readable_manifest,
+    update_entry,
+)
 from ..tasks import Model, task_class
 from ..tasks.base import CONFIG_KEY
 from .build import count_parameters
@@ -45,6 +52,7 @@ class ExportResult:
     path: Path
     max_abs_diff: float
     parameters: int
+    kept: Path | None = None  # where the model it replaced was kept (None: it replaced none)
 
 
 def servable(model: nn.Module, cfg: DataConfig, calibration: dict | None = None) -> nn.Module:
@@ -109,19 +117,26 @@ def export_checkpoint(
     out_dir: str | os.PathLike = "exported",
     name: str | None = None,
     samples: np.ndarray | tuple[np.ndarray, ...] | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export one checkpoint to ``out_dir/<name>.onnx`` and record it in the manifest.
 
     The file is written only if onnx.checker passes and onnxruntime agrees with PyTorch
     within :data:`TOLERANCE` on ``samples`` (the graph's inputs: random ones of the task's
-    kind if none are given); a model already there is never replaced by one that fails.
+    kind if none are given); a model already there is never replaced by one that fails,
+    nor, unless ``force``, by a dry run's or one whose recorded figure is worse
+    (:func:`check_replacement`). The model replaced is kept one step back
+    (:func:`visionplay.manifest.keep_previous`).
     """
     checkpoint_path = Path(checkpoint_path)
     if not checkpoint_path.is_file():
         raise VisionplayError(f"no checkpoint at {checkpoint_path}")
     checkpoint = load_checkpoint(checkpoint_path)
     cfg = DataConfig.from_dict(checkpoint["cfg"])
-    name = name or checkpoint["name"]
+    name = check_model_name(name or checkpoint["name"])
+    out_path = Path(out_dir) / f"{name}.onnx"
+    if not force:
+        check_replacement(out_path, checkpoint_path, checkpoint, cfg)
     model = servable(model_from_checkpoint(checkpoint), cfg, checkpoint.get("calibration"))
 
     if samples is None:
@@ -135,7 +150,6 @@ def export_checkpoint(
     onnx.checker.check_model(proto, full_check=True)
     model_bytes = with_weights_checksum(proto)
 
-    out_path = Path(out_dir) / f"{name}.onnx"
     weights_path = out_path.with_suffix(".pt")
     # Checked through onnxruntime from a staged copy (open_model also checks the weights'
     # checksum); only a file that passes replaces out_path.
@@ -155,17 +169,58 @@ def export_checkpoint(
                 f"{name}: onnxruntime differs from PyTorch by {diff:.2e} (> {TOLERANCE:.0e}); "
                 f"{out_path} left as it was"
             )
+        kept = keep_previous(Path(out_dir), name)
         os.replace(staged, out_path)
         os.replace(staged_weights, weights_path)
     finally:
         staged.unlink(missing_ok=True)
         staged_weights.unlink(missing_ok=True)
 
-    result = ExportResult(name, out_path, diff, count_parameters(model))
-    if checkpoint.get("history"):  # the training record ships beside the model
-        save_history(Path(out_dir), name, checkpoint["history"], prefix=f"{name}.")
+    result = ExportResult(name, out_path, diff, count_parameters(model), kept)
+    write_training_record(Path(out_dir), name, checkpoint)
     update_manifest(Path(out_dir), result, cfg, checkpoint)
     return result
+
+
+def check_replacement(
+    out_path: Path, checkpoint_path: Path, checkpoint: dict, cfg: DataConfig
+) -> None:
+    """Refuse, in one line, to put over the model at ``out_path`` a dry run's checkpoint or
+    one whose recorded figure (its task's :class:`~visionplay.tasks.base.Figure`) is worse
+    than the manifest records for the model there."""
+    if not out_path.is_file():
+        return
+    how = "--force replaces it anyway, or export to another --out"
+    if is_dry_run(checkpoint):
+        raise VisionplayError(
+            f"{checkpoint_path} is a dry run's checkpoint (one epoch on a few images); it "
+            f"would replace {out_path}: {how}"
+        )
+    figure = task_class(cfg.task).figure
+    entry = readable_manifest(out_path.parent).get(out_path.stem) or {}
+    old = figure.recorded(entry) if figure and entry.get("task") == cfg.task else None
+    new = figure.in_record(training_summary(checkpoint)) if figure else None
+    if old is not None and new is not None and figure.worse(new, old[1]):
+        raise VisionplayError(
+            f"{checkpoint_path} records {figure.text(new)}, worse than the "
+            f"{figure.text(old[1])} that {out_path} records ({old[0]}): {how}"
+        )
+
+
+def is_dry_run(checkpoint: dict) -> bool:
+    """Whether a checkpoint (or any member of an ensemble) comes from ``--dry-run``."""
+    records = [checkpoint, *(checkpoint.get("members") or [])]
+    return any((record.get("args") or {}).get("dry_run") for record in records)
+
+
+def write_training_record(out_dir: Path, name: str, checkpoint: dict) -> None:
+    """The training record (per-epoch metrics and curves) beside the model; a checkpoint
+    without one (an ensemble) leaves none of the replaced model's beside it either."""
+    if checkpoint.get("history"):
+        save_history(out_dir, name, checkpoint["history"], prefix=f"{name}.")
+        return
+    for path in model_files(out_dir, name, RECORD_FILES):
+        path.unlink(missing_ok=True)
 
 
 def with_weights_checksum(proto: onnx.ModelProto) -> bytes:

@@ -111,7 +111,7 @@ def fit(
     fitted = None
     if calibration_set is not None and distributed.is_main():
         fitted = calibrate(model, calibration_set, device, reject_class(cfg))
-        log(calibration_line(fitted))
+        log(calibration_line(fitted, settings.dry_run))
     if distributed.is_main():
         # Also when a finished run is resumed: its checkpoint then takes this run's config
         # (the face trainer's detector framing, measured again for a new detector).
@@ -129,7 +129,14 @@ def fit(
     return history
 
 
-def calibration_line(fitted: dict[str, Any]) -> str:
+def calibration_line(fitted: dict[str, Any], dry_run: bool = False) -> str:
+    """What the calibration fitted, in a line. A dry run's figures are left out: fitted to
+    a model of one short epoch on a few images, they mean nothing."""
+    if dry_run:
+        return (
+            f"dry run: calibration fitted on {fitted['images']:,} held-out images, only to "
+            "check that it runs (its temperature means nothing after one short epoch)"
+        )
     line = (
         f"temperature {fitted['temperature']:.3f} fitted on {fitted['images']:,} held-out "
         f"images: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"

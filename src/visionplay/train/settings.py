@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import types
 import typing
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import VisionplayError
+from ..locations import DRY_RUN_DIR
 
 DRY_RUN_IMAGES = 512
 S = TypeVar("S", bound="TrainingSettings")
@@ -72,12 +74,18 @@ class TrainingSettings:
     augment: bool = True
     seed: int = 0
     data_dir: Path | None = setting(None, "default: $VISIONPLAY_DATA")  # else the cache folder
-    out: Path = Path("runs")
+    out: Path = setting(
+        Path("runs"), "where the run is saved: <out>/<arch>/ (default: %(default)s)"
+    )
     device: str = "auto"
     workers: int = setting(2, "processes for the one-off preprocessing")
     limit: int | None = setting(None, "use only N images per split, evenly spread")
     resume: bool = setting(False, "continue from <out>/<arch>/<arch>.pt")
-    dry_run: bool = setting(False, f"one epoch on {DRY_RUN_IMAGES} images")
+    dry_run: bool = setting(
+        False,
+        f"one epoch on {DRY_RUN_IMAGES} images, saved under <out>/{DRY_RUN_DIR}/ (which "
+        "`visionplay export` takes only when named, and puts over no model without --force)",
+    )
 
     @classmethod
     def from_args(cls: type[S], args: argparse.Namespace) -> S:
@@ -90,8 +98,9 @@ class TrainingSettings:
 
     @property
     def run_dir(self) -> Path:
-        """Where the run writes its checkpoint, metrics and curves."""
-        return self.out / self.arch
+        """Where the run writes its checkpoint, metrics and curves; a dry run's is apart,
+        so that it never takes a real run's place."""
+        return self.out / DRY_RUN_DIR / self.arch if self.dry_run else self.out / self.arch
 
     @property
     def checkpoint_path(self) -> Path:
@@ -205,8 +214,19 @@ def parse_training_args(
     settings: type[S] = TrainingSettings,
 ) -> S:
     """Parse ``argv`` into ``settings`` (a :class:`TrainingSettings` subclass for a trainer
-    with flags of its own)."""
-    return settings.from_args(parser.parse_args(argv))
+    with flags of its own); a dry run says where it saves."""
+    parsed = settings.from_args(parser.parse_args(argv))
+    if parsed.dry_run and os.environ.get("RANK", "0") == "0":  # torchrun: its first process
+        print(dry_run_notice(parsed), flush=True)
+    return parsed
+
+
+def dry_run_notice(settings: TrainingSettings) -> str:
+    return (
+        f"dry run: one epoch on at most {settings.limit:,} images, to check the set-up; it "
+        f"writes to {settings.run_dir}/, not {settings.out / settings.arch}/ where a real run "
+        "writes (its figures mean nothing, and export puts it over no model without --force)"
+    )
 
 
 def exit_on_error(main: Callable[[], Any]) -> None:

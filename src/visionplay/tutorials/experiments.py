@@ -55,6 +55,7 @@ def add_permutation_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentP
         options={  # what the fields' help says of a trainer's run is not so here
             "epochs": {"help": "seed 002 trains one epoch"},
             "lr": {"help": "of plain SGD (momentum 0.5, no schedule)"},
+            "out": {"help": "where the result's JSON and chart go (default: %(default)s)"},
         },
     )
 

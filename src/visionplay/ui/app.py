@@ -9,13 +9,13 @@ its tab into a message saying how to make it, and the other tabs keep working.
 
 from __future__ import annotations
 
-import os
 from itertools import chain
 from typing import Any
 
 import gradio as gr
 
 from ..admission import MOST_PER_CLIENT, MOST_QUEUED
+from ..locations import Folders
 from .draw import draw_tab
 from .face import face_tab
 from .forecast import forecast_tab
@@ -25,8 +25,9 @@ from .photo import photo_tab
 from .widgets import BRUSH_READY_JS
 
 
-def build_app(directory: str | os.PathLike | None = None, keep_uploads_s: int = 300) -> gr.Blocks:
-    """All tabs over the models in ``directory`` (default :func:`.inference.models_dir`).
+def build_app(directory: Folders = None, keep_uploads_s: int = 300) -> gr.Blocks:
+    """All tabs over the models in ``directory``, a folder or several searched in order
+    (default: the stack, :func:`visionplay.locations.models_dirs`).
     Uploads and answers written to Gradio's temp folder are deleted once older than
     ``keep_uploads_s`` (checked as often): the browser shows an upload from there while
     its user looks at it, so not at the end of the request."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from typing import Any
 
 import gradio as gr
@@ -31,6 +30,7 @@ import gradio as gr
 from .. import strokes as pen
 from ..config import NOT_A_DIGIT
 from ..errors import InvalidInputError
+from ..locations import Folders
 from ..tasks import Classifier
 from ..tasks.classification import TOP_K
 from .widgets import classify, static_text, try_load
@@ -97,7 +97,7 @@ def answer(model: Classifier, value: Any) -> dict[str, Any]:
     }
 
 
-def draw_tab(directory: str | os.PathLike | None) -> None:
+def draw_tab(directory: Folders) -> None:
     model, problem = try_load("mnist", directory)
     with gr.Tab("Draw", id="mnist"):
         if model is None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import os
 import time
 from typing import Any
 
@@ -36,6 +35,7 @@ from .. import faces as layout
 from .. import tracking
 from ..admission import ADMISSION, is_large
 from ..errors import VisionplayError
+from ..locations import Folders
 from ..preprocess import open_image, picture_pixels
 from ..tasks import Face, KeypointModel
 from .widgets import EXAMPLES, static_text, tolerant, try_load
@@ -146,7 +146,7 @@ def live_view(model: KeypointModel) -> None:
     )
 
 
-def face_tab(directory: str | os.PathLike | None) -> None:
+def face_tab(directory: Folders) -> None:
     model, problem = try_load("face_keypoints", directory)
     with gr.Tab("Face", id="face_keypoints"):
         if model is None:

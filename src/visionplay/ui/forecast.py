@@ -4,7 +4,6 @@ steps, and the two baselines beside them on one plot.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from .. import series
 from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, VisionplayError, checked_seed
+from ..locations import Folders
 from ..tasks import ForecastModel
 from .widgets import try_load
 
@@ -58,7 +58,7 @@ def forecast_view(
     if not text or not text.strip():
         return None, SERIES_HINT
     try:
-        values = model.prepare(text)[:, 0]
+        values = model.prepare(series.parse_series(text))[:, 0]  # a str would be a path
         with ADMISSION.turn(is_large(values=model.work(len(values), steps=int(steps)))):
             forecast = model.forecast(values, int(steps))
     except VisionplayError as err:
@@ -84,7 +84,7 @@ def forecast_view(
     return rows, message + (f"\n\n**Careful:** {warning}." if warning else "")
 
 
-def forecast_tab(directory: str | os.PathLike | None) -> None:
+def forecast_tab(directory: Folders) -> None:
     model, problem = try_load("timeseries", directory)
     with gr.Tab("Forecast", id="timeseries"):
         if model is None:

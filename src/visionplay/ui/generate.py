@@ -4,7 +4,6 @@ reads what was drawn and the tab frames each picture by whether it was read as a
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 import gradio as gr
@@ -14,6 +13,7 @@ from PIL import Image
 from .. import errors
 from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, InvalidInputError, VisionplayError, shown
+from ..locations import Folders
 from ..tasks import Classifier, Generator
 from ..tasks.generation import GRID, MOST_IN_GRID, WALK_STEPS, picture_grid
 from .widgets import try_load
@@ -142,7 +142,7 @@ def sheet(label: str, height: int, elem_id: str) -> gr.Image:
     )
 
 
-def generate_tab(directory: str | os.PathLike | None) -> None:
+def generate_tab(directory: Folders) -> None:
     loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
     models: Generators = {n: m for n, (m, _) in loaded.items() if m is not None}
     readers: Readers = {

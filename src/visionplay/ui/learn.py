@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,8 @@ import numpy as np
 
 from ..admission import ADMISSION, is_large
 from ..errors import VisionplayError, shown
-from ..inference import load, models_dir
+from ..inference import load
+from ..locations import Folders, search_path
 from ..plots import drawing
 from .widgets import as_image, pixels_of, plotted, tolerant
 
@@ -40,7 +40,7 @@ EDGE_HINT = "Draw on the canvas, or upload or paste a picture: the learned kerne
 # Model explorer
 
 
-def explore(name: str | None, directory: str | os.PathLike | None = None) -> tuple[Any, str]:
+def explore(name: str | None, directory: Folders = None) -> tuple[Any, str]:
     """The layer table of a registered architecture and, when it is exported, its ONNX
     file's inputs, outputs, opset and metadata."""
     from ..tutorials.explorer import architecture, onnx_opsets
@@ -82,7 +82,7 @@ def architectures() -> Any:
     return gr.Dropdown(choices=architecture_names())
 
 
-def explorer_panel(directory: str | os.PathLike | None) -> gr.Dropdown:
+def explorer_panel(directory: Folders) -> gr.Dropdown:
     with gr.Tab("Model explorer", id="learn-explorer"):
         gr.Markdown("Every registered architecture, layer by layer, for its natural input.")
         # explore() checks the name against the registry itself
@@ -326,12 +326,13 @@ def regression_panel() -> None:
 # FC vs CNN on shuffled pixels (seed 002)
 
 
-def permutation_view(directory: str | os.PathLike | None) -> tuple[str, list]:
+def permutation_view(directory: Folders) -> tuple[str, list]:
     """The recorded table, and (caption, picture) pairs: each example digit as given and
     with its pixels moved by the experiment's permutation."""
     from ..tutorials.experiments import PERMUTE_MODELS, permuted
 
-    path = Path(directory or models_dir()) / PERMUTE_FILE
+    paths = [folder / PERMUTE_FILE for folder in search_path(directory)]
+    path = next((p for p in paths if p.is_file()), paths[0])
     try:
         result = json.loads(path.read_text())
         images = np.array(result["examples"]["images"], np.uint8)
@@ -363,7 +364,7 @@ def permutation_view(directory: str | os.PathLike | None) -> tuple[str, list]:
     return "\n".join(lines), gallery
 
 
-def permutation_panel(directory: str | os.PathLike | None) -> None:
+def permutation_panel(directory: Folders) -> None:
     with gr.Tab("FC vs CNN", id="learn-permute"):
         gr.Markdown(
             "FC2(8) and CNN-small(6) have nearly the same number of parameters. Move every "
@@ -390,7 +391,7 @@ LEARN_NEEDS_TRAINING = (
 )
 
 
-def learn_tab(directory: str | os.PathLike | None) -> None:
+def learn_tab(directory: Folders) -> None:
     if not all(importlib.util.find_spec(name) for name in TRAINING_EXTRA):
         with gr.Tab("Learn", id="learn"):
             gr.Markdown(LEARN_NEEDS_TRAINING, elem_id="learn-message")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import gradio as gr
 import numpy as np
 
+from ..locations import Folders
 from .widgets import EXAMPLES, classify, tolerant, try_load
 
 PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
 
 
-def photo_tab(directory: str | os.PathLike | None) -> None:
+def photo_tab(directory: Folders) -> None:
     loaded = {name: try_load(name, directory) for name in PHOTO_MODELS}
     models = {name: model for name, (model, _) in loaded.items() if model is not None}
     with gr.Tab("Photo", id="photo"):

@@ -7,7 +7,6 @@ has a canvas of its own).
 from __future__ import annotations
 
 import io
-import os
 import sys
 import threading
 from importlib import resources
@@ -22,7 +21,7 @@ from gradio.components.plot import PlotData
 from ..admission import ADMISSION, is_large
 from ..errors import EmptyInputError, ModelNotFoundError, VisionplayError
 from ..inference import load
-from ..locations import examples_dir
+from ..locations import Folders, examples_dir
 from ..plots import encoded
 from ..preprocess import open_unloaded, picture_pixels
 from ..tasks import Classifier, Model
@@ -198,7 +197,7 @@ def pixels_of(image: Any) -> int:
     return size[0] * size[1] if isinstance(size, tuple) else 0
 
 
-def try_load(name: str, directory: str | os.PathLike | None) -> tuple[Model | None, str]:
+def try_load(name: str, directory: Folders) -> tuple[Model | None, str]:
     """The model, or None and what its tab says instead. The tab's words name no folder
     of the server; the whole error (where it looked) goes to the server's log."""
     try:
