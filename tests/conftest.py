@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,3 +59,20 @@ def app_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path; skips (or fails, with VISIONPLAY_REQUIRE_BROWSER=1) when it can't run."""
+    path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package is not installed"
+    else:
+        missing = "" if path else "no Chromium: neither /usr/bin/chromium nor chromium on PATH"
+    if missing:
+        if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{missing} (and VISIONPLAY_REQUIRE_BROWSER=1)")
+        pytest.skip(missing)
+    return path

@@ -9,9 +9,7 @@ them the test skips, unless ``VISIONPLAY_REQUIRE_BROWSER=1`` makes their absence
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -23,23 +21,6 @@ from visionplay.inference import models_dir
 from visionplay.ui.draw import DRAW_HINT
 
 TIMEOUT_MS = 20_000  # a page load plus a prediction, on a busy machine
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Chromium's path; skips (or fails, with VISIONPLAY_REQUIRE_BROWSER=1) when it can't run."""
-    path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package is not installed"
-    else:
-        missing = "" if path else "no Chromium: neither /usr/bin/chromium nor chromium on PATH"
-    if missing:
-        if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{missing} (and VISIONPLAY_REQUIRE_BROWSER=1)")
-        pytest.skip(missing)
-    return path
 
 
 def stroke(page, points: list[tuple[float, float]], steps: int = 4) -> None:

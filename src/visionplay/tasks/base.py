@@ -94,6 +94,16 @@ class Figure:
         return f"{self.label} {shown}"
 
 
+SHOWN_LABELS = 12  # the most of a model's labels its one-line description names
+
+
+def listed(labels: Sequence[str]) -> str:
+    """``labels`` in words for a person: "3 classes: cat, dog, frog", the first
+    :data:`SHOWN_LABELS` of a longer list."""
+    named = ", ".join(labels[:SHOWN_LABELS]) + (", ..." if len(labels) > SHOWN_LABELS else "")
+    return f"{len(labels)} class{'es' * (len(labels) != 1)}: {named}"
+
+
 class Model:
     """An exported model: an onnxruntime session, the config read from its file, and the
     task's own ways of preparing input and reading answers. Open one with
@@ -155,6 +165,10 @@ class Model:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.cfg.labels
+
+    def describe(self) -> str:
+        """What the model does, in a line for a person choosing it: its task and input."""
+        return f"{self.task}: {self.describe_input(self.cfg)}"
 
     # What export writes: class methods, as the file does not exist yet.
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import DataConfig
 from ..preprocess import ImageLike
-from .base import Figure, Model
+from .base import Figure, Model, listed
 
 TOP_K = 3  # classes an answer names when the caller does not say
 
@@ -58,6 +58,11 @@ class Classifier(Model):
     def _top(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
         order = np.argsort(probabilities)[::-1][: max(1, top_k)]
         return [Prediction(self.labels[i], float(probabilities[i]), int(i)) for i in order]
+
+    def describe(self) -> str:
+        channels, height, width = self.cfg.input_size
+        colour = "grey" if channels == 1 else "colour"
+        return f"reads a {width}x{height} {colour} picture as one of {listed(self.labels)}"
 
     def to_json(self, answer: list[Prediction]) -> list[dict[str, Any]]:
         return [{"label": p.label, "score": p.score, "index": p.index} for p in answer]

@@ -46,6 +46,10 @@ class ForecastModel(Model):
     def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
         return (cfg.settings.horizon,)
 
+    def describe(self) -> str:
+        reads = f"the latest {self.window} values" if self.window else "the whole series"
+        return f"forecasts {self.horizon} values at a pass from {reads}"
+
     @classmethod
     def describe_input(cls, cfg: DataConfig) -> str:
         return "float32 [batch, steps, 1]: the series so far, any number of steps"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import InvalidInputError, shown
-from .base import MOST_AT_ONCE, Figure, Model
+from .base import MOST_AT_ONCE, Figure, Model, listed
 
 LONGEST_LABEL = 100  # the most of a label a generator reads; no class has a longer name
 # A grid of pictures (the Generate tab, GET /generate): the most one request draws, and how
@@ -52,6 +52,10 @@ class Generator(Model):
     @classmethod
     def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
         return tuple(cfg.settings.picture_size)
+
+    def describe(self) -> str:
+        height, width = self.picture_size[-2:]
+        return f"draws {width}x{height} pictures of {listed(self.labels)}"
 
     @classmethod
     def describe_input(cls, cfg: DataConfig) -> str:

@@ -69,6 +69,9 @@ class KeypointModel(Model):
     def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
         return (cfg.settings.num_points, 2)
 
+    def describe(self) -> str:
+        return f"puts {self.num_points} points on each face {self.detector_name} finds"
+
     @property
     def detector(self) -> FaceDetector:
         """The exported detector the file names, opened on first use (``load`` opens this

@@ -1,5 +1,6 @@
 """The Face tab: every face in a picture, boxed, with its 68 points drawn; and a live view
-that follows the faces a camera sees.
+that follows the faces a camera sees. ``#face-model`` picks the keypoint model (any in the
+model folders, face_keypoints first), each with the detector its file names.
 
 The live view is one ``gr.HTML`` of our own (``static/face_live.*``; the page's code is in
 ``face_live.js``). Its contract, which tests and tools rely on:
@@ -13,7 +14,7 @@ The live view is one ``gr.HTML`` of our own (``static/face_live.*``; the page's 
 - ``#face-live-stats`` shows the answers a second and the latency; ``#face-live-message``
   why the camera is not on (refused, absent, or a page a browser allows no camera on).
 
-Each camera frame goes to ``POST /live/face_keypoints`` (:mod:`visionplay.serve.rest`,
+Each camera frame goes to ``POST /live/NAME``, NAME the model picked (:mod:`visionplay.serve.rest`,
 served beside the app by ``visionplay serve``) downscaled to :data:`LIVE_WIDTH` px as a
 JPEG, with the previous answer: :func:`visionplay.tracking.answer`. Where the app runs
 without the REST routes (``demos/app.py``) the page asks the tab's own server function
@@ -38,7 +39,16 @@ from ..errors import VisionplayError
 from ..locations import Folders
 from ..preprocess import open_image, picture_pixels
 from ..tasks import Face, KeypointModel
-from .widgets import EXAMPLES, static_text, tolerant, try_load
+from .widgets import (
+    EXAMPLES,
+    Offered,
+    chosen,
+    model_picker,
+    offered,
+    static_text,
+    tolerant,
+    with_model,
+)
 
 FACE_HINT = "Upload, paste or take a picture with one or more faces in it."
 NO_FACE = (
@@ -66,7 +76,7 @@ INSECURE_PAGE = (
 LIVE_TEMPLATE = static_text("face_live.html").format(
     width=LIVE_WIDTH,
     quality=LIVE_QUALITY,
-    route="live/face_keypoints",
+    route="live/",  # and the model's name
     contours=html.escape(json.dumps([[a, b, c] for _, a, b, c in layout.CONTOURS])),
     dot_share=layout.DOT_SHARE,
     line_share=layout.LINE_SHARE,
@@ -130,11 +140,15 @@ def follow_frame(model: KeypointModel, request: str) -> dict[str, Any]:
     return answer
 
 
-def live_view(model: KeypointModel) -> None:
-    """The camera, its faces followed: see the module's head."""
+def live_view(offer: Offered) -> None:
+    """The camera, its faces followed by the model picked: see the module's head."""
 
-    def follow(request: str) -> dict:
-        return follow_frame(model, request)
+    def follow(call: Any) -> dict:  # `server.follow(request, model)` in the page
+        request, model = with_model(call)
+        try:
+            return follow_frame(chosen(offer, model or offer.first), request)
+        except VisionplayError as err:
+            return {"error": str(err)}
 
     gr.HTML(
         value="",
@@ -147,10 +161,10 @@ def live_view(model: KeypointModel) -> None:
 
 
 def face_tab(directory: Folders) -> None:
-    model, problem = try_load("face_keypoints", directory)
+    offer = offered(directory, "keypoints", ("face_keypoints",))
     with gr.Tab("Face", id="face_keypoints"):
-        if model is None:
-            gr.Markdown(problem)
+        if not offer.models:
+            gr.Markdown(offer.problem)
             return
         with gr.Row():
             with gr.Column():
@@ -163,6 +177,7 @@ def face_tab(directory: Folders) -> None:
                         elem_id="face-input",
                     )
                 )
+                choice = model_picker(offer, "face-model")
                 lines = gr.Checkbox(
                     value=True,
                     label="Join the points (jaw, brows, nose, eyes, lips)",
@@ -185,13 +200,21 @@ def face_tab(directory: Folders) -> None:
         # the faces is most of a request's time).
         faces = gr.State(None)
 
-        def read(value: Any, join: bool, seen: tuple | None = None) -> tuple[Any, str, tuple]:
-            known = seen[1] if seen and seen[0] == value else None  # None: detect them
+        def read(
+            value: Any, join: bool, name: str = "", seen: tuple | None = None
+        ) -> tuple[Any, str, tuple | None]:
+            try:
+                model = chosen(offer, name or offer.first)
+            except VisionplayError as err:
+                return None, f"**{err}**", None
+            known = seen[2] if seen and seen[:2] == (value, name) else None  # None: detect
             drawn, text, found = mark_faces(model, value, join, known)
-            return drawn, text, (value, found)
+            return drawn, text, (value, name, found)
 
         outputs = [marked, message, faces]
-        photo.change(read, [photo, lines], outputs, show_progress="hidden", api_name="faces")
-        lines.change(read, [photo, lines, faces], outputs, show_progress="hidden", api_name=False)
+        inputs = [photo, lines, choice]
+        photo.change(read, inputs, outputs, show_progress="hidden", api_name="faces")
+        choice.change(read, inputs, outputs, show_progress="hidden", api_name=False)
+        lines.change(read, [*inputs, faces], outputs, show_progress="hidden", api_name=False)
         with gr.Accordion("Live: your camera's faces, followed", open=True):
-            live_view(model)
+            live_view(offer)

@@ -1,5 +1,6 @@
-"""The Forecast tab: a series (generated, typed or uploaded as CSV), the model's next
-steps, and the two baselines beside them on one plot.
+"""The Forecast tab: a series (generated, typed or uploaded as CSV), the next steps of the
+forecaster picked (``#series-model``: any in the model folders, timeseries first), and the
+two baselines beside them on one plot.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, VisionplayError, checked_seed
 from ..locations import Folders
 from ..tasks import ForecastModel
-from .widgets import try_load
+from .widgets import chosen, model_picker, offered
 
 SERIES_HINT = (
     "Press **New series** for one from the generator, or paste numbers (commas, spaces or "
@@ -85,10 +86,10 @@ def forecast_view(
 
 
 def forecast_tab(directory: Folders) -> None:
-    model, problem = try_load("timeseries", directory)
+    offer = offered(directory, "forecast", ("timeseries",))
     with gr.Tab("Forecast", id="timeseries"):
-        if model is None:
-            gr.Markdown(problem)
+        if not offer.models:
+            gr.Markdown(offer.problem)
             return
         generated = gr.State([])
         with gr.Row():
@@ -108,6 +109,7 @@ def forecast_tab(directory: Folders) -> None:
                     label="One-column CSV", file_types=[".csv", ".txt"], type="filepath"
                 )
                 steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
+                choice = model_picker(offer, "series-model")
                 go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
             with gr.Column():
                 plot = gr.LinePlot(
@@ -121,16 +123,22 @@ def forecast_tab(directory: Folders) -> None:
                         "truth": "#2ca02c",
                         "naive": "#aaaaaa",
                         "linear": "#ff7f0e",
-                        model.name: "#1f77b4",
+                        **dict.fromkeys(offer.models, "#1f77b4"),
                     },
                     elem_id="series-plot",
                 )
                 message = gr.Markdown(SERIES_HINT, elem_id="series-message")
 
-        def read(values: str | None, horizon: int, truth: list[float]) -> tuple[Any, str]:
+        def read(
+            values: str | None, horizon: int, truth: list[float], name: str = ""
+        ) -> tuple[Any, str]:
+            try:
+                model = chosen(offer, name or offer.first)
+            except VisionplayError as err:
+                return None, f"**{err}**"
             return forecast_view(model, values, horizon, truth)
 
-        inputs, outputs = [text, steps, generated], [plot, message]
+        inputs, outputs = [text, steps, generated, choice], [plot, message]
         fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").success(
             read, inputs, outputs, api_name=False
         )
@@ -140,3 +148,4 @@ def forecast_tab(directory: Folders) -> None:
         go.click(read, inputs, outputs, api_name="forecast")
         text.submit(read, inputs, outputs, api_name=False)
         steps.release(read, inputs, outputs, api_name=False)
+        choice.change(read, inputs, outputs, api_name=False)

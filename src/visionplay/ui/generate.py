@@ -1,6 +1,7 @@
-"""The Generate tab: the class-conditional GANs draw pictures of a class on request; a
-strip walks from one seed's latent vector to another's; the dataset's shipped classifier
-reads what was drawn and the tab frames each picture by whether it was read as asked."""
+"""The Generate tab: a class-conditional generator (``#generate-model``: any in the model
+folders, the shipped GANs first) draws pictures of a class on request; a strip walks from
+one seed's latent vector to another's; the classifier the generator's file names reads
+what was drawn and the tab frames each picture by whether it was read as asked."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..errors import MAX_SEED, InvalidInputError, VisionplayError, shown
 from ..locations import Folders
 from ..tasks import Classifier, Generator
 from ..tasks.generation import GRID, MOST_IN_GRID, WALK_STEPS, picture_grid
-from .widgets import try_load
+from .widgets import model_picker, offered, try_load
 
 GENERATE_MODELS = ("mnist_gan", "fashion_gan")  # registry keys, in the order the tab offers them
 # The sheets go out at their own size (a PNG three times larger takes several times longer
@@ -143,21 +144,19 @@ def sheet(label: str, height: int, elem_id: str) -> gr.Image:
 
 
 def generate_tab(directory: Folders) -> None:
-    loaded = {name: try_load(name, directory) for name in GENERATE_MODELS}
-    models: Generators = {n: m for n, (m, _) in loaded.items() if m is not None}
+    offer = offered(directory, "generation", GENERATE_MODELS)
+    models: Generators = offer.models  # type: ignore[assignment]  # the task's own class
     readers: Readers = {
         name: try_load(model.cfg.settings.reader, directory)[0] for name, model in models.items()
     }
     with gr.Tab("Generate", id="generate"):
         if not models:
-            gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
+            gr.Markdown(offer.problem)
             return
-        first = next(iter(models))
+        first = offer.first
         with gr.Row():
             with gr.Column(scale=2):
-                choice = gr.Radio(
-                    list(models), value=first, label="Model", elem_id="generate-model"
-                )
+                choice = model_picker(offer, "generate-model")
                 # The choices follow the model; the generator itself checks what comes in.
                 label = gr.Dropdown(
                     list(models[first].labels),
@@ -181,9 +180,6 @@ def generate_tab(directory: Folders) -> None:
                         1, precision=0, minimum=0, label="To seed", elem_id="generate-seed-to"
                     )
                     walk = gr.Button("Walk", elem_id="generate-walk")
-                missing = [problem for model, problem in loaded.values() if model is None]
-                if missing:
-                    gr.Markdown("\n\n".join(missing))
             with gr.Column(scale=3):
                 gr.HTML(PIXELATED)
                 grid = sheet("Samples", 480, "generate-grid")

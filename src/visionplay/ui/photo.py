@@ -1,4 +1,5 @@
-"""The Photo tab: one garment or object in a photo, read by the model the user picks."""
+"""The Photo tab: one garment or object in a photo, read by the model the user picks: any
+picture classifier in the model folders, the shipped ones first."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from ..errors import InvalidInputError
 from ..locations import Folders
-from .widgets import EXAMPLES, classify, tolerant, try_load
+from .widgets import EXAMPLES, chosen, classify, model_picker, offered, tolerant
 
 PHOTO_HINT = "Upload, paste or take a photo of one garment or object."
 PHOTO_MODELS = ("fashion_mnist", "cifar10")  # registry keys, in the order the tab offers them
 
 
 def photo_tab(directory: Folders) -> None:
-    loaded = {name: try_load(name, directory) for name in PHOTO_MODELS}
-    models = {name: model for name, (model, _) in loaded.items() if model is not None}
+    offer = offered(directory, "classification", PHOTO_MODELS)
     with gr.Tab("Photo", id="photo"):
-        if not models:
-            gr.Markdown("\n\n".join(problem for _, problem in loaded.values()))
+        if not offer.models:
+            gr.Markdown(offer.problem)
             return
         with gr.Row():
             with gr.Column(scale=3):
@@ -33,15 +34,10 @@ def photo_tab(directory: Folders) -> None:
                         elem_id="photo-input",
                     )
                 )
-                choice = gr.Radio(
-                    list(models), value=next(iter(models)), label="Model", elem_id="photo-model"
-                )
-                missing = [problem for model, problem in loaded.values() if model is None]
-                if missing:
-                    gr.Markdown("\n\n".join(missing))
+                choice = model_picker(offer, "photo-model")
                 examples = sorted(EXAMPLES.glob("*.png"))
                 example_rows = [[str(p), p.stem.split("-")[0]] for p in examples]
-                example_rows = [row for row in example_rows if row[1] in models]
+                example_rows = [row for row in example_rows if row[1] in offer.models]
                 if example_rows:
                     gr.Examples(example_rows, [photo, choice], label="Examples")
             with gr.Column(scale=2):
@@ -59,7 +55,11 @@ def photo_tab(directory: Folders) -> None:
                 message = gr.Markdown(PHOTO_HINT, elem_id="photo-message")
 
         def read(value: Any, name: str) -> tuple[dict | None, np.ndarray | None, str]:
-            return classify(models[name], value, top_k=5, hint=PHOTO_HINT)
+            try:
+                model = chosen(offer, name)
+            except InvalidInputError as err:
+                return None, None, f"**{err}**"
+            return classify(model, value, top_k=5, hint=PHOTO_HINT)
 
         outputs = [label, seen, message]
         photo.change(read, [photo, choice], outputs, show_progress="hidden", api_name="photo")

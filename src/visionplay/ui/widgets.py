@@ -1,7 +1,7 @@
 """What the app's tabs share: upload handling, the classifier callback that Draw and Photo
-both use, loading a tab's model (or the message shown instead), the example pictures, and
-the page script that readies every Gradio sketchpad's brush (the Learn tab's; the Draw tab
-has a canvas of its own).
+both use, the models a tab offers and its model picker (or the message shown instead), the
+example pictures, and the page script that readies every Gradio sketchpad's brush (the
+Learn tab's; the Draw tab has a canvas of its own).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import sys
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from types import SimpleNamespace
 from typing import Any
@@ -19,9 +21,10 @@ from fastapi import HTTPException
 from gradio.components.plot import PlotData
 
 from ..admission import ADMISSION, is_large
-from ..errors import EmptyInputError, ModelNotFoundError, VisionplayError
+from ..errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
 from ..inference import load
-from ..locations import Folders, examples_dir
+from ..locations import Folders, examples_dir, search_path, shipped_models_dir
+from ..manifest import Listed, listed_models
 from ..plots import encoded
 from ..preprocess import open_unloaded, picture_pixels
 from ..tasks import Classifier, Model
@@ -209,3 +212,79 @@ def try_load(name: str, directory: Folders) -> tuple[Model | None, str]:
             f"**The {name} model is not available:** its file `{name}.onnx` {what}. Make it "
             f"with `visionplay export --onnx` (the server's log says where it looked)."
         )
+
+
+@dataclass(frozen=True)
+class Offered:
+    """The models a tab offers, by name in the order it offers them, and each one's card
+    (:func:`card`); ``problem`` is what the tab says instead when it offers none."""
+
+    models: dict[str, Model]
+    cards: dict[str, str]
+    problem: str = ""
+
+    @property
+    def first(self) -> str:
+        return next(iter(self.models))
+
+
+def offered(
+    directory: Folders,
+    task: str,
+    first: Sequence[str],
+    fits: Callable[[Model], bool] | None = None,
+) -> Offered:
+    """Every model of ``task`` in the folders (the first folder's where several have one
+    name) that ``fits`` the tab: ``first`` (the shipped ones the tab was made for) in that
+    order, then the others by name. A model that cannot be read is left out, and said so
+    in the server's log."""
+    listed = [m for m in listed_models(search_path(directory)) if m.hidden_by is None]
+    ours = [m for m in listed if m.task == task]
+    ours.sort(key=lambda m: (list(first).index(m.name) if m.name in first else len(first), m.name))
+    models, cards = {}, {}
+    for entry in ours:
+        model, _ = try_load(entry.name, directory)
+        if model is not None and (fits is None or fits(model)):
+            models[entry.name], cards[entry.name] = model, card(model, entry)
+    if models:
+        return Offered(models, cards)
+    problems = "\n\n".join(try_load(name, directory)[1] for name in first)
+    return Offered({}, {}, problems.strip() or f"**No {task} model here fits this tab.**")
+
+
+def card(model: Model, entry: Listed) -> str:
+    """A model in a line: its name, what it does, its recorded figure and where it is from
+    (a folder of the server's is not named: the page may be public)."""
+    figure = entry.figure or "no figure recorded"
+    source = "shipped" if entry.path.parent == shipped_models_dir() else "your own"
+    return f"**{model.name}** ({source}) {model.describe()}. {figure}."
+
+
+def model_picker(offer: Offered, elem_id: str) -> gr.Radio:
+    """A choice of the tab's models, the chosen one's card beneath it (``#ELEM_ID-card``)."""
+    choice = gr.Radio(list(offer.models), value=offer.first, label="Model", elem_id=elem_id)
+    shown = gr.Markdown(offer.cards[offer.first], elem_id=f"{elem_id}-card")
+
+    def show_card(name: str) -> str:
+        return offer.cards.get(name, "")
+
+    choice.change(show_card, choice, shown, show_progress="hidden", api_name=False)
+    return choice
+
+
+def with_model(call: Any) -> tuple[Any, str]:
+    """A page's call to a tab's server function (gr.HTML's ``server.NAME(...)``) as its
+    value and the model picked: Gradio hands two arguments to Python as one list of both,
+    and one as itself (no model named: the tab's first)."""
+    if isinstance(call, list) and len(call) == 2 and isinstance(call[1], str):
+        return call[0], call[1]
+    return call, ""
+
+
+def chosen(offer: Offered, name: Any) -> Model:
+    """The tab's model called ``name``, or a one-line error naming the ones it has."""
+    model = offer.models.get(name) if isinstance(name, str) else None
+    if model is None:
+        asked = repr(str(name)[:40])  # a client's value: quoted, and not all of a long one
+        raise InvalidInputError(f"this tab has no model {asked}; it has {', '.join(offer.models)}")
+    return model

@@ -1,7 +1,8 @@
 // The Draw tab's canvas: gr.HTML runs this once its template (draw.html) is on the page,
 // as the body of a function of `element` (the template's root), `props` (`props.value`
 // holds the strokes JSON, for the page's state) and `server` (`server.answer` asks the
-// model in one POST). See visionplay/ui/draw.py for what is asked when.
+// model picked above the canvas in one POST). See visionplay/ui/draw.py for what is asked
+// when.
 //
 // Its limits, step, interval and hint are Python's (visionplay.strokes, visionplay.ui.draw),
 // handed over as data attributes of the template's root, so each is defined once.
@@ -21,6 +22,13 @@ let version = 0;    // the drawing's version: +1 at every change
 let shown = 0;      // the version whose answer (or hint) is on show
 let asked = 0;      // the newest version asked about
 let inflight = 0, waiting = false, timer = 0, lastAsked = -Infinity;
+
+// The reader picked in the tab's model picker (#digit-model, Gradio's radio inputs); ""
+// asks the server for the tab's first.
+function picked() {
+  const input = document.querySelector("#digit-model input:checked");
+  return input ? input.value : "";
+}
 
 function style(w) {
   ctx.lineWidth = w; ctx.lineCap = "round"; ctx.lineJoin = "round";
@@ -45,7 +53,8 @@ function repaint() {
 }
 
 function showHint(text) {
-  label.replaceChildren(); seen.classList.add("vp-none"); message.textContent = text;
+  label.replaceChildren(); delete label.dataset.model;
+  seen.classList.add("vp-none"); message.textContent = text;
 }
 function showAnswer(a) {
   if (!a.label) return showHint(a.message || HINT);
@@ -65,6 +74,7 @@ function showAnswer(a) {
   const read = document.createElement("div");
   read.className = "digit-read"; read.textContent = "read from " + a.read;
   label.replaceChildren(top, list, read);
+  label.dataset.model = a.model;  // which reader answered (the page shows its card)
   const pixels = new ImageData(seen.width, seen.height), bytes = atob(a.seen);
   for (let i = 0; i < bytes.length; i++) {
     const v = bytes.charCodeAt(i);
@@ -87,7 +97,7 @@ async function ask(now) {
   const question = asked = version;
   inflight++; waiting = false; lastAsked = performance.now();
   try {
-    const a = await server.answer(JSON.stringify(strokes));
+    const a = await server.answer(JSON.stringify(strokes), picked());
     if (question > shown) { shown = question; showAnswer(a); }
   } catch (err) {
     if (question > shown) { shown = question; showHint("Could not reach the server: " + err); }
@@ -151,6 +161,10 @@ element.querySelector(".vp-clear").addEventListener("click", () => {
   pointer = null; current = null; strokes = []; repaint();
   version++; shown = asked = version; showHint(HINT);  // answers on their way are dropped
   keep();
+});
+// Another reader picked: the drawing is asked about again.
+document.addEventListener("change", (e) => {
+  if (e.target instanceof Element && e.target.closest("#digit-model")) changed(true);
 });
 showHint(HINT);
 // Shown again (a tab switched back to): draw what the value holds.

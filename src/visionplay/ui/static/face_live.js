@@ -33,15 +33,22 @@ let session = 0;        // +1 at every start and stop: answers of an older one a
 let inflight = false;   // a request is on its way
 let fresh = false;      // the camera has shown a frame not sent yet
 let previous = null;    // the last answer, sent back with the next frame
+let following = "";     // the model it is from
 let via = "route";      // the REST route, or the tab's server function where there is none
 let drawn = 0;          // answers drawn, since the page was loaded
 let recent = [];        // when the answers of the last second were drawn
 
-function routeUrl() {
-  const base = (window.gradio_config && window.gradio_config.root) || window.location.href;
-  return new URL(config.route, base.endsWith("/") ? base : base + "/").href;
+// The keypoint model picked in the tab's model picker (#face-model, Gradio's radio
+// inputs); "" asks the server for the tab's first.
+function picked() {
+  const input = document.querySelector("#face-model input:checked");
+  return input ? input.value : "";
 }
-const ROUTE = routeUrl();
+function routeUrl(model) {
+  const base = (window.gradio_config && window.gradio_config.root) || window.location.href;
+  const path = config.route + encodeURIComponent(model);
+  return new URL(path, base.endsWith("/") ? base : base + "/").href;
+}
 
 function refusal(err) {
   if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
@@ -127,23 +134,25 @@ function grab() {
   if (small.width !== width || small.height !== height) {
     small.width = width; small.height = height; previous = null;
   }
+  const model = picked();
+  if (model !== following) { following = model; previous = null; }  // another model's faces
   const capturedAt = performance.now();
   smallCtx.drawImage(video, 0, 0, width, height);
   const url = small.toDataURL("image/jpeg", QUALITY);
   const body = JSON.stringify(
     {frame: url.slice(url.indexOf(",") + 1), previous, t: capturedAt / 1000});
-  return {body, capturedAt, scale: cameraWidth / width, cameraWidth, cameraHeight};
+  return {body, model, capturedAt, scale: cameraWidth / width, cameraWidth, cameraHeight};
 }
 
-async function send(body) {
-  if (via === "route") {
-    const response = await fetch(ROUTE, {
+async function send(body, model) {
+  if (via === "route" && model) {
+    const response = await fetch(routeUrl(model), {
       method: "POST", headers: {"content-type": "application/json"}, body,
     });
     if (response.status !== 404 && response.status !== 405) return response.json();
     via = "server";  // an app served without the REST routes: the tab's own function
   }
-  return server.follow(body);
+  return server.follow(body, model);
 }
 
 async function ask(mine) {
@@ -152,7 +161,7 @@ async function ask(mine) {
   const frame = grab();
   let answer;
   try {
-    answer = await send(frame.body);
+    answer = await send(frame.body, frame.model);
   } catch (err) {
     answer = {error: "Could not reach the server: " + err.message};
   }
