@@ -19,10 +19,13 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import the stroke digits
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """Real MNIST etc.: ``$VISIONPLAY_DATA`` (``.ci/run`` sets it), else ../shared/data."""
-    path = Path(os.environ.get("VISIONPLAY_DATA") or Path(__file__).parents[2] / "shared" / "data")
+    """Real MNIST etc. where the commands look: ``$VISIONPLAY_DATA`` (``.ci/run`` sets it),
+    else the default cache folder (docs/data.md)."""
+    from visionplay.train.data import DATA_ENV, default_data_dir
+
+    path = default_data_dir()
     if not (path / "MNIST" / "raw").is_dir():
-        pytest.skip(f"no MNIST under {path}: set VISIONPLAY_DATA to the data folder")
+        pytest.skip(f"no MNIST under {path}: set {DATA_ENV} to the data folder (docs/data.md)")
     return path
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +16,12 @@ import torch
 from digits import draw
 from torch.utils.data import TensorDataset
 
+from visionplay.bench.server import free_port
 from visionplay.cli.main import main
+from visionplay.errors import NotInstalledError
 from visionplay.tutorials.experiments import permute_pixels, permuted
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -228,3 +236,65 @@ def predict_flag(flag: str):
 
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return next(a for a in commands.choices["predict"]._actions if flag in a.option_strings)
+
+
+def test_without_onnxruntime_load_and_the_commands_say_what_to_install(seven, capsys, monkeypatch):
+    """No flavour of onnxruntime installed (the package alone, without [cpu] or [gpu])."""
+    import visionplay
+    from visionplay import inference
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` fails
+    monkeypatch.setattr(inference, "_cache", {})  # no session opened before
+    with pytest.raises(NotInstalledError, match=r"visionplay\[cpu\].*visionplay\[gpu\]"):
+        visionplay.load("mnist")
+    assert main(["predict", str(seven), "--model", "mnist"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("visionplay predict: error: onnxruntime is not installed: pip install")
+    assert err.count("\n") == 1
+    # serve says so before it starts (a child process: were it to start, the timeout ends it)
+    serve = (
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "from visionplay.cli.main import main\n"
+        f"sys.exit(main(['serve', '--port', '{free_port()}']))"
+    )
+    served = subprocess.run(
+        [sys.executable, "-c", serve], capture_output=True, text=True, timeout=120
+    )
+    assert served.returncode == 2 and served.stdout == ""
+    assert served.stderr.startswith("visionplay serve: error: onnxruntime is not installed")
+    assert served.stderr.count("\n") == 1 and 'visionplay[cpu]"' in served.stderr
+
+
+@pytest.mark.parametrize("missing", ["torch", "torchvision.datasets", "onnx", "matplotlib"])
+def test_a_missing_training_package_is_one_line_naming_the_extra(missing, capsys, monkeypatch):
+    """What each command that imports the training side says in an install without it
+    (tests/test_wheel.py runs them in one); any other missing module stays a bug."""
+    from visionplay.cli import summary
+
+    def needs(package: str):
+        def run(args) -> int:
+            raise ModuleNotFoundError(f"No module named {package!r}", name=package)
+
+        return run
+
+    monkeypatch.setattr(summary, "run", needs(missing))
+    assert main(["summary", "--list"]) == 2
+    err = capsys.readouterr().err
+    top = missing.partition(".")[0]
+    assert err == (
+        f"visionplay summary: error: this command needs the training side ({top} is not "
+        'installed): pip install "visionplay[train]"\n'
+    )
+    monkeypatch.setattr(summary, "run", needs("no_such_module"))
+    with pytest.raises(ModuleNotFoundError):
+        main(["summary", "--list"])
+
+
+def test_the_training_packages_named_are_the_train_extras():
+    """A package added to [train] and not to TRAINING_PACKAGES would end in a traceback."""
+    tomllib = pytest.importorskip("tomllib")
+    from visionplay.errors import TRAINING_PACKAGES
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = project["optional-dependencies"]["train"]
+    assert {re.split(r"[<>=\[ ;]", spec)[0] for spec in extra} == TRAINING_PACKAGES

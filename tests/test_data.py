@@ -80,3 +80,31 @@ def test_find_archive_takes_the_root_or_the_first_by_name(tmp_path):
     assert data.find_archive(tmp_path / "other.tar.gz", "toy") == tmp_path / "other.tar.gz"
     assert data.find_archive(tmp_path, "missing") is None
     assert data.find_archive(tmp_path / "toy-c.zip", "toy") is None
+
+
+@pytest.mark.parametrize("cfg", [MNIST, FASHION_MNIST], ids=lambda c: c.dataset)
+def test_the_test_split_alone_is_fetched_and_a_failed_fetch_leaves_no_folder(
+    cfg, tmp_path, monkeypatch
+):
+    """What `visionplay eval` asks for without data: the t10k files only, through
+    torchvision's own download (made to fail here: no test reaches the internet)."""
+    import torchvision.datasets.mnist
+
+    asked = []
+
+    def no_internet(url: str, download_root: str, filename: str, md5: str) -> None:
+        asked.append(filename)
+        raise RuntimeError(f"cannot reach {url}")
+
+    monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", no_internet)
+    root = tmp_path / "new" / "data"
+    with pytest.raises(data.VisionplayError, match="test split") as refused:
+        load_dataset(cfg, root, train=False)
+    assert "\n" not in str(refused.value) and data.DATA_ENV in str(refused.value)
+    assert asked and all(name.startswith("t10k-") for name in asked)
+    assert not (tmp_path / "new").exists()  # the folders the download made are gone
+    (tmp_path / "kept").mkdir()  # a data folder that was there before stays
+    with pytest.raises(data.VisionplayError):
+        load_dataset(cfg, tmp_path / "kept", train=True)
+    assert list((tmp_path / "kept").iterdir()) == []
+    assert asked[-1].startswith("train-")

@@ -47,14 +47,14 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def camera(tmp_path_factory) -> tuple[str, np.ndarray]:
+def camera(tmp_path_factory, data_dir) -> tuple[str, np.ndarray]:
     """A Y4M of one real test frame on a 640x480 camera, with a camera's noise, and its
     known points in the camera's pixels."""
     from visionplay.preprocess import open_image
     from visionplay.train.data import find_face_folder, load_face_frames
 
-    frames = load_face_frames(None, train=False, limit=1)
-    picture = open_image(find_face_folder(None) / "test" / frames.names[0]).convert("RGB")
+    frames = load_face_frames(data_dir, train=False, limit=1)
+    picture = open_image(find_face_folder(data_dir) / "test" / frames.names[0]).convert("RGB")
     frame, points = on_camera(np.asarray(picture), frames.points[0])
     path = tmp_path_factory.mktemp("camera") / "face.y4m"
     write_y4m(path, (noisy(frame, 3, seed) for seed in range(15)), fps=30)

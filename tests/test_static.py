@@ -27,7 +27,8 @@ def page_parts(package: Path) -> list[str]:
 
 @pytest.mark.skipif(  # .ci/run sets VISIONPLAY_REQUIRE_WHEEL: there it must run
     not SERVING_PYTHON and os.environ.get("VISIONPLAY_REQUIRE_WHEEL") != "1",
-    reason="no $VISIONPLAY_SERVING_PYTHON (a torch-free venv with the wheel)",
+    reason="set VISIONPLAY_SERVING_PYTHON to the python of a torch-free venv with the wheel "
+    "(docs/install.md)",
 )
 def test_the_wheel_carries_every_page_part(tmp_path):
     parts = page_parts(PACKAGE)

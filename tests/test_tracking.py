@@ -31,14 +31,14 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def camera() -> tuple[np.ndarray, np.ndarray]:
+def camera(data_dir) -> tuple[np.ndarray, np.ndarray]:
     """A real test frame as a small camera shows it (as the live page sends it), and its
     known points in that frame's pixels."""
     from visionplay.preprocess import open_image
     from visionplay.train.data import find_face_folder, load_face_frames
 
-    frames = load_face_frames(None, train=False, limit=1)
-    picture = open_image(find_face_folder(None) / "test" / frames.names[0]).convert("RGB")
+    frames = load_face_frames(data_dir, train=False, limit=1)
+    picture = open_image(find_face_folder(data_dir) / "test" / frames.names[0]).convert("RGB")
     return on_camera(np.asarray(picture), frames.points[0], (320, 240))
 
 

@@ -1,11 +1,13 @@
 """The package as a user installs it: the wheel built from this checkout, in a virtualenv
 without torch, run from a folder that is no checkout. ``.ci/run`` builds both and names the
-venv's python in ``$VISIONPLAY_SERVING_PYTHON``; without it these tests are skipped."""
+venv's python in ``$VISIONPLAY_SERVING_PYTHON``; without it these tests are skipped (to run
+them elsewhere: docs/install.md#the-tests-of-the-installed-package)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +24,8 @@ from visionplay.inference import list_exported
 SERVING_PYTHON = os.environ.get("VISIONPLAY_SERVING_PYTHON", "")
 pytestmark = pytest.mark.skipif(  # .ci/run sets VISIONPLAY_REQUIRE_WHEEL: there it must run
     not SERVING_PYTHON and os.environ.get("VISIONPLAY_REQUIRE_WHEEL") != "1",
-    reason="no $VISIONPLAY_SERVING_PYTHON (a torch-free venv with the wheel)",
+    reason="set VISIONPLAY_SERVING_PYTHON to the python of a torch-free venv with the wheel "
+    "(docs/install.md)",
 )
 EXAMPLES = Path(__file__).resolve().parents[1] / "demos" / "examples"
 SHIPPED = list_exported()
@@ -53,6 +56,45 @@ def test_the_venv_has_no_torch_and_finds_the_installed_models(tmp_path):
     assert found.returncode == 0, found.stderr
     folder, models = json.loads(found.stdout)
     assert "site-packages" in folder and models == SHIPPED
+
+
+def test_the_venv_has_one_flavour_of_onnxruntime(tmp_path):
+    """.ci/run installs the wheel with [cpu]: onnxruntime alone, not onnxruntime-gpu beside
+    it (the two install the same module, and the last one installed hides the other)."""
+    listed = run(
+        tmp_path,
+        SERVING_PYTHON,
+        "-c",
+        "import json\nfrom importlib.metadata import distributions\n"
+        "names = {d.metadata['Name'].lower() for d in distributions()}\n"
+        "print(json.dumps(sorted(n for n in names if n.startswith('onnxruntime'))))",
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == ["onnxruntime"]
+
+
+# Each command that needs the training side, with flags that would keep it small and away
+# from the user's folders were it to run.
+TRAINING_COMMANDS = {
+    "summary": ["summary", "--list"],
+    "eval": ["eval", "mnist", "--data-dir", "data", "--limit", "10"],
+    "experiment": ["experiment", "permute", "--data-dir", "data", "--limit", "10", "--out", "x"],
+    "ensemble": ["ensemble", "a.pt", "b.pt", "--out", "c.pt"],
+    "export": ["export", "--onnx", "a.pt", "--out", "models"],
+    "bench": ["bench", "--no-app", "--runs", "1", "--warmup", "0", "--batch", "1", "--out", "x"],
+}
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS.values(), ids=list(TRAINING_COMMANDS))
+def test_the_training_commands_say_what_to_install(tmp_path, command):
+    answer = run(tmp_path, "visionplay", *command)
+    assert answer.returncode == 2 and answer.stdout == ""
+    assert re.fullmatch(
+        f"visionplay {command[0]}: error: this command needs the training side "
+        r'\((torch|onnx) is not installed\): pip install "visionplay\[train\]"\n',
+        answer.stderr,
+    ), answer.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made before it said so
 
 
 def test_predict_works_from_the_wheel(tmp_path):

@@ -8,7 +8,13 @@
 
 from . import tasks
 from .config import DataConfig
-from .errors import EmptyInputError, InvalidInputError, ModelNotFoundError, VisionplayError
+from .errors import (
+    EmptyInputError,
+    InvalidInputError,
+    ModelNotFoundError,
+    NotInstalledError,
+    VisionplayError,
+)
 from .inference import list_exported, load
 from .tasks import *  # noqa: F403  (the task classes: tasks.PUBLIC, built from its table)
 
@@ -18,6 +24,7 @@ __all__ = [
     "EmptyInputError",
     "InvalidInputError",
     "ModelNotFoundError",
+    "NotInstalledError",
     "VisionplayError",
     "list_exported",
     "load",

@@ -18,6 +18,33 @@ class ModelNotFoundError(VisionplayError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NotInstalledError(VisionplayError):
+    """A package that one of the install's extras brings is missing: the message names the
+    extra to install."""
+
+
+INSTALL_ONNXRUNTIME = (
+    'pip install "visionplay[cpu]", or "visionplay[gpu]" on a machine with an NVIDIA GPU'
+)
+# The [train] extra's packages (pyproject.toml), which the commands that train, export,
+# evaluate on datasets, show layer tables or time PyTorch import as they run.
+TRAINING_PACKAGES = frozenset({"torch", "torchvision", "onnx", "onnxscript", "matplotlib", "tqdm"})
+
+
+def not_installed(err: ModuleNotFoundError) -> NotInstalledError | None:
+    """``err`` as one line naming the extra to install, when the missing module is one an
+    extra brings; None for any other module (a real bug, which keeps its traceback)."""
+    package = (err.name or "").partition(".")[0]
+    if package == "onnxruntime":
+        return NotInstalledError(f"onnxruntime is not installed: {INSTALL_ONNXRUNTIME}")
+    if package in TRAINING_PACKAGES:
+        return NotInstalledError(
+            f"this command needs the training side ({package} is not installed): "
+            'pip install "visionplay[train]"'
+        )
+    return None
+
+
 class InvalidInputError(VisionplayError, ValueError):
     """An input the model cannot read: not an image, wrong shape, unreadable file."""
 

@@ -12,8 +12,9 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
-from .errors import ModelNotFoundError, VisionplayError
+from .errors import ModelNotFoundError, VisionplayError, not_installed
 from .locations import Folders, search_path
 from .locations import models_dir as models_dir  # where callers have long found it
 from .tasks import Model, task_class
@@ -52,9 +53,9 @@ def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) 
     A file whose weights fail the checksum export wrote into it raises
     :class:`~visionplay.integrity.DamagedModelError`; one without a checksum (exported
     before checksums) is opened as it is."""
-    import onnxruntime as ort
-
     from .integrity import check_model_file
+
+    ort = import_onnxruntime()
 
     path = Path(path)
     check_model_file(path)
@@ -70,6 +71,19 @@ def open_model(path: str | os.PathLike, providers: Sequence[str] | None = None) 
     meta = session.get_modelmeta().custom_metadata_map
     task = json.loads(meta.get(CONFIG_KEY, "{}")).get("task", "classification")
     return task_class(task)(path, session)
+
+
+def import_onnxruntime() -> ModuleType:
+    """The onnxruntime module, or a one-line error naming the extra that installs it (no
+    flavour of it comes with the package alone: docs/install.md)."""
+    try:
+        import onnxruntime
+    except ModuleNotFoundError as err:
+        missing = not_installed(err)
+        if missing is None:  # onnxruntime is there, and lacks something of its own
+            raise
+        raise missing from None
+    return onnxruntime
 
 
 def _session_options():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import VisionplayError
+from ..errors import VisionplayError, not_installed
 from . import bench, ensemble, experiment, export, listing, predict, serve, summary
 from . import eval as eval_command
 
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(args.command, str(err))
     except OSError as err:  # a last resort: the system refused a file or name the command got
         return fail(args.command, os_error_text(err))
+    except ModuleNotFoundError as err:  # a part of the install left out: say which to add
+        missing = not_installed(err)
+        if missing is None:
+            raise
+        return fail(args.command, str(missing))
     except KeyboardInterrupt:
         return 130
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..admission import ADMISSION, MOST_PER_CLIENT, STOPPING
 from ..errors import InvalidInputError, VisionplayError
+from ..inference import import_onnxruntime
 from ..locations import models_dirs
 from ..serve.connections import AllowedHosts, HostRule, deadline_protocol, host_rule
 from ..serve.uploads import gradio_app_kwargs
@@ -148,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--share opens the Gradio app, which --ray does not serve")
     max_bytes = int(args.max_upload_mb * 1024 * 1024)
     hosts = host_rule(args.host, args.allowed_hosts)  # before start-up: a bad name fails fast
+    import_onnxruntime()  # likewise: an install without it says what to add, not each request
     if not (args.ray and (args.address or "").startswith("ray://")):  # it listens here
         check_port_free(args.host, args.port)
     if args.ray:

@@ -52,10 +52,32 @@ class Preprocess:
         return torch.from_numpy(prepare(image, self.cfg))
 
 
+class OneSplit:
+    """For torchvision's MNIST-style datasets: only the asked-for split's files are checked
+    and downloaded (with torchvision's own mirrors and checksums), so scoring the test split
+    fetches the test files alone."""
+
+    resources: list[tuple[str, str]]
+
+    def __init__(self, root: str | os.PathLike, train: bool = True, **kwargs) -> None:
+        prefix = "train-" if train else "t10k-"
+        self.resources = [file for file in type(self).resources if file[0].startswith(prefix)]
+        super().__init__(root, train=train, **kwargs)
+
+
+# torchvision keeps the files in root/<class name>/raw: these keep its class names.
+class MNIST(OneSplit, datasets.MNIST):
+    """MNIST, one split's files at a time."""
+
+
+class FashionMNIST(OneSplit, datasets.FashionMNIST):
+    """Fashion-MNIST, one split's files at a time."""
+
+
 _TORCHVISION = {
-    "mnist": datasets.MNIST,
-    "fashion_mnist": datasets.FashionMNIST,
-    "cifar10": datasets.CIFAR10,
+    "mnist": MNIST,
+    "fashion_mnist": FashionMNIST,
+    "cifar10": datasets.CIFAR10,  # one archive of both splits: either fetches it whole
 }
 
 
@@ -77,13 +99,28 @@ def load_dataset(
         raise VisionplayError(
             f"no dataset named {cfg.dataset!r}, and no image-folder tree in {root}"
         )
+    dataset = _TORCHVISION[cfg.dataset]
+    made = outermost_missing(root / dataset.__name__)
     try:
-        return _TORCHVISION[cfg.dataset](root, train=train, transform=transform, download=True)
+        return dataset(root, train=train, transform=transform, download=True)
     except (RuntimeError, OSError) as err:
+        if made is not None:  # what the failed download made: no empty folders left behind
+            shutil.rmtree(made, ignore_errors=True)
         raise VisionplayError(
-            f"could not find or download {cfg.dataset} under {root} ({err}); "
-            f"pass --data-dir or set {DATA_ENV}"
+            f"could not find or download {cfg.dataset}'s {'training' if train else 'test'} "
+            f"split under {root} ({' '.join(str(err).split())}); pass --data-dir or set "
+            f"{DATA_ENV} (docs/data.md)"
         ) from None
+
+
+def outermost_missing(path: Path) -> Path | None:
+    """The outermost of ``path`` and its parents that does not exist yet, if any."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
 
 
 def find_tree(root: Path, dataset: str) -> Path | None:
