@@ -105,3 +105,41 @@ def test_ray_carries_the_stack_in_one_folder(mine):
     assert {"lenet5.onnx", "mnist.onnx", "timeseries.onnx"} <= set(names)
     assert (carried / "mnist.onnx").read_bytes() == (mine[1] / "mnist.onnx").read_bytes()
     assert models_folder(SHIPPED) == SHIPPED.resolve()  # one folder travels as it is
+
+
+def test_every_tab_offers_every_model_of_its_kind_the_shipped_first(mine):
+    from visionplay.ui.draw import reads_the_canvas
+    from visionplay.ui.photo import PHOTO_MODELS
+    from visionplay.ui.widgets import offered
+
+    drawn = offered(None, "classification", ("mnist",), fits=reads_the_canvas)
+    assert list(drawn.models) == ["mnist", "fashion_mnist", "lenet5"]  # not cifar10's RGB
+    assert drawn.models["mnist"].path == mine[1] / "mnist.onnx"  # the first folder's
+    photos = offered(None, "classification", PHOTO_MODELS)
+    assert list(photos.models) == ["fashion_mnist", "cifar10", "lenet5", "mnist"]
+    assert photos.cards["lenet5"].startswith("**lenet5** (your own) reads a 28x28 grey")
+    shipped = "**cifar10** (shipped) reads a 32x32 colour picture as one of 10 classes: airplane"
+    assert photos.cards["cifar10"].startswith(shipped)
+    assert "accuracy" in photos.cards["cifar10"]
+    assert list(offered(None, "keypoints", ("face_keypoints",)).models) == ["face_keypoints"]
+    assert list(offered(None, "generation", ("mnist_gan",)).models) == ["mnist_gan", "fashion_gan"]
+    nothing = offered(mine[0], "forecast", ("timeseries",))
+    assert not nothing.models and "The timeseries model is not available" in nothing.problem
+
+
+def test_a_page_asking_for_a_model_its_tab_lacks_gets_one_line(mine):
+    import gradio as gr
+
+    from visionplay.ui.app import build_app
+
+    demo = build_app()
+    pages = {b.elem_id: b for b in demo.blocks.values() if isinstance(b, gr.HTML)}
+    seven = json.dumps([{"width": 18, "points": [[200, 100], [300, 100], [220, 320]]}])
+    answer = pages["digit-draw"].answer([seven, "lenet5"])
+    assert answer["model"] == "lenet5" and answer["label"] is not None
+    assert pages["digit-draw"].answer(seven)["model"] == "mnist"  # no model named: the first
+    refused = pages["digit-draw"].answer([seven, "cifar10" + "x" * 5000])
+    assert refused["label"] is None and len(refused["message"]) < 200
+    assert refused["message"].startswith("this tab has no model 'cifar10xxx")
+    live = next(b for b in demo.blocks.values() if isinstance(b, gr.HTML) and hasattr(b, "follow"))
+    assert live.follow(["{}", "../../etc/passwd"])["error"].startswith("this tab has no model")
