@@ -87,3 +87,40 @@ def test_the_walkthrough_serves_your_model_beside_the_shipped_ones(
         stop_server(server, timeout=10)
     assert {p.name: p.stat().st_mtime_ns for p in shipped_models_dir().iterdir()} == shipped
     assert (Path("mine") / "lenet5.onnx").is_file()
+
+
+def test_a_model_of_your_own_classes_from_a_folder_tree(tmp_path, monkeypatch):
+    """The Photo tab offers a classifier trained on a folder tree of one's own classes
+    (``train/<class>/``, ``test/<class>/``), which names them."""
+    import numpy as np
+    from PIL import Image
+
+    import visionplay
+    from visionplay.ui.photo import PHOTO_MODELS
+    from visionplay.ui.widgets import offered
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 12), ("test", 4)):
+        for channel, colour in enumerate(("red", "green")):
+            folder = tmp_path / "photos" / split / colour
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 90, (40 + i, 50, 3), dtype=np.uint8)
+                pixels[..., channel] += 150
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    train = ["--data-dir", "photos", "--arch", "cifar_net", "--name", "colours", "--out", "runs"]
+    steps = [
+        ["python", "trainers/cifar10.py", *train, "--epochs", "1", "--batch-size", "8"],
+        ["visionplay", "export", "--onnx", "runs/colours/colours.pt", "--out", "mine"],
+    ]
+    for command in steps:
+        done = subprocess.run(runnable(command), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{shlex.join(command)}: {done.stderr[-800:]}"
+    model = visionplay.load("colours", "mine")
+    assert model.labels == ("green", "red") and model.cfg.input_size == (3, 32, 32)
+    assert {p.label for p in model.predict(tmp_path / "photos/test/red/0.png")} == {"green", "red"}
+    offer = offered(["mine", shipped_models_dir()], "classification", PHOTO_MODELS)
+    assert list(offer.models)[:3] == ["fashion_mnist", "cifar10", "colours"]
+    card = "**colours** (your own) reads a 32x32 colour picture as one of 2 classes: green, red"
+    assert offer.cards["colours"].startswith(card)

@@ -6,7 +6,10 @@
     python trainers/cifar10.py --dry-run               # one epoch on 512 images
 
 Data: torchvision's CIFAR10 (downloaded into --data-dir), or an image-folder tree
-train/<class>/*.jpg + test/<class>/*.jpg, or a <data-dir>/cifar10*.tar.gz of one.
+train/<class>/*.jpg + test/<class>/*.jpg, or a <data-dir>/cifar10*.tar.gz of one. A tree of
+classes of your own makes a model of them (name it with --name):
+
+    python trainers/cifar10.py --data-dir my_photos --arch cifar_net --name pets
 Then: visionplay export --onnx <out>/<arch>/<arch>.pt
 
 "Seed NNN" names one of the five tutorials the project follows: see docs/tutorials.md.
@@ -23,7 +26,7 @@ from visionplay.models.objects import FlipShiftTTA, WhiteningStem
 from visionplay.models.registry import get_config
 from visionplay.train.augment import AlternatingFlip, FlipAndShift
 from visionplay.train.build import build_model
-from visionplay.train.data import hold_out, load_splits
+from visionplay.train.data import hold_out, load_splits, with_tree_classes
 from visionplay.train.loop import fit, pick_device, seed_everything
 from visionplay.train.optim import Lookahead, steps_per_epoch
 from visionplay.train.settings import (
@@ -96,7 +99,10 @@ def main(argv: list[str] | None = None) -> dict:
     device = pick_device(settings.device)
 
     # Data: every image goes through the serving preprocessing once, then lives in memory.
-    cfg = get_config(settings.arch)
+    # An image-folder tree of your own classes (--data-dir) names them: see docs/your-own-model.md.
+    cfg = with_tree_classes(get_config(settings.arch), settings.data_dir)
+    if cfg.num_classes != get_config(settings.arch).num_classes:
+        settings = settings.with_model_kwargs(num_classes=cfg.num_classes)
     train_set, test_set = load_splits(cfg, settings)
     # Kept back from training: the scores' calibration is fitted on these.
     train_set, calibration_set = hold_out(train_set, settings.holdout, settings.seed)

@@ -36,6 +36,7 @@ def save_checkpoint(
     name: str,
     model: nn.Module,
     cfg: DataConfig,
+    arch: str | None = None,
     args: dict[str, Any],
     model_kwargs: dict[str, Any],
     history: list[dict[str, Any]],
@@ -47,12 +48,14 @@ def save_checkpoint(
     origin: dict[str, Any] | None = None,
 ) -> Path:
     """A checkpoint that describes itself: export rebuilds the model from it alone.
+    ``name`` is the model's, ``arch`` the registry's architecture (default: the name).
     ``args`` are the run's settings as a dict, kept for the record (the manifest shows them);
     ``calibration`` is the fitted temperature's record, which export folds into the graph;
     an ensemble's ``members`` are what rebuilds each (see :mod:`.ensemble`); ``origin``
     says where weights made elsewhere come from, and under which licences."""
     state = {
         "name": name,
+        "arch": arch or name,
         "command": command or shlex.join(["python", *sys.argv]),
         "model_kwargs": model_kwargs,
         "cfg": cfg.to_dict(),
@@ -187,13 +190,19 @@ def model_kwargs_flag(checkpoint: dict[str, Any]) -> str:
     return f"--model-kwargs '{json.dumps(checkpoint['model_kwargs'])}'"
 
 
+def architecture(checkpoint: dict[str, Any]) -> str:
+    """The registry architecture a checkpoint's network is (one saved before models could
+    be named apart from it names it by its name)."""
+    return checkpoint.get("arch") or checkpoint["name"]
+
+
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
     """The model a checkpoint describes, its weights loaded, in eval mode: an ensemble's
     (``visionplay ensemble``) is the mean of its members, each calibrated as it was."""
     if checkpoint.get("members"):
         model = MeanOfProbabilities([member_model(m) for m in checkpoint["members"]])
     else:
-        model = build_model(checkpoint["name"], **checkpoint["model_kwargs"])
+        model = build_model(architecture(checkpoint), **checkpoint["model_kwargs"])
     model.load_state_dict(checkpoint["model"])
     return model.eval()
 
@@ -201,6 +210,6 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
 def member_model(member: dict[str, Any]) -> nn.Module:
     """One ensemble member as built for its weights: the architecture, then its own
     calibration of the logits (if it has one)."""
-    model = build_model(member["name"], **member["model_kwargs"])
+    model = build_model(architecture(member), **member["model_kwargs"])
     calibration = member.get("calibration")
     return nn.Sequential(model, CalibratedLogits.of(calibration) if calibration else nn.Identity())

@@ -13,13 +13,14 @@ import shutil
 import tarfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets
+from torchvision.datasets.folder import find_classes
 from tqdm import tqdm
 
 from .. import faces
@@ -111,6 +112,22 @@ def load_dataset(
             f"split under {root} ({' '.join(str(err).split())}); pass --data-dir or set "
             f"{DATA_ENV} (docs/data.md)"
         ) from None
+
+
+def with_tree_classes(cfg: DataConfig, data_dir: str | os.PathLike | None) -> DataConfig:
+    """``cfg``, its labels those of the image-folder tree the data comes from where there
+    is one (its class folders, in ImageFolder's sorted order): a model of your own classes.
+    CIFAR-10's folder tree has CIFAR-10's classes in that order."""
+    tree = find_tree(resolve_data_dir(data_dir), cfg.dataset)
+    if tree is None:
+        return cfg
+    classes, _ = find_classes(tree / "train")
+    if len(classes) < 2:
+        raise VisionplayError(
+            f"a classifier needs two or more class folders in {tree / 'train'}; it has "
+            f"{len(classes)}"
+        )
+    return cfg if tuple(classes) == cfg.labels else replace(cfg, labels=tuple(classes))
 
 
 def outermost_missing(path: Path) -> Path | None:

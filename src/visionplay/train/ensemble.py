@@ -13,7 +13,16 @@ from ..models.ensemble import MeanOfProbabilities
 from ..tasks import task_class
 from .checkpoints import load_checkpoint, member_model, save_checkpoint
 
-MEMBER_KEYS = ("name", "model_kwargs", "calibration", "command", "history", "args", "torch_version")
+MEMBER_KEYS = (
+    "name",
+    "arch",
+    "model_kwargs",
+    "calibration",
+    "command",
+    "history",
+    "args",
+    "torch_version",
+)
 
 
 def combine(

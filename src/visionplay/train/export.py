@@ -37,7 +37,7 @@ from ..tasks import Model, task_class
 from ..tasks.base import CONFIG_KEY
 from .build import count_parameters
 from .calibration import CalibratedLogits
-from .checkpoints import load_checkpoint, model_from_checkpoint, weights_only
+from .checkpoints import architecture, load_checkpoint, model_from_checkpoint, weights_only
 from .history import save_history
 
 OPSET = 18
@@ -321,7 +321,7 @@ def update_manifest(out_dir: Path, result: ExportResult, cfg: DataConfig, checkp
         file=result.path.name,
         checkpoint=result.path.with_suffix(".pt").name,
         sha256=hashlib.sha256(result.path.read_bytes()).hexdigest(),
-        architecture=checkpoint["name"],
+        architecture=architecture(checkpoint),
         parameters=result.parameters,
         task=cfg.task,
         dataset=cfg.dataset,

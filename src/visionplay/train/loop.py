@@ -316,7 +316,8 @@ def save_progress(
     """The run so far: its checkpoint, and its metrics and curves once it has an epoch."""
     save_checkpoint(
         settings.checkpoint_path,
-        name=settings.arch,
+        name=settings.model_name,
+        arch=settings.arch,
         model=model,
         cfg=cfg,
         args=asdict(settings),
@@ -327,7 +328,7 @@ def save_progress(
         calibration=calibration,
     )
     if history:
-        save_history(settings.run_dir, settings.arch, history)
+        save_history(settings.run_dir, settings.model_name, history)
 
 
 def log(message: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from ..errors import VisionplayError
 from ..locations import DRY_RUN_DIR
+from ..manifest import check_model_name
 
 DRY_RUN_IMAGES = 512
 S = TypeVar("S", bound="TrainingSettings")
@@ -57,7 +58,12 @@ class TrainingSettings:
     ``dataclasses.asdict`` is the ``args`` a checkpoint stores. A trainer with flags of its
     own subclasses it with a field for each (:func:`setting` gives a field its help)."""
 
-    arch: str  # registry name: also the checkpoint's name and folder
+    arch: str  # registry name: also the checkpoint's name and folder, unless --name says
+    name: str | None = setting(
+        None,
+        "the model's name: its run folder, checkpoint and exported file (default: --arch)",
+        metavar="NAME",
+    )
     model_kwargs: dict[str, Any] = setting(
         factory=dict,
         help="keyword arguments for the architecture, e.g. '{\"widths\": [32, 128, 128]}'",
@@ -94,17 +100,26 @@ class TrainingSettings:
         values = vars(args)
         if values.get("dry_run"):
             values = {**values, "epochs": 1, "limit": values.get("limit") or DRY_RUN_IMAGES}
+        if values.get("name") is not None:
+            check_model_name(values["name"])
         return cls(**values)
 
     @property
     def run_dir(self) -> Path:
         """Where the run writes its checkpoint, metrics and curves; a dry run's is apart,
         so that it never takes a real run's place."""
-        return self.out / DRY_RUN_DIR / self.arch if self.dry_run else self.out / self.arch
+        return (
+            self.out / DRY_RUN_DIR / self.model_name if self.dry_run else self.out / self.model_name
+        )
+
+    @property
+    def model_name(self) -> str:
+        """What the model is called: its run folder, checkpoint and exported file."""
+        return self.name or self.arch
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.run_dir / f"{self.arch}.pt"
+        return self.run_dir / f"{self.model_name}.pt"
 
     def with_model_kwargs(self: S, **kwargs: Any) -> S:
         """The same settings, ``kwargs`` added to the architecture's keyword arguments."""
@@ -224,8 +239,8 @@ def parse_training_args(
 def dry_run_notice(settings: TrainingSettings) -> str:
     return (
         f"dry run: one epoch on at most {settings.limit:,} images, to check the set-up; it "
-        f"writes to {settings.run_dir}/, not {settings.out / settings.arch}/ where a real run "
-        "writes (its figures mean nothing, and export puts it over no model without --force)"
+        f"writes to {settings.run_dir}/, not {settings.out / settings.model_name}/ where a real "
+        "run writes (its figures mean nothing, and export puts it over no model without --force)"
     )
 
 
