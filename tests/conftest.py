@@ -64,7 +64,7 @@ def app_url() -> Iterator[str]:
         demo.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> str:
     """Chromium's path; skips (or fails, with VISIONPLAY_REQUIRE_BROWSER=1) when it can't run."""
     path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")

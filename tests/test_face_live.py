@@ -9,8 +9,6 @@ Needs Chromium and playwright, as tests/test_browser.py does (skipped without th
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 import time
 
@@ -26,24 +24,6 @@ from visionplay.ui.face import CAMERA_REFUSED, NO_CAMERA
 TIMEOUT_MS = 20_000
 OVERLAY = "#face-live-overlay"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Chromium's path; skips (or fails, with VISIONPLAY_REQUIRE_BROWSER=1) as
-    tests/test_browser.py does when it cannot run."""
-    path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package is not installed"
-    else:
-        missing = "" if path else "no Chromium: neither /usr/bin/chromium nor chromium on PATH"
-    if missing:
-        if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{missing} (and VISIONPLAY_REQUIRE_BROWSER=1)")
-        pytest.skip(missing)
-    return path
 
 
 @pytest.fixture(scope="module")

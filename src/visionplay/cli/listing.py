@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..locations import models_dirs, shipped_models_dir
 from ..manifest import Listed, listed_models
+from .serve import add_models_dir
 
 HEADERS = ("model", "task", "figure", "from")
 
@@ -18,16 +19,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "list", help="every exported model: where it comes from and its headline figure"
     )
-    parser.add_argument(
-        "--models-dir",
-        "--models",
-        type=Path,
-        action="append",
-        default=None,
-        metavar="DIR",
-        help="a folder of your own models, searched before $VISIONPLAY_MODELS's and the "
-        "shipped models (repeatable), as `visionplay serve` takes it",
-    )
+    add_models_dir(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
     return parser

@@ -54,16 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "[::1] and --host; with --host 0.0.0.0 also any IP address and this "
         "machine's name",
     )
-    parser.add_argument(
-        "--models-dir",
-        "--models",
-        type=Path,
-        action="append",
-        default=None,
-        metavar="DIR",
-        help="a folder of your own models, searched before $VISIONPLAY_MODELS's and the "
-        "shipped models (repeatable: the first folder holding a name serves it)",
-    )
+    add_models_dir(parser)
     parser.add_argument(
         "--max-upload-mb",
         type=float,
@@ -395,3 +386,17 @@ def check_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port} ({err.strerror}): "
                 "is another server there? Pass --port"
             ) from None
+
+
+def add_models_dir(parser: argparse.ArgumentParser) -> None:
+    """``--models-dir``, as every command that serves or lists the models takes it."""
+    parser.add_argument(
+        "--models-dir",
+        "--models",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="a folder of your own models, searched before $VISIONPLAY_MODELS's and the "
+        "shipped models (repeatable: the first folder holding a name serves it)",
+    )
