@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gradio_client import Client
 from PIL import Image
-from test_browser import TIMEOUT_MS, browser, chromium, page  # noqa: F401  (fixtures)
+from test_browser import TIMEOUT_MS, browser, page  # noqa: F401  (fixtures)
 
 import visionplay
 from visionplay.tasks.generation import picture_grid
