@@ -72,12 +72,12 @@ def test_cli_exits_2_with_one_line(pictures, capsys):
 @pytest.mark.parametrize(("case", "message"), list(BAD_SERIES.values()), ids=list(BAD_SERIES))
 def test_bad_series_through_the_api(case, message):
     with pytest.raises(VisionplayError, match=message):
-        visionplay.load("timeseries").forecast(case)
+        visionplay.load("timeseries").forecast(case.encode())  # a str would name a file
 
 
 def test_series_text_is_refused_before_parsing():
     with pytest.raises(InvalidInputError, match="at most 500,000 are read"):
-        visionplay.load("timeseries").forecast("1 " * 300_000)
+        visionplay.load("timeseries").forecast(b"1 " * 300_000)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,9 @@ def test_a_corrupt_model_breaks_only_its_tab(tmp_path, pictures):
         assert reply["label"] == "7" and reply["message"] == ""
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("text", [b"a" * 200_000, b"x" * 150_000 + b"\n1", b"1,\x00,2"])
+def test_a_series_no_csv_reader_takes_is_one_line(text):
+    with pytest.raises(InvalidInputError):  # not csv.Error's traceback
+        visionplay.load("timeseries").forecast(text)

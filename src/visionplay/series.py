@@ -126,12 +126,19 @@ MAX_TEXT = 500_000  # ample for 10,000 values written out in full
 _NUMBER_RUNS = re.compile(rb"[0-9.eE+-]+")
 
 
+def bounded_text(data: bytes | str) -> str:
+    """A series' text, refused before any parsing when it is longer than :data:`MAX_TEXT`:
+    memory stays bounded, and so do the CSV reader's fields."""
+    if len(data) > MAX_TEXT:
+        raise InvalidInputError(
+            f"the series text is {len(data):,} characters; at most {MAX_TEXT:,} are read"
+        )
+    return data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+
+
 def parse_numbers(text: str) -> np.ndarray:
     """Numbers separated by commas, semicolons, spaces or new lines."""
-    if len(text) > MAX_TEXT:  # refused before splitting: memory stays bounded
-        raise InvalidInputError(
-            f"the series text is {len(text):,} characters; at most {MAX_TEXT:,} are read"
-        )
+    text = bounded_text(text)
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     if not tokens:
         raise EmptyInputError("no numbers given")
@@ -152,8 +159,11 @@ def count_values(data: bytes) -> int:
 
 def read_csv_column(data: bytes | str) -> np.ndarray:
     """The numbers of a one-column CSV (a header line is skipped)."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    text = bounded_text(data)
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as err:  # a field longer than the reader takes, a stray NUL
+        raise InvalidInputError(f"the CSV file cannot be read: {err}") from None
     if not rows:
         raise EmptyInputError("the CSV file is empty")
     if any(len([c for c in row if c.strip()]) > 1 for row in rows):
@@ -169,7 +179,7 @@ def read_csv_column(data: bytes | str) -> np.ndarray:
 def parse_series(data: bytes | str) -> np.ndarray:
     """A series sent as text: numbers separated by commas, spaces or new lines, a one-column
     CSV (with or without a header), or a JSON list of numbers (what a forecast's JSON is)."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    text = bounded_text(data)
     if text.lstrip().startswith("["):
         return parse_json_list(text)
     try:

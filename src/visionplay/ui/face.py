@@ -43,6 +43,7 @@ from .widgets import (
     EXAMPLES,
     Offered,
     chosen,
+    kept_pick,
     model_picker,
     offered,
     static_text,
@@ -211,10 +212,11 @@ def face_tab(directory: Folders) -> None:
             drawn, text, found = mark_faces(model, value, join, known)
             return drawn, text, (value, name, found)
 
-        outputs = [marked, message, faces]
-        inputs = [photo, lines, choice]
+        outputs, kept = [marked, message, faces], kept_pick(choice, offer)
+        inputs = [photo, lines, kept]
         photo.change(read, inputs, outputs, show_progress="hidden", api_name="faces")
-        choice.change(read, inputs, outputs, show_progress="hidden", api_name=False)
         lines.change(read, [*inputs, faces], outputs, show_progress="hidden", api_name=False)
+        picked = [photo, lines, choice]
+        choice.change(read, picked, outputs, show_progress="hidden", api_name=False)
         with gr.Accordion("Live: your camera's faces, followed", open=True):
             live_view(offer)

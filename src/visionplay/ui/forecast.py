@@ -16,7 +16,7 @@ from ..admission import ADMISSION, is_large
 from ..errors import MAX_SEED, VisionplayError, checked_seed
 from ..locations import Folders
 from ..tasks import ForecastModel
-from .widgets import chosen, model_picker, offered
+from .widgets import chosen, kept_pick, model_picker, offered
 
 SERIES_HINT = (
     "Press **New series** for one from the generator, or paste numbers (commas, spaces or "
@@ -138,7 +138,7 @@ def forecast_tab(directory: Folders) -> None:
                 return None, f"**{err}**"
             return forecast_view(model, values, horizon, truth)
 
-        inputs, outputs = [text, steps, generated, choice], [plot, message]
+        inputs, outputs = [text, steps, generated, kept_pick(choice, offer)], [plot, message]
         fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").success(
             read, inputs, outputs, api_name=False
         )
@@ -148,4 +148,4 @@ def forecast_tab(directory: Folders) -> None:
         go.click(read, inputs, outputs, api_name="forecast")
         text.submit(read, inputs, outputs, api_name=False)
         steps.release(read, inputs, outputs, api_name=False)
-        choice.change(read, inputs, outputs, api_name=False)
+        choice.change(read, [text, steps, generated, choice], outputs, api_name=False)

@@ -272,6 +272,19 @@ def model_picker(offer: Offered, elem_id: str) -> gr.Radio:
     return choice
 
 
+def kept_pick(choice: gr.Radio, offer: Offered) -> gr.State:
+    """The model picked in ``choice``, kept in the session: the input of a tab's API
+    events whose clients name no model (they call as they did before tabs offered several;
+    a State is no parameter of the API)."""
+    kept = gr.State(offer.first)
+
+    def keep(name: str) -> str:
+        return name
+
+    choice.change(keep, choice, kept, show_progress="hidden", api_name=False)
+    return kept
+
+
 def with_model(call: Any) -> tuple[Any, str]:
     """A page's call to a tab's server function (gr.HTML's ``server.NAME(...)``) as its
     value and the model picked: Gradio hands two arguments to Python as one list of both,
