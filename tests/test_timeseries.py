@@ -68,6 +68,79 @@ def test_baselines():
     np.testing.assert_allclose(series.linear(inputs, weights), [[50], [100]], atol=1e-3)
 
 
+def seasonal(length: int, period: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    return 5 + 0.05 * t + np.sin(2 * np.pi * t / period) + 0.2 * rng.normal(size=length)
+
+
+@pytest.mark.parametrize("period", [4, 7, 12, 13, 24])
+def test_the_season_is_found_from_the_series(period):
+    assert series.find_season(seasonal(10 * period, period)) == period
+
+
+def test_no_season_where_there_is_none_or_too_little_of_it():
+    rng = np.random.default_rng(1)
+    assert series.find_season(rng.normal(size=300)) is None
+    assert series.find_season(np.cumsum(rng.normal(size=300))) is None
+    assert series.find_season(np.full(50, 3.0)) is None
+    assert series.find_season(np.arange(50.0)) is None
+    # three seasons of 12 are not enough to believe in one
+    assert series.find_season(seasonal(36, 12)) is None
+    # seed 003's sines last longer than a quarter of its 50 values
+    found = [series.find_season(v) for v in series.make_splits(10)["test"].inputs[:200]]
+    assert found.count(None) >= 190
+
+
+def test_seasonal_naive_and_the_profile():
+    values = np.arange(24.0) % 12 + 0.5 * (np.arange(24) // 12)
+    np.testing.assert_array_equal(
+        series.seasonal_naive(values[None], 14, 12)[0], np.r_[values[12:], values[12:14]]
+    )
+    np.testing.assert_array_equal(series.seasonal_naive(values[None], 3, None), [[11.5] * 3])
+    profile = series.seasonal_profile(np.tile([1.0, 2, 3, 0], 10) + 7, 4)
+    np.testing.assert_allclose(profile, [-0.5, 0.5, 1.5, -1.5], atol=1e-9)
+
+
+def test_windows_are_scaled_and_put_back():
+    values = seasonal(120, 12)
+    scaled = series.scale_windows(values[None], 10, context=50)
+    assert scaled.seasons == (12,) and scaled.inputs.shape == (1, 50)
+    assert scaled.inputs[0, -1] == 0 and scaled.inputs.std() == pytest.approx(1, rel=1e-5)
+    # an answer of zeros: the last season-adjusted value, the season put back
+    profile = series.seasonal_profile(values, 12)
+    expected = values[-1] - profile[119 % 12] + profile[np.arange(120, 130) % 12]
+    np.testing.assert_allclose(scaled.restore(np.zeros((1, 10))), [expected], rtol=1e-6)
+    # the same series on another level and scale reads the same
+    moved = series.scale_windows(1000 + 300 * values[None], 10, context=50)
+    np.testing.assert_allclose(moved.inputs, scaled.inputs, atol=1e-4)
+    # a short series is padded with its first value; a constant one forecasts itself
+    short = series.scale_windows(values[None, :20], 10, context=50)
+    assert short.inputs.shape == (1, 50) and (short.inputs[0, :31] == short.inputs[0, 30]).all()
+    flat = series.scale_windows(np.full((1, 30), 7.0), 10, context=50)
+    np.testing.assert_allclose(flat.restore(np.ones((1, 10))), np.full((1, 10), 7.0), atol=1e-4)
+
+
+def test_training_targets_and_serving_meet_on_the_same_numbers():
+    """The trainer's scaled targets, put back by serving's restore, are the true values."""
+    module = trainer("timeseries")
+    how = visionplay.config.TIMESERIES_SCALED.settings
+    values = np.stack([seasonal(130, 12, seed=s) for s in range(3)])
+    data = module.as_served(values[:, :120], values[:, 120:], how)
+    inputs, goal = (t.numpy() for t in data.tensors)
+    scaled = series.scale_windows(values[:, :120], how.horizon, how.context)
+    np.testing.assert_array_equal(inputs[:, :, 0], scaled.inputs)
+    np.testing.assert_allclose(scaled.restore(goal), values[:, 120:], rtol=1e-5)
+
+
+def test_backtest_on_the_series_own_last_values():
+    values = np.arange(100.0)
+    errors = series.backtest_errors(lambda h, k: series.naive(h[None], k)[0], values, 10, 6)
+    np.testing.assert_array_equal(errors, np.tile(np.arange(1.0, 11), (6, 1)))
+    with pytest.raises(InvalidInputError, match="needs more than 61 values"):
+        series.backtest_errors(lambda h, k: h[-k:], values[:60], 10, 6)
+
+
 @pytest.fixture(scope="module")
 def exported_forecasters(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
@@ -90,11 +163,13 @@ def test_any_length_in_and_the_asked_steps_out(exported_forecasters):
     from visionplay.train.checkpoints import model_from_checkpoint
 
     net = model_from_checkpoint(checkpoint)
+    assert model.scaled  # it reads each window scaled, as it learnt
     for length in (10, 50, 333):
         values = series.generate(1, length, seed=length)[0]
+        scaled = series.scale_windows(values[None], 10, model.context)
         with torch.no_grad():
-            expected = net(torch.from_numpy(values)[None, :, None])[0].numpy()
-        np.testing.assert_allclose(model.forecast(values), expected, atol=1e-5)
+            answer = net(torch.from_numpy(scaled.inputs)[:, :, None]).numpy()
+        np.testing.assert_allclose(model.forecast(values), scaled.restore(answer)[0], atol=1e-4)
         assert model.forecast(list(values), steps=3).shape == (3,)
 
 
@@ -136,6 +211,13 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
 
 
 # The shipped forecaster and its tab.
+
+
+def test_the_shipped_forecaster_reads_any_level_and_scale():
+    model = visionplay.load("timeseries")
+    values = series.generate(1, 50, seed=5)[0]
+    moved = model.forecast(300 + 1000 * values.astype(np.float64))
+    np.testing.assert_allclose(moved, 300 + 1000 * model.forecast(values), rtol=1e-3)
 
 
 def test_shipped_forecaster_beats_the_baselines():
