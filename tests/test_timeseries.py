@@ -14,7 +14,7 @@ import visionplay
 from visionplay import series
 from visionplay.cli.main import main as cli
 from visionplay.errors import EmptyInputError, InvalidInputError
-from visionplay.ui.forecast import SERIES_HINT
+from visionplay.ui.forecast import SERIES_HINT, backtest, forecast_view
 
 
 def test_generator_follows_the_seed_formula():
@@ -117,6 +117,11 @@ def test_windows_are_scaled_and_put_back():
     # a short series is padded with its first value; a constant one forecasts itself
     short = series.scale_windows(values[None, :20], 10, context=50)
     assert short.inputs.shape == (1, 50) and (short.inputs[0, :31] == short.inputs[0, 30]).all()
+    # described: the scale and the level lead, the same window after them
+    told = series.scale_windows(1000 + 300 * values[None], 10, context=50, described=True)
+    np.testing.assert_allclose(told.inputs[:, 2:], scaled.inputs, atol=1e-4)
+    level, scale = told.level[0, 0], told.scale[0, 0]
+    np.testing.assert_allclose(told.inputs[0, :2], [np.log10(scale) / 3, level / scale / 10])
     flat = series.scale_windows(np.full((1, 30), 7.0), 10, context=50)
     np.testing.assert_allclose(flat.restore(np.ones((1, 10))), np.full((1, 10), 7.0), atol=1e-4)
 
@@ -128,7 +133,7 @@ def test_training_targets_and_serving_meet_on_the_same_numbers():
     values = np.stack([seasonal(130, 12, seed=s) for s in range(3)])
     data = module.as_served(values[:, :120], values[:, 120:], how)
     inputs, goal = (t.numpy() for t in data.tensors)
-    scaled = series.scale_windows(values[:, :120], how.horizon, how.context)
+    scaled = series.scale_windows(values[:, :120], how.horizon, how.context, described=True)
     np.testing.assert_array_equal(inputs[:, :, 0], scaled.inputs)
     np.testing.assert_allclose(scaled.restore(goal), values[:, 120:], rtol=1e-5)
 
@@ -166,7 +171,7 @@ def test_any_length_in_and_the_asked_steps_out(exported_forecasters):
     assert model.scaled  # it reads each window scaled, as it learnt
     for length in (10, 50, 333):
         values = series.generate(1, length, seed=length)[0]
-        scaled = series.scale_windows(values[None], 10, model.context)
+        scaled = series.scale_windows(values[None], 10, model.context, described=True)
         with torch.no_grad():
             answer = net(torch.from_numpy(scaled.inputs)[:, :, None]).numpy()
         np.testing.assert_allclose(model.forecast(values), scaled.restore(answer)[0], atol=1e-4)
@@ -214,10 +219,17 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
 
 
 def test_the_shipped_forecaster_reads_any_level_and_scale():
+    """A series near 300 or 10,000 is forecast on its own level: what once came out
+    near 0 (the forecaster knew only values within +-0.75)."""
     model = visionplay.load("timeseries")
-    values = series.generate(1, 50, seed=5)[0]
-    moved = model.forecast(300 + 1000 * values.astype(np.float64))
-    np.testing.assert_allclose(moved, 300 + 1000 * model.forecast(values), rtol=1e-3)
+    t = np.arange(80)
+    for level, size in ((300, 20), (10_000, 500), (-50, 0.1)):
+        values = level + size * (np.sin(2 * np.pi * t / 16) + 0.01 * t)
+        forecast = model.forecast(values)
+        truth = level + size * (
+            np.sin(2 * np.pi * np.arange(80, 90) / 16) + 0.01 * np.arange(80, 90)
+        )
+        assert np.abs(forecast - truth).mean() < 0.2 * size
 
 
 def test_shipped_forecaster_beats_the_baselines():
@@ -233,13 +245,83 @@ def test_forecast_tab_over_http(app_url):
     client = Client(app_url, verbose=False)
     text, seed = client.predict(7, api_name="/new_series")  # the truth stays in the tab
     assert len(series.parse_numbers(text)) == 50 and seed == 8
-    plot, message = client.predict(text, 5, [], api_name="/forecast")
-    assert plot is not None and len(message.split(",")) == 5
-    assert "Careful" not in message
+    plot, message = client.predict(text, 5, [], None, api_name="/forecast")
+    next_line = message.split("\n\n")[0]
+    assert plot is not None and len(next_line.split(",")) == 5
+    assert "**Backtest** on the last 30 values" in message
     prices = ", ".join(str(100 + v) for v in series.parse_numbers(text))
-    plot, message = client.predict(prices, 5, [], api_name="/forecast")
-    assert plot is not None and "**Careful:** these values run from 99" in message
-    plot, message = client.predict("1, 2, three", 5, [], api_name="/forecast")
+    plot, message = client.predict(prices, 5, [], None, api_name="/forecast")
+    assert plot is not None and "linear baseline is not drawn" in message
+    plot, message = client.predict("1, 2, three", 5, [], None, api_name="/forecast")
     assert plot is None and "item 3, 'three'" in message
-    plot, message = client.predict("", 5, [], api_name="/forecast")
+    plot, message = client.predict("", 5, [], None, api_name="/forecast")
     assert plot is None and message == SERIES_HINT
+
+
+def lines_of(rows) -> set[str]:
+    return set(rows["line"])
+
+
+def test_the_tab_finds_the_season_and_draws_seasonal_naive():
+    model = visionplay.load("timeseries")
+    text = ", ".join(f"{300 + 40 * v:.3f}" for v in seasonal(120, 12))
+    rows, message = forecast_view(model, text, 10, [])
+    assert "**Season:** 12 steps, found from the series." in message
+    assert lines_of(rows) == {"history", "naive", "seasonal naive", "timeseries"}
+    assert "mean absolute error: timeseries" in message and "seasonal naive" in message
+    rows, message = forecast_view(model, text, 10, [], 0)
+    assert "**Season:** none (as asked)." in message and "seasonal naive" not in lines_of(rows)
+    rows, message = forecast_view(model, text, 10, [], 7)
+    assert "**Season:** 7 steps, as given." in message
+    rows, message = forecast_view(model, text, 10, [], 40)
+    assert rows is None and "a season of 40 steps needs at least 160 values" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("1, 2, 3", "3 values; at least 10"),
+        ("1, 2, , 4, 5, 6, 7, 8, 9, 10, 11", "value 3 is missing (an empty field)"),
+        ("1\n2\n\n3\n4\n5\n6\n7\n8\n9\n10\n11", "line 3 is empty"),
+        ("5, NA, " + "5, " * 20, "value 2 is missing (NA)"),
+    ],
+)
+def test_the_tab_says_what_is_wrong_with_a_series(text, said):
+    rows, message = forecast_view(visionplay.load("timeseries"), text, 10, [])
+    assert rows is None and message.startswith("**Cannot forecast that:**") and said in message
+
+
+def test_a_constant_or_short_series_is_said_to_be_so():
+    model = visionplay.load("timeseries")
+    rows, message = forecast_view(model, "4, " * 30, 10, [])
+    assert "**A constant series:**" in message and "Backtest" not in message
+    np.testing.assert_allclose(model.forecast([4.0] * 30), 4.0, rtol=1e-5)
+    rows, message = forecast_view(model, ", ".join(map(str, range(15))), 10, [])
+    assert "**No backtest:** the series is too short" in message
+
+
+class Stub:
+    """A forecaster of known answers for the backtest's verdicts."""
+
+    name, min_length = "stub", 10
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def forecast(self, history, steps, season=None):
+        return self.answer(history, steps)
+
+
+def test_the_backtest_says_plainly_when_a_baseline_did_better():
+    values = 100 + np.arange(80.0)
+    zeros = Stub(lambda history, steps: np.zeros(steps))
+    said = backtest(zeros, values, 10, None)
+    assert "**Backtest** on the last 60 values (6 forecasts of 10" in said
+    assert "**A baseline did better on this series:** naive erred less than stub" in said
+    exact = Stub(lambda history, steps: history[-1] + np.arange(1.0, steps + 1))
+    said = backtest(exact, values, 10, None)
+    assert "stub 0, naive 5.5." in said and said.endswith("stub did best there.")
+    # seasonal naive is among the baselines where there is a season
+    periodic = np.tile(np.arange(7.0), 12)
+    said = backtest(zeros, periodic, 10, 7)
+    assert "seasonal naive 0" in said and "seasonal naive erred less than stub" in said

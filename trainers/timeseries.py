@@ -44,8 +44,8 @@ from visionplay.train.settings import (
 from visionplay.train.synthetic_series import family
 
 RECIPE = dict(arch="timeseries", epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-4)
-SYNTHETIC = 40_000  # synthetic series per epoch, beside seed 003's 7,000
-SEED_REPEATS = 3  # seed 003's series read three times an epoch: its figures must hold
+SYNTHETIC = 120_000  # synthetic series, beside seed 003's 7,000
+SEED_REPEATS = 5  # seed 003's series read five times an epoch: its figures must hold
 # History lengths the synthetic windows are cut at (their share each alike), so short
 # pasted series and long ones with a season to find are both met.
 HISTORIES = (10, 20, 35, 50, 50, 80, 120, 190)
@@ -74,7 +74,7 @@ def tensors(split: series.Split, limit: int | None) -> TensorDataset:
 
 def as_served(history: np.ndarray, targets: np.ndarray, how: ForecastSettings) -> TensorDataset:
     """Windows as the exported forecaster reads them, targets scaled the same way."""
-    scaled = series.scale_windows(history, how.horizon, how.context)
+    scaled = series.scale_windows(history, how.horizon, how.context, described=how.described)
     goal = (targets - scaled.seasonal - scaled.level) / scaled.scale
     goal = np.clip(goal, -series.SCALED_LIMIT, series.SCALED_LIMIT).astype(np.float32)
     return TensorDataset(torch.from_numpy(scaled.inputs[:, :, None]), torch.from_numpy(goal))

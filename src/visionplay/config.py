@@ -63,6 +63,7 @@ class ForecastSettings:
     # leaves them (season out, level and scale divided out), and its answer is put back.
     scaled: bool = False
     context: int | None = None
+    described: bool = False  # a scaled window leads with its scale and level
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ TIMESERIES = DataConfig(
 TIMESERIES_10 = replace(TIMESERIES, settings=ForecastSettings(horizon=10))
 # The shipped forecaster: any series, each window scaled (series.scale_windows).
 TIMESERIES_SCALED = replace(
-    TIMESERIES, settings=ForecastSettings(horizon=10, scaled=True, context=50)
+    TIMESERIES, settings=ForecastSettings(horizon=10, scaled=True, context=50, described=True)
 )
 
 

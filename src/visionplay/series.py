@@ -149,7 +149,10 @@ SCALED_LIMIT = 8.0  # a forecast stays within this many window deviations of the
 class Scaled:
     """Windows as a scaled forecaster reads them, and what puts its answer back: each
     window has its season's profile taken out, then its last value subtracted and its
-    standard deviation divided out, so a series near 300 or 10,000 reads like one near 0."""
+    standard deviation divided out, so a series near 300 or 10,000 reads like one near 0.
+    A described window leads with two values, its scale and its level (as DeepAR gives its
+    network the scale), so the network can still tell a series of fixed amplitude and
+    level, such as seed 003's, from others."""
 
     inputs: np.ndarray  # (n, steps) float32: what the graph reads
     level: np.ndarray  # (n, 1)
@@ -169,10 +172,12 @@ def scale_windows(
     horizon: int,
     context: int = HISTORY,
     seasons: Sequence[int | None] | None = None,
+    described: bool = False,
 ) -> Scaled:
     """(n, length) series -> their latest ``context`` values as a scaled forecaster reads
     them (:class:`Scaled`; a shorter series padded with its first value, so the graph
-    always reads ``context`` steps); the same for training, serving and eval.
+    always reads ``context`` steps, two more if ``described``); the same for training,
+    serving and eval.
     ``seasons``: one per series (None: none), else each found from its series."""
     x = np.asarray(values, np.float64)
     if seasons is None:
@@ -196,8 +201,12 @@ def scale_windows(
         adjusted = np.pad(adjusted, ((0, 0), (context - adjusted.shape[1], 0)), mode="edge")
     # A constant window keeps a tiny scale: its inputs are zeros and its forecast the level.
     scale = np.maximum(spread, 1e-6 * np.maximum(1.0, np.abs(level)))
-    inputs = ((adjusted - level) / scale).astype(np.float32)
-    return Scaled(inputs, level, scale, seasonal, seasons)
+    inputs = (adjusted - level) / scale
+    if described:  # both squeezed into about [-2, 2], the range of the values after them
+        size = np.clip(np.log10(scale), -6, 6) / 3
+        where = np.clip(level / scale, -20, 20) / 10
+        inputs = np.hstack([size, where, inputs])
+    return Scaled(inputs.astype(np.float32), level, scale, seasonal, seasons)
 
 
 BACKTEST_ORIGINS = 6  # forecasts from 6 points, each ``steps`` after the one before
@@ -263,7 +272,8 @@ def outside_learnt_range(values: np.ndarray, margin: float = 1.5) -> str | None:
     )
 
 
-_SEPARATORS = re.compile(r"[\s,;]+")
+_FIELDS = re.compile(r"\s*[,;]\s*|\s+")
+MISSING = {"", "na", "n/a", "null", "none", "-", "?"}  # a gap as written (NaN: not finite)
 
 
 MAX_TEXT = 500_000  # ample for 10,000 values written out in full
@@ -276,11 +286,27 @@ def parse_numbers(text: str) -> np.ndarray:
         raise InvalidInputError(
             f"the series text is {len(text):,} characters; at most {MAX_TEXT:,} are read"
         )
-    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
-    if not tokens:
+    lines = text.strip().splitlines()
+    if len(lines) > 1 and all(len(line.split()) <= 1 for line in lines):
+        # One value a line, as a spreadsheet's column pastes: a blank line is a missing value.
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                raise InvalidInputError(
+                    f"line {number} is empty: the series has a gap; fill it in, or forecast "
+                    "from the values after it"
+                )
+    # Commas and semicolons separate fields, so an empty field between two is a gap;
+    # white space alone never makes one.
+    tokens = _FIELDS.split(text.strip().strip(",;").strip())
+    if tokens == [""]:
         raise EmptyInputError("no numbers given")
     values = []
     for position, token in enumerate(tokens, start=1):
+        if token.lower() in MISSING:
+            raise InvalidInputError(
+                f"value {position} is missing ({token or 'an empty field'}): the series has a "
+                "gap; fill it in, or forecast from the values after it"
+            )
         try:
             values.append(float(token))
         except ValueError:
@@ -297,9 +323,17 @@ def count_values(data: bytes) -> int:
 def read_csv_column(data: bytes | str) -> np.ndarray:
     """The numbers of a one-column CSV (a header line is skipped)."""
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
+    rows = list(csv.reader(io.StringIO(text)))
+    filled = [i for i, row in enumerate(rows) if any(cell.strip() for cell in row)]
+    if not filled:
         raise EmptyInputError("the CSV file is empty")
+    blank = [i for i in range(filled[0], filled[-1]) if i not in set(filled)]
+    if blank:  # a blank line between numbers: a missing value, not a separator
+        raise InvalidInputError(
+            f"line {blank[0] + 1} of the CSV file is empty: the series has a gap; fill it in, "
+            "or forecast from the values after it"
+        )
+    rows = [rows[i] for i in filled]
     if any(len([c for c in row if c.strip()]) > 1 for row in rows):
         raise InvalidInputError("the CSV file must have one column of numbers")
     cells = [next(c for c in row if c.strip()).strip() for row in rows]

@@ -98,7 +98,9 @@ class ForecastModel(Model):
         for _ in range(self.runs(steps)):
             window = window[:, -self.reach :]  # older values are never read again
             if self.scaled:
-                scaled = series.scale_windows(window, self.horizon, self.context, seasons)
+                scaled = series.scale_windows(
+                    window, self.horizon, self.context, seasons, self.cfg.settings.described
+                )
                 seasons = scaled.seasons  # found once: the forecasts appended keep it
                 made.append(scaled.restore(self.run(scaled.inputs[:, :, None])))
             else:
