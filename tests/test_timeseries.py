@@ -213,6 +213,25 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
     naive, linear = report["table"][:2]
     assert linear["next_mse"] < naive["next_mse"]
     assert "| model | outputs | parameters |" in captured.err
+    # zero-shot on statsmodels' real series, as multiples of naive (no fits under --limit)
+    real = report["real_series"]["series"]
+    assert [r["series"] for r in real[:5]] == ["sunspots", "nile", "co2", "elnino", "realgdp"]
+    assert all(r["naive"] == 1 and "holt_winters" not in r for r in real)
+    assert real[1]["seasonal_naive"] == 1  # the Nile has no season: seasonal naive is naive
+    assert "| sunspots (yearly) | 11 |" in captured.err
+
+
+def test_real_series_are_scored_as_multiples_of_naive():
+    from visionplay.train import real_series
+
+    periodic = 10 + np.tile([0.0, 3, 1, 5], 30) + 0.01 * np.random.default_rng(0).normal(size=120)
+    case = real_series.RealSeries("periodic", periodic, 4, "made up")
+    report = real_series.report(lambda h, k: np.full(k, h.mean()), [case], fitted=True)
+    (row,) = report["series"]
+    assert row["naive"] == 1 and row["seasonal_naive"] < 0.02
+    assert row["holt_winters"] < 0.05  # a fitted season finds it too
+    assert 0.3 < row["model"] < 1 and report["share_better_than_seasonal_naive"] == 0
+    assert report["worst_vs_naive"] == row["model"]
 
 
 # The shipped forecaster and its tab.
@@ -245,16 +264,18 @@ def test_forecast_tab_over_http(app_url):
     client = Client(app_url, verbose=False)
     text, seed = client.predict(7, api_name="/new_series")  # the truth stays in the tab
     assert len(series.parse_numbers(text)) == 50 and seed == 8
-    plot, message = client.predict(text, 5, [], None, api_name="/forecast")
+    plot, message = client.predict(text, 5, api_name="/forecast")
     next_line = message.split("\n\n")[0]
     assert plot is not None and len(next_line.split(",")) == 5
     assert "**Backtest** on the last 30 values" in message
+    plot, message = client.predict(text, 5, 0, api_name="/forecast")  # the season, given
+    assert plot is not None and "**Season:** none (as asked)." in message
     prices = ", ".join(str(100 + v) for v in series.parse_numbers(text))
-    plot, message = client.predict(prices, 5, [], None, api_name="/forecast")
+    plot, message = client.predict(prices, 5, api_name="/forecast")
     assert plot is not None and "linear baseline is not drawn" in message
-    plot, message = client.predict("1, 2, three", 5, [], None, api_name="/forecast")
+    plot, message = client.predict("1, 2, three", 5, api_name="/forecast")
     assert plot is None and "item 3, 'three'" in message
-    plot, message = client.predict("", 5, [], None, api_name="/forecast")
+    plot, message = client.predict("", 5, api_name="/forecast")
     assert plot is None and message == SERIES_HINT
 
 

@@ -30,6 +30,7 @@ from visionplay import series
 from visionplay.config import ForecastSettings
 from visionplay.models.sequences import forecast_config
 from visionplay.train.build import build_model
+from visionplay.train.checkpoints import load_checkpoint
 from visionplay.train.data import batches
 from visionplay.train.loop import evaluate, fit, pick_device, save_progress, seed_everything
 from visionplay.train.objectives import regression, robust_regression
@@ -54,6 +55,9 @@ HISTORIES = (10, 20, 35, 50, 50, 80, 120, 190)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SeriesSettings(TrainingSettings):
     horizon: int | None = setting(None, "values forecast at once (default: the arch's)")
+    synthetic: int = setting(SYNTHETIC, "synthetic series (a scaled forecaster)")
+    seed_repeats: int = setting(SEED_REPEATS, "times seed 003's series are read an epoch")
+    start_from: str | None = setting(None, "a checkpoint whose weights a second stage starts from")
 
 
 def parse_settings(argv: list[str] | None = None) -> SeriesSettings:
@@ -110,11 +114,11 @@ def main(argv: list[str] | None = None) -> dict:
     # Data: the generator is seeded, so every run sees the same series.
     splits = series.make_splits(horizon, seed=settings.seed)
     if cfg.settings.scaled:  # the synthetic family beside the seed's, all as served
-        how, count = cfg.settings, settings.limit or SYNTHETIC
+        how, count = cfg.settings, settings.limit or settings.synthetic
         lim = settings.limit
         seed_sets = {k: as_served(s.inputs[:lim], s.targets[:lim], how) for k, s in splits.items()}
         train_set = joined(
-            synthetic(count, how, settings.seed), *[seed_sets["train"]] * SEED_REPEATS
+            synthetic(count, how, settings.seed), *[seed_sets["train"]] * settings.seed_repeats
         )
         val_set = joined(synthetic(count // 10, how, settings.seed + 1), seed_sets["val"])
         test_set = seed_sets["test"]
@@ -124,7 +128,10 @@ def main(argv: list[str] | None = None) -> dict:
         )
 
     # Model and optimisation.
-    model = build_model(settings.arch, **settings.model_kwargs).to(device)
+    model = build_model(settings.arch, **settings.model_kwargs)
+    if settings.start_from:  # a second stage: the first's weights, checked
+        model.load_state_dict(load_checkpoint(settings.start_from)["model"])
+    model = model.to(device)
     objective = robust_regression() if cfg.settings.scaled else regression()
     if any(p.requires_grad for p in model.parameters()):
         optimizer = torch.optim.AdamW(

@@ -106,14 +106,17 @@ def report(
                 **score(forecasters, case.values),
             }
         )
-    relative = np.array([row["model"] / row["seasonal_naive"] for row in rows])
+    seasonal = np.array([row["seasonal_naive"] for row in rows])
+    with np.errstate(divide="ignore"):  # a series seasonal naive forecasts exactly
+        relative = np.array([row["model"] for row in rows]) / seasonal
     summary = {
         "geometric_mean_vs_seasonal_naive": round(float(np.exp(np.log(relative).mean())), 4),
         "share_better_than_seasonal_naive": round(float((relative < 1).mean()), 4),
         "worst_vs_naive": max(row["model"] for row in rows),
     }
     if fitted:
-        hw = np.array([row["holt_winters"] / row["seasonal_naive"] for row in rows])
+        with np.errstate(divide="ignore"):
+            hw = np.array([row["holt_winters"] for row in rows]) / seasonal
         summary["holt_winters_geometric_mean_vs_seasonal_naive"] = round(
             float(np.exp(np.log(hw).mean())), 4
         )
