@@ -124,8 +124,9 @@ class ForecastModel(Model):
         this, not the runs alone, is what a forecast costs."""
         steps = self.horizon if steps is None else steps
         read = sum(min(values + i * self.horizon, self.reach) for i in range(self.runs(steps)))
-        if self.scaled:  # the graph reads its context; the season is found in numpy
-            read = self.runs(steps) * min(values, self.context or values)
+        if self.scaled:  # numpy reads the series each run, the graph its scaled window
+            described = 2 if self.cfg.settings.described else 0
+            read += self.runs(steps) * ((self.context or values) + described)
         return rows * read
 
     def predict(self, values: Any, steps: int | None = None) -> np.ndarray:
