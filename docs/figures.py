@@ -631,7 +631,40 @@ def measured_forecaster(name: str, m: dict[str, Any]) -> str:
         f"**{e['next_mse']:.5f}**, next 10 values **{e['ten_mse']:.5f}**. Beside every "
         "forecaster `--compare` was given:"
     )
-    return intro + "\n\n" + "\n".join(rows)
+    return intro + "\n\n" + "\n".join(rows) + real_series(e.get("real_series"))
+
+
+def real_series(real: dict[str, Any] | None) -> str:
+    """The forecaster zero-shot on real series beside the baselines, if measured."""
+    if not real:
+        return ""
+    fitted = "holt_winters" in real["series"][0]
+    rows = [
+        "| series | season | model | naive | seasonal naive |" + " Holt-Winters |" * fitted,
+        "| --- | --- | --- | --- | --- |" + " --- |" * fitted,
+    ]
+    for r in real["series"]:
+        hw = f" {r['holt_winters']:.2f}x |" if fitted else ""
+        rows.append(
+            f"| {r['series']} ({r['about']}) | {r['season'] or '-'} | **{r['model']:.2f}x** | "
+            f"1.00x | {r['seasonal_naive']:.2f}x |{hw}"
+        )
+    said = (
+        f"Zero-shot on statsmodels' real series ({real['protocol']}; seasonal naive with "
+        "each series' own period, Holt-Winters damped and fitted per series and origin):"
+    )
+    summary = (
+        f"Against seasonal naive: geometric mean "
+        f"**{real['geometric_mean_vs_seasonal_naive']:.2f}x**, better on "
+        f"{pct(real['share_better_than_seasonal_naive'], 0)} of the series; at worst "
+        f"{real['worst_vs_naive']:.2f}x naive."
+    )
+    if fitted:
+        summary += (
+            " Holt-Winters: geometric mean "
+            f"{real['holt_winters_geometric_mean_vs_seasonal_naive']:.2f}x."
+        )
+    return "\n\n" + para(said) + "\n\n" + "\n".join(rows) + "\n\n" + para(summary)
 
 
 def block_training(src: Sources, name: str | None) -> str:

@@ -82,11 +82,22 @@ def test_the_outputs_checked_are_those_each_model_gives(name):
 
 def growing_window(model, inputs: np.ndarray, steps: int, reach: int | None = None) -> np.ndarray:
     """The roll-out as it was: the series and its forecasts re-read whole each run (the
-    latest ``reach`` of them, where given)."""
+    latest ``reach`` of them, where given); a scaled forecaster's scaled each run, with
+    the season its first run found."""
     window, made = inputs, np.empty((len(inputs), 0), np.float32)
+    seasons = None
     while made.shape[1] < steps:
         latest = window[:, -reach:] if reach else window
-        ahead = model.run(latest[:, :, None])[:, : steps - made.shape[1]]
+        if model.scaled:
+            how = model.cfg.settings
+            scaled = series.scale_windows(
+                latest, how.horizon, how.context, seasons, described=how.described
+            )
+            seasons = scaled.seasons
+            ahead = scaled.restore(model.run(scaled.inputs[:, :, None]))
+        else:
+            ahead = model.run(latest[:, :, None])
+        ahead = ahead[:, : steps - made.shape[1]]
         made = np.concatenate([made, ahead], axis=1)
         window = np.concatenate([window, ahead], axis=1)
     return made
@@ -131,13 +142,19 @@ def test_both_routes_forecast_within_the_limits(client):
 def test_work_is_the_values_the_runs_read(monkeypatch):
     model = visionplay.load("timeseries")
     read = []
-    real_run = model.run
+    real_run, real_scale = model.run, series.scale_windows
     monkeypatch.setattr(model, "run", lambda batch: read.append(batch.size) or real_run(batch))
+    # a scaled forecaster's numpy reads the series each run too
+    monkeypatch.setattr(
+        series, "scale_windows", lambda x, *a, **k: read.append(x.size) or real_scale(x, *a, **k)
+    )
     for rows, length, steps in ((1, 50, 10), (2, 300, 95), (1, 9_990, 30)):
         read.clear()
         model.forecast_batch(series.generate(rows, length, seed=1), steps)
         assert sum(read) == model.work(length, rows, steps=steps)
-    assert model.work(9_990, steps=1000) == 100 * 10_000 - 10  # one run of 9,990, then 10,000
+    # one run of 9,990, then 10,000 (and a scaled forecaster's graph its window each run)
+    window = model.context + 2 if model.scaled else 0
+    assert model.work(9_990, steps=1000) == 100 * (10_000 + window) - 10
     assert visionplay.load("mnist").work(784, rows=8) == 8 * 784
 
 

@@ -59,6 +59,11 @@ class ForecastSettings:
 
     horizon: int = 1  # values forecast in one run
     window: int | None = None  # the latest values a window model reads; None: the whole series
+    # A scaled forecaster's graph reads the latest ``context`` values as series.scale_windows
+    # leaves them (season out, level and scale divided out), and its answer is put back.
+    scaled: bool = False
+    context: int | None = None
+    described: bool = False  # a scaled window leads with its scale and level
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,10 @@ TIMESERIES = DataConfig(
     settings=ForecastSettings(horizon=1),  # trainers store the trained model's own
 )
 TIMESERIES_10 = replace(TIMESERIES, settings=ForecastSettings(horizon=10))
+# The shipped forecaster: any series, each window scaled (series.scale_windows).
+TIMESERIES_SCALED = replace(
+    TIMESERIES, settings=ForecastSettings(horizon=10, scaled=True, context=50, described=True)
+)
 
 
 # The class-conditional generators: a latent vector and a class in, a picture out. No

@@ -133,7 +133,7 @@ def heavy_senders(url: str, photo: Path) -> dict[str, Callable[[], Any]]:
             "mnist_gan", "7", 64, next(seeds), None, api_name="/generate_read"
         ),
         "forecast 5,000 values (Forecast tab)": lambda: client().predict(
-            series, 10, [], api_name="/forecast"
+            series, 10, api_name="/forecast"
         ),
         "cifar10 64 rows (REST)": lambda: post(url, "/v2/models/cifar10/infer", infer),
     }

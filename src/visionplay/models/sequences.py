@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import TIMESERIES, TIMESERIES_10, DataConfig, ForecastSettings
+from ..config import TIMESERIES, TIMESERIES_SCALED, DataConfig
 from .registry import get_entry, register_model
 
 
@@ -25,7 +25,7 @@ def forecast_config(name: str, **kwargs: Any) -> DataConfig:
     arguments.apply_defaults()
     cfg = get_entry(name).cfg
     horizon, window = arguments.arguments["horizon"], arguments.arguments.get("history")
-    return replace(cfg, settings=ForecastSettings(horizon=horizon, window=window))
+    return replace(cfg, settings=replace(cfg.settings, horizon=horizon, window=window))
 
 
 class Recurrent(nn.Module):
@@ -100,9 +100,11 @@ def gru(horizon: int = 1, hidden: int = 20, layers: int = 2) -> nn.Module:
     return Recurrent("gru", hidden, layers, horizon)
 
 
-@register_model(TIMESERIES_10)
+@register_model(TIMESERIES_SCALED)
 def timeseries(horizon: int = 10, hidden: int = 64, layers: int = 2) -> nn.Module:
-    """The shipped forecaster: a two-layer LSTM of 64, the next 10 values at once.
+    """The shipped forecaster: a two-layer LSTM of 64, the next 10 values at once, of any
+    series: it reads windows as ``series.scale_windows`` leaves them (season, level and
+    scale taken out in numpy, and put back after).
 
     Longer horizons roll it forward on its own forecasts (``ForecastModel.forecast``)."""
     return Recurrent("lstm", hidden, layers, horizon)

@@ -41,6 +41,8 @@ class ForecastModel(Model):
         # A window model (the linear baseline) reads a fixed number of the latest values.
         self.window = self.cfg.settings.window or (steps if isinstance(steps, int) else None)
         self.min_length = max(series.MIN_LENGTH, self.window or 0)
+        self.scaled = bool(self.cfg.settings.scaled)
+        self.context = self.cfg.settings.context
 
     @classmethod
     def output_shape(cls, cfg: DataConfig) -> tuple[int, ...]:
@@ -71,11 +73,17 @@ class ForecastModel(Model):
                 f"{tuple(shape)}"
             )
 
-    def forecast(self, values: Any, steps: int | None = None) -> np.ndarray:
-        """The next ``steps`` values (default: the model's horizon) after ``values``."""
-        return self.forecast_batch(self.prepare(values)[None, :, 0], steps)[0]
+    def forecast(
+        self, values: Any, steps: int | None = None, season: int | None = None
+    ) -> np.ndarray:
+        """The next ``steps`` values (default: the model's horizon) after ``values``;
+        ``season``: the series' season in steps (0: none) for a scaled forecaster, which
+        otherwise finds it from the series."""
+        return self.forecast_batch(self.prepare(values)[None, :, 0], steps, season)[0]
 
-    def forecast_batch(self, inputs: np.ndarray, steps: int | None = None) -> np.ndarray:
+    def forecast_batch(
+        self, inputs: np.ndarray, steps: int | None = None, season: int | None = None
+    ) -> np.ndarray:
         """(n, steps_in) series of equal length -> (n, steps) forecasts."""
         steps = self.horizon if steps is None else steps
         if (
@@ -92,10 +100,18 @@ class ForecastModel(Model):
                 f"{self.name} needs series of {self.min_length} to {series.MAX_LENGTH:,} "
                 f"values; got an array of shape {window.shape}"
             )
+        seasons = None if season is None else [season] * len(window)
         made: list[np.ndarray] = []
         for _ in range(self.runs(steps)):
             window = window[:, -self.reach :]  # older values are never read again
-            made.append(self.run(window[:, :, None]))
+            if self.scaled:
+                scaled = series.scale_windows(
+                    window, self.horizon, self.context, seasons, self.cfg.settings.described
+                )
+                seasons = scaled.seasons  # found once: the forecasts appended keep it
+                made.append(scaled.restore(self.run(scaled.inputs[:, :, None])))
+            else:
+                made.append(self.run(window[:, :, None]))
             window = np.concatenate([window, made[-1]], axis=1)
         return np.concatenate(made, axis=1)[:, :steps]
 
@@ -115,6 +131,9 @@ class ForecastModel(Model):
         this, not the runs alone, is what a forecast costs."""
         steps = self.horizon if steps is None else steps
         read = sum(min(values + i * self.horizon, self.reach) for i in range(self.runs(steps)))
+        if self.scaled:  # numpy reads the series each run, the graph its scaled window
+            described = 2 if self.cfg.settings.described else 0
+            read += self.runs(steps) * ((self.context or values) + described)
         return rows * read
 
     def predict(self, values: Any, steps: int | None = None) -> np.ndarray:

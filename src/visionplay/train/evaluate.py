@@ -29,7 +29,7 @@ from ..manifest import read_manifest
 from ..plots import pyplot
 from ..preprocess import open_image, to_gray
 from ..tasks import Classifier, FaceDetector, ForecastModel, Generator, KeypointModel, Model
-from . import generated, handwriting
+from . import generated, handwriting, real_series
 from .calibration import expected_calibration_error
 from .data import (
     FaceFrames,
@@ -657,7 +657,16 @@ def evaluate_forecasts(model: ForecastModel, settings: EvalSettings) -> Evaluati
         "ten_mse": table[2]["ten_mse"],
         "table": table,
     }
-    return Evaluation(report, notes=forecast_table(table))
+    # Zero-shot on real series, beside the baselines (Holt-Winters' fits take a while:
+    # left out of a --limit run).
+    real = real_series.report(
+        lambda history, steps: model.forecast(history, steps),
+        real_series.real_series(),
+        fitted=limit is None,
+    )
+    report["real_series"] = real
+    notes = forecast_table(table) + "\n\nReal series, zero-shot: " + real["protocol"] + "\n"
+    return Evaluation(report, notes=notes + real_series.table(real))
 
 
 def forecast_table(rows: list[dict]) -> str:

@@ -33,6 +33,17 @@ def classification(label_smoothing: float = 0.0) -> Objective:
     )
 
 
+def robust_regression() -> Objective:
+    """Huber loss for training (a level shift in a target moves it less than squared
+    error would), mean squared error reported."""
+    return Objective(
+        metric="mse",
+        loss=F.smooth_l1_loss,
+        eval_loss=F.mse_loss,
+        score=lambda predicted, y: ((predicted - y) ** 2).flatten(1).mean(1),
+    )
+
+
 def keypoint_regression() -> Objective:
     """L1 on point coordinates (robust to the odd bad label), scored by NME."""
     return Objective(metric="nme", loss=F.l1_loss, eval_loss=F.l1_loss, score=faces.nme)

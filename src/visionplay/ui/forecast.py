@@ -1,6 +1,8 @@
 """The Forecast tab: a series (generated, typed or uploaded as CSV), the next steps of the
 forecaster picked (``#series-model``: any in the model folders, timeseries first), and the
-two baselines beside them on one plot.
+baselines beside them on one plot (naive, seasonal naive with the season found from the
+series or given, linear); a backtest on the series' own last values says how the model did
+there against the baselines.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from .. import series
 from ..admission import ADMISSION, is_large
-from ..errors import MAX_SEED, VisionplayError, checked_seed
+from ..errors import MAX_SEED, InvalidInputError, VisionplayError, checked_seed
 from ..locations import Folders
 from ..tasks import ForecastModel
 from .widgets import chosen, kept_pick, model_picker, offered
@@ -49,19 +51,26 @@ def load_csv(path: str) -> tuple[str, list[float]]:
 
 
 def forecast_view(
-    model: ForecastModel, text: str | None, steps: int, generated: list[float]
+    model: ForecastModel,
+    text: str | None,
+    steps: int,
+    generated: list[float],
+    season: float | None = None,
 ) -> tuple[Any, str]:
-    """The history, the model's forecast, both baselines and (for a generated series) the
+    """The history, the model's forecast, the baselines and (for a generated series) the
     truth, as long-form rows for the tab's LinePlot (drawn in the browser, which spares the
-    server a matplotlib figure); or a message saying what is wrong."""
+    server a matplotlib figure), and what the backtest found; or a message saying what is
+    wrong. ``season``: the series' season in steps (0: none; None: found from the series)."""
     import pandas as pd  # Gradio's own dependency
 
     if not text or not text.strip():
         return None, SERIES_HINT
     try:
         values = model.prepare(series.parse_series(text))[:, 0]  # a str would be a path
+        season, season_note = chosen_season(values, season)
         with ADMISSION.turn(is_large(values=model.work(len(values), steps=int(steps)))):
-            forecast = model.forecast(values, int(steps))
+            forecast = model.forecast(values, int(steps), season=season or 0)
+            check = backtest(model, values, len(forecast), season)
     except VisionplayError as err:
         return None, f"**Cannot forecast that:** {err}"
     steps = len(forecast)
@@ -74,15 +83,90 @@ def forecast_view(
         truth = np.asarray(generated[len(values) : len(values) + steps])
         lines["truth"] = (start, np.concatenate([last, truth]))
     lines["naive"] = (start, np.concatenate([last, series.naive(values[None], steps)[0]]))
-    lines["linear"] = (start, np.concatenate([last, series.linear_baseline(values, steps)]))
+    if season:
+        made = series.seasonal_naive(values[None], steps, season)[0]
+        lines["seasonal naive"] = (start, np.concatenate([last, made]))
+    # The linear baseline learnt seed 003's range: drawn only for series within it.
+    outside = series.outside_learnt_range(values)
+    if outside is None:
+        lines["linear"] = (start, np.concatenate([last, series.linear_baseline(values, steps)]))
     lines[model.name] = (start, np.concatenate([last, forecast]))
     rows = pd.concat(
         pd.DataFrame({"step": x, "value": np.asarray(y, np.float64), "line": name})
         for name, (x, y) in lines.items()
     )
-    message = f"**Next {steps}:** " + ", ".join(f"{v:.3f}" for v in forecast)
-    warning = series.outside_learnt_range(values)
-    return rows, message + (f"\n\n**Careful:** {warning}." if warning else "")
+    notes = [f"**Next {steps}:** " + ", ".join(f"{v:.4g}" for v in forecast), season_note]
+    if np.ptp(values) == 0:
+        notes.append(
+            "**A constant series:** every value is the same, so every forecaster repeats it; "
+            "there is nothing here to learn from."
+        )
+    else:
+        notes.append(check)
+    if outside is not None:
+        if model.scaled:
+            notes.append(
+                "The linear baseline is not drawn: it learnt seed 003's series, which stay "
+                f"within +-{series.GENERATOR_BOUND}."
+            )
+        else:
+            notes.append(f"**Careful:** {outside}.")
+    return rows, "\n\n".join(notes)
+
+
+def chosen_season(values: np.ndarray, given: float | None) -> tuple[int | None, str]:
+    """The season to forecast with (None: none) and a line saying where it came from."""
+    if given is None:
+        found = series.find_season(values)
+        if found:
+            return found, f"**Season:** {found} steps, found from the series."
+        return None, "**Season:** none found in the series."
+    if given != int(given) or given < 0:
+        raise InvalidInputError(f"a season is a whole number of steps; got {given:g}")
+    season = int(given)
+    if season < 2:
+        return None, "**Season:** none (as asked)."
+    needed = series.SEASONS_NEEDED * season
+    if len(values) < needed:
+        raise InvalidInputError(
+            f"a season of {season} steps needs at least {needed} values to be seen "
+            f"({series.SEASONS_NEEDED} seasons); the series has {len(values)}"
+        )
+    return season, f"**Season:** {season} steps, as given."
+
+
+def backtest(model: ForecastModel, values: np.ndarray, steps: int, season: int | None) -> str:
+    """How the model and the baselines did on the series' own last values: forecasts of
+    ``steps`` from up to six earlier points, each reading only what came before it."""
+    origins = min(series.BACKTEST_ORIGINS, (len(values) - model.min_length) // steps)
+    if origins < 1:
+        return (
+            f"**No backtest:** the series is too short to check the forecasters on its own "
+            f"last values ({model.min_length + steps} values at least)."
+        )
+    forecasters = {
+        model.name: lambda h, k: model.forecast(h, k, season=season or 0),
+        "naive": lambda h, k: series.naive(h[None], k)[0],
+    }
+    if season:
+        forecasters["seasonal naive"] = lambda h, k: series.seasonal_naive(h[None], k, season)[0]
+    errors = {
+        name: float(series.backtest_errors(forecast, values, steps, origins).mean())
+        for name, forecast in forecasters.items()
+    }
+    told = ", ".join(f"{name} {error:.4g}" for name, error in errors.items())
+    said = (
+        f"**Backtest** on the last {origins * steps} values ({origins} forecast"
+        f"{'s' * (origins > 1)} of {steps}, each from only the values before it), mean "
+        f"absolute error: {told}."
+    )
+    best = min(errors, key=errors.get)
+    if best != model.name and errors[best] < errors[model.name]:
+        return (
+            f"{said}\n\n**A baseline did better on this series:** {best} erred less than "
+            f"{model.name} on its last values; trust {best} over the model here."
+        )
+    return f"{said} {model.name} did best there."
 
 
 def forecast_tab(directory: Folders) -> None:
@@ -109,6 +193,12 @@ def forecast_tab(directory: Folders) -> None:
                     label="One-column CSV", file_types=[".csv", ".txt"], type="filepath"
                 )
                 steps = gr.Slider(1, 10, value=10, step=1, label="Steps ahead")
+                season = gr.Number(
+                    value=None,
+                    precision=0,
+                    label="Season in steps (empty: found from the series; 0: none)",
+                    elem_id="series-season",
+                )
                 choice = model_picker(offer, "series-model")
                 go = gr.Button("Forecast", variant="primary", elem_id="series-forecast")
             with gr.Column():
@@ -122,6 +212,7 @@ def forecast_tab(directory: Folders) -> None:
                         "history": "#4d4d4d",
                         "truth": "#2ca02c",
                         "naive": "#aaaaaa",
+                        "seasonal naive": "#9467bd",
                         "linear": "#ff7f0e",
                         **dict.fromkeys(offer.models, "#1f77b4"),
                     },
@@ -130,15 +221,20 @@ def forecast_tab(directory: Folders) -> None:
                 message = gr.Markdown(SERIES_HINT, elem_id="series-message")
 
         def read(
-            values: str | None, horizon: int, truth: list[float], name: str = ""
+            values: str | None,
+            horizon: int,
+            truth: list[float],
+            period: float | None = None,
+            name: str = "",
         ) -> tuple[Any, str]:
             try:
                 model = chosen(offer, name or offer.first)
             except VisionplayError as err:
                 return None, f"**{err}**"
-            return forecast_view(model, values, horizon, truth)
+            return forecast_view(model, values, horizon, truth, period)
 
-        inputs, outputs = [text, steps, generated, kept_pick(choice, offer)], [plot, message]
+        shown = [text, steps, generated, season]
+        inputs, outputs = [*shown, kept_pick(choice, offer)], [plot, message]
         fresh.click(new_series, seed, [text, generated, seed], api_name="new_series").success(
             read, inputs, outputs, api_name=False
         )
@@ -148,4 +244,5 @@ def forecast_tab(directory: Folders) -> None:
         go.click(read, inputs, outputs, api_name="forecast")
         text.submit(read, inputs, outputs, api_name=False)
         steps.release(read, inputs, outputs, api_name=False)
-        choice.change(read, [text, steps, generated, choice], outputs, api_name=False)
+        season.submit(read, inputs, outputs, api_name=False)
+        choice.change(read, [*shown, choice], outputs, api_name=False)

@@ -1,0 +1,149 @@
+"""Real series for reporting how a forecaster does zero-shot: the classic series that ship
+with statsmodels, each with its own season, scored by the issue's protocol (10 steps ahead
+from 6 origins 10 apart, ending at the series' end) beside naive, seasonal naive and a
+damped Holt-Winters fitted per series and origin. Never used to train or tune anything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import series
+from ..errors import VisionplayError
+
+STEPS = 10
+
+
+@dataclass(frozen=True)
+class RealSeries:
+    name: str
+    values: np.ndarray
+    season: int | None  # the period the series is known to have (None: none)
+    about: str
+
+
+def real_series() -> list[RealSeries]:
+    """statsmodels' own series (no download), as the issue reads them."""
+    try:
+        from statsmodels import datasets
+    except ImportError:
+        raise VisionplayError(
+            "the real series come with statsmodels: pip install statsmodels"
+        ) from None
+
+    def column(dataset, name: str) -> np.ndarray:
+        return dataset.load_pandas().data[name].to_numpy(np.float64)
+
+    co2 = datasets.co2.load_pandas().data["co2"].interpolate().bfill().to_numpy()
+    elnino = datasets.elnino.load_pandas().data.iloc[:, 1:].to_numpy().ravel()
+    macro = datasets.macrodata
+    return [
+        RealSeries("sunspots", column(datasets.sunspots, "SUNACTIVITY"), 11, "yearly"),
+        RealSeries("nile", column(datasets.nile, "volume"), None, "yearly"),
+        RealSeries("co2", co2[::4], 13, "every 4th week"),
+        RealSeries("elnino", elnino, 12, "monthly"),
+        RealSeries("realgdp", column(macro, "realgdp"), 4, "quarterly"),
+        RealSeries("realcons", column(macro, "realcons"), 4, "quarterly"),
+        RealSeries("realinv", column(macro, "realinv"), 4, "quarterly"),
+        RealSeries("cpi", column(macro, "cpi"), 4, "quarterly"),
+        RealSeries("unemp", column(macro, "unemp"), 4, "quarterly"),
+        RealSeries("tbilrate", column(macro, "tbilrate"), 4, "quarterly"),
+    ]
+
+
+def holt_winters(history: np.ndarray, steps: int, season: int | None) -> np.ndarray:
+    """Damped-trend Holt-Winters (additive season where there is one), fitted to
+    ``history`` alone: the per-series model a zero-shot forecaster is compared with."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on short histories
+        fitted = ExponentialSmoothing(
+            history,
+            trend="add",
+            damped_trend=True,
+            seasonal="add" if season else None,
+            seasonal_periods=season,
+        ).fit()
+    return np.asarray(fitted.forecast(steps))
+
+
+def score(
+    forecasters: dict[str, Callable[[np.ndarray, int], np.ndarray]], values: np.ndarray
+) -> dict[str, float]:
+    """Each forecaster's mean absolute error by the protocol, as a multiple of naive's."""
+    errors = {
+        name: float(series.backtest_errors(forecast, values, STEPS).mean())
+        for name, forecast in forecasters.items()
+    }
+    naive = errors["naive"]
+    return {name: round(error / naive, 4) for name, error in errors.items()}
+
+
+def report(
+    model: Callable[[np.ndarray, int], np.ndarray], cases: list[RealSeries], fitted: bool = True
+) -> dict:
+    """Per series: the model, naive, seasonal naive and (``fitted``) Holt-Winters, as
+    multiples of naive; and the issue's targets over all series."""
+    rows = []
+    for case in cases:
+        forecasters = {
+            "naive": lambda h, k: series.naive(h[None], k)[0],
+            "seasonal_naive": lambda h, k, s=case.season: series.seasonal_naive(h[None], k, s)[0],
+            "model": model,
+        }
+        if fitted:
+            forecasters["holt_winters"] = lambda h, k, s=case.season: holt_winters(h, k, s)
+        rows.append(
+            {
+                "series": case.name,
+                "about": case.about,
+                "season": case.season,
+                **score(forecasters, case.values),
+            }
+        )
+    seasonal = np.array([row["seasonal_naive"] for row in rows])
+    with np.errstate(divide="ignore"):  # a series seasonal naive forecasts exactly
+        relative = np.array([row["model"] for row in rows]) / seasonal
+    summary = {
+        "geometric_mean_vs_seasonal_naive": round(float(np.exp(np.log(relative).mean())), 4),
+        "share_better_than_seasonal_naive": round(float((relative < 1).mean()), 4),
+        "worst_vs_naive": max(row["model"] for row in rows),
+    }
+    if fitted:
+        with np.errstate(divide="ignore"):
+            hw = np.array([row["holt_winters"] for row in rows]) / seasonal
+        summary["holt_winters_geometric_mean_vs_seasonal_naive"] = round(
+            float(np.exp(np.log(hw).mean())), 4
+        )
+    return {
+        "protocol": f"{STEPS} steps from {series.BACKTEST_ORIGINS} origins {STEPS} apart, "
+        "MAE as a multiple of naive's",
+        "series": rows,
+        **summary,
+    }
+
+
+def table(real: dict) -> str:
+    fitted = "holt_winters" in real["series"][0]
+    lines = [
+        "| series | season | model | naive | seasonal naive |"
+        + (" Holt-Winters |" if fitted else ""),
+        "| --- | --- | --- | --- | --- |" + (" --- |" if fitted else ""),
+    ]
+    for r in real["series"]:
+        lines.append(
+            f"| {r['series']} ({r['about']}) | {r['season'] or '-'} | {r['model']:.2f}x | 1.00x | "
+            f"{r['seasonal_naive']:.2f}x |" + (f" {r['holt_winters']:.2f}x |" if fitted else "")
+        )
+    lines.append(
+        "\nmodel vs seasonal naive: geometric mean "
+        f"{real['geometric_mean_vs_seasonal_naive']:.2f}x, "
+        f"better on {real['share_better_than_seasonal_naive']:.0%} of series, worst "
+        f"{real['worst_vs_naive']:.2f}x naive"
+    )
+    return "\n".join(lines)
