@@ -273,8 +273,10 @@ def test_face_and_forecast_tabs(page, tmp_path) -> None:
 
     page.get_by_role("tab", name="Forecast").click()
     page.locator("#series-new").click()
-    numbers = re.compile(r"(-?\d+\.\d{3}, ){9}-?\d+\.\d{3}")  # the 10 forecast values
-    expect(page.locator("#series-message")).to_contain_text(numbers, timeout=TIMEOUT_MS)
+    numbers = re.compile(r"Next 10: (-?[\d.e+-]+, ){9}-?[\d.e+-]+")  # the 10 forecast values
+    message = page.locator("#series-message")
+    expect(message).to_contain_text(numbers, timeout=TIMEOUT_MS)
+    expect(message).not_to_contain_text("as asked")  # the empty season field: found, or none
     expect(
         page.locator("#series-plot img, #series-plot svg, #series-plot canvas").first
     ).to_be_visible(timeout=TIMEOUT_MS)

@@ -269,8 +269,8 @@ def test_forecast_tab_over_http(app_url):
     next_line = message.split("\n\n")[0]
     assert plot is not None and len(next_line.split(",")) == 5
     assert "**Backtest** on the last 30 values" in message
-    plot, message = client.predict(text, 5, 0, api_name="/forecast")  # the season, given
-    assert plot is not None and "**Season:** none (as asked)." in message
+    plot, message = client.predict(text, 5, 1, api_name="/forecast")  # the season, given
+    assert plot is not None and "**Season:** none (as asked: 1 step)." in message
     prices = ", ".join(str(100 + v) for v in series.parse_numbers(text))
     plot, message = client.predict(prices, 5, api_name="/forecast")
     assert plot is not None and "linear baseline is not drawn" in message
@@ -291,8 +291,10 @@ def test_the_tab_finds_the_season_and_draws_seasonal_naive():
     assert "**Season:** 12 steps, found from the series." in message
     assert lines_of(rows) == {"history", "naive", "seasonal naive", "timeseries"}
     assert "mean absolute error: timeseries" in message and "seasonal naive" in message
-    rows, message = forecast_view(model, text, 10, [], 0)
-    assert "**Season:** none (as asked)." in message and "seasonal naive" not in lines_of(rows)
+    assert forecast_view(model, text, 10, [], 0)[1] == message  # what an empty field sends
+    rows, message = forecast_view(model, text, 10, [], 1)
+    assert "**Season:** none (as asked: 1 step)." in message
+    assert "seasonal naive" not in lines_of(rows)
     rows, message = forecast_view(model, text, 10, [], 7)
     assert "**Season:** 7 steps, as given." in message
     rows, message = forecast_view(model, text, 10, [], 40)

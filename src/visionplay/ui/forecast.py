@@ -7,6 +7,7 @@ there against the baselines.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ def forecast_view(
     """The history, the model's forecast, the baselines and (for a generated series) the
     truth, as long-form rows for the tab's LinePlot (drawn in the browser, which spares the
     server a matplotlib figure), and what the backtest found; or a message saying what is
-    wrong. ``season``: the series' season in steps (0: none; None: found from the series)."""
+    wrong. ``season``: the series' season in steps (1: none; None or 0: found from the
+    series, as the page's empty number field sends 0)."""
     import pandas as pd  # Gradio's own dependency
 
     if not text or not text.strip():
@@ -116,16 +118,16 @@ def forecast_view(
 
 def chosen_season(values: np.ndarray, given: float | None) -> tuple[int | None, str]:
     """The season to forecast with (None: none) and a line saying where it came from."""
-    if given is None:
+    if not given:  # none given: the page's empty number field sends 0
         found = series.find_season(values)
         if found:
             return found, f"**Season:** {found} steps, found from the series."
         return None, "**Season:** none found in the series."
-    if given != int(given) or given < 0:
+    if not math.isfinite(given) or given != int(given) or given < 0:
         raise InvalidInputError(f"a season is a whole number of steps; got {given:g}")
     season = int(given)
-    if season < 2:
-        return None, "**Season:** none (as asked)."
+    if season == 1:
+        return None, "**Season:** none (as asked: 1 step)."
     needed = series.SEASONS_NEEDED * season
     if len(values) < needed:
         raise InvalidInputError(
@@ -196,7 +198,7 @@ def forecast_tab(directory: Folders) -> None:
                 season = gr.Number(
                     value=None,
                     precision=0,
-                    label="Season in steps (empty: found from the series; 0: none)",
+                    label="Season in steps (empty or 0: found from the series; 1: none)",
                     elem_id="series-season",
                 )
                 choice = model_picker(offer, "series-model")
