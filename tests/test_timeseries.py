@@ -220,6 +220,8 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
     assert all(r["naive"] == 1 and "holt_winters" not in r for r in real)
     assert real[1]["seasonal_naive"] == 1  # the Nile has no season: seasonal naive is naive
     assert "| sunspots (yearly) | 11 |" in captured.err
+    held_out = captured.err.split("Held out")[1]  # the series no one looked at, apart
+    assert "| m1 (quarterly) | 4 |" in held_out and "sunspots" not in held_out
 
 
 def test_real_series_are_scored_as_multiples_of_naive():
