@@ -28,7 +28,9 @@ INSTALL_ONNXRUNTIME = (
 )
 # The [train] extra's packages (pyproject.toml), which the commands that train, export,
 # evaluate on datasets, show layer tables or time PyTorch import as they run.
-TRAINING_PACKAGES = frozenset({"torch", "torchvision", "onnx", "onnxscript", "matplotlib", "tqdm"})
+TRAINING_PACKAGES = frozenset(
+    {"torch", "torchvision", "onnx", "onnxscript", "matplotlib", "tqdm", "statsmodels"}
+)
 
 
 def not_installed(err: ModuleNotFoundError) -> NotInstalledError | None:

@@ -33,7 +33,8 @@ def statsmodels_datasets() -> ModuleType:
         from statsmodels import datasets
     except ImportError:
         raise VisionplayError(
-            "the real series come with statsmodels: pip install statsmodels"
+            "the real series come with statsmodels, of the training side: "
+            'pip install "visionplay[train]"'
         ) from None
     return datasets
 
