@@ -57,7 +57,7 @@ def listed_models(folders: Sequence[Path]) -> list[Listed]:
             entry = entries.get(path.stem) or {}
             task = entry.get("task") or task_in_file(path)
             figure = TASKS[task].figure if task in TASKS else None
-            recorded = figure.recorded(entry) if figure else None
+            recorded = figure.shown(entry) if figure else None
             shown = f"{figure.text(recorded[1])} ({recorded[0]})" if recorded else None
             listed.append(Listed(path.stem, path, task, shown, served.get(path.stem)))
             served.setdefault(path.stem, path)

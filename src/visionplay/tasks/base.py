@@ -73,17 +73,28 @@ class Figure:
         return None
 
     def recorded(self, entry: Mapping[str, Any]) -> tuple[str, float] | None:
-        """Where a manifest entry records the figure and its value: its training record,
-        else its evaluation (an ensemble's only one); None where neither does."""
+        """Where a manifest entry records the figure and its value: its training record
+        (what a new checkpoint's is compared with), else its evaluation (an ensemble's only
+        one); None where neither does."""
         trained = self.in_record(entry.get("training") or {})
         if trained is not None:
             return "training", trained
+        evaluated = self.in_eval(entry)
+        return None if evaluated is None else ("eval", evaluated)
+
+    def shown(self, entry: Mapping[str, Any]) -> tuple[str, float] | None:
+        """The figure to show a person: measured on the exported file by ``visionplay eval``
+        where it was (a forecaster's training figure is on its scaled windows), else the
+        training record's."""
+        evaluated = self.in_eval(entry)
+        return self.recorded(entry) if evaluated is None else ("eval", evaluated)
+
+    def in_eval(self, entry: Mapping[str, Any]) -> float | None:
+        """The figure in a manifest entry's evaluation, if recorded there."""
         value: Any = entry.get("eval") or {}
         for key in self.evaluated:
             value = value.get(key) if isinstance(value, Mapping) else None
-        if self.evaluated and isinstance(value, (int, float)):
-            return "eval", float(value)
-        return None
+        return float(value) if self.evaluated and isinstance(value, (int, float)) else None
 
     def worse(self, new: float, old: float) -> bool:
         """Whether ``new`` is worse than ``old`` (equal is not)."""
