@@ -320,6 +320,7 @@ def test_tritons_binary_extension_and_unknown_outputs_are_refused_clearly(triton
         ("PUT", "/predict/nope", "POST"),
         ("POST", "/generate/mnist_gan", "GET"),
         ("DELETE", "/generate/mnist_gan?label=1", "GET"),
+        ("GET", "/live/face_keypoints", "POST"),
     ],
 )
 def test_a_wrong_method_on_the_short_routes_is_the_protocols_405(client, method, path, allowed):
