@@ -13,7 +13,7 @@ import os
 import struct
 import warnings
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from PIL import ExifTags, Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -465,3 +465,14 @@ def prepare(image: ImageLike, cfg: DataConfig) -> np.ndarray:
     if cfg.preprocess == "face":
         return prepare_face(image, cfg)
     raise InvalidInputError(f"unknown preprocessing {cfg.preprocess!r}")
+
+
+def rgb_array(value: Any, needs: str) -> np.ndarray:
+    """``value`` if it is an HxWx3 uint8 array (an RGB picture in memory), else a one-line
+    refusal that begins with ``needs`` ("find takes", "a frame must be")."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.uint8:
+        kind = getattr(value, "dtype", type(value).__name__)
+        raise InvalidInputError(f"{needs} an HxWx3 uint8 RGB array; got {kind}")
+    if value.ndim != 3 or value.shape[2] != 3 or 0 in value.shape:
+        raise InvalidInputError(f"{needs} an HxWx3 uint8 RGB array; got shape {value.shape}")
+    return value

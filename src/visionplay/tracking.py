@@ -47,7 +47,7 @@ from PIL import Image
 
 from . import faces
 from .errors import InvalidInputError, shown, whole_number
-from .preprocess import open_unloaded, to_gray
+from .preprocess import open_unloaded, rgb_array, to_gray
 
 if TYPE_CHECKING:
     from .tasks import KeypointModel, Model
@@ -196,7 +196,7 @@ def follow(
             f"{model.path.name} has no detector framing: faces cannot be cropped from a "
             "detector's boxes the way the model was trained (trainers/face_keypoints.py)"
         )
-    rgb = checked_frame(rgb)
+    rgb = rgb_array(rgb, "a frame must be")
     size = (rgb.shape[1], rgb.shape[0])
     before = _before(previous, size, t)
     gray = to_gray(Image.fromarray(rgb))
@@ -362,16 +362,6 @@ def _distinct(found: list[Followed]) -> list[Followed]:
 
 
 # --- What a client sends ----------------------------------------------------------------------
-
-
-def checked_frame(rgb: Any) -> np.ndarray:
-    """``rgb`` if it is an HxWx3 uint8 array, else a one-line refusal."""
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
-        kind = getattr(rgb, "dtype", type(rgb).__name__)
-        raise InvalidInputError(f"a frame must be an HxWx3 uint8 RGB array; got {kind}")
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
-        raise InvalidInputError(f"a frame must be an HxWx3 uint8 RGB array; got shape {rgb.shape}")
-    return rgb
 
 
 def answer(model: Model, body: bytes | str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from PIL import Image
 from ..config import DataConfig
 from ..errors import InvalidInputError
 from ..faces import Detection, draw_detections
-from ..preprocess import ImageLike, max_pixels, open_image
+from ..preprocess import ImageLike, max_pixels, open_image, rgb_array
 from .base import Model
 
 # The photo path's tiles: squares this share of the picture's longer side, overlapping by
@@ -198,11 +198,7 @@ def answered(boxes: np.ndarray, window: Window, width: int, height: int) -> np.n
 
 def checked_rgb(rgb: Any) -> np.ndarray:
     """``rgb`` if it is an HxWx3 uint8 array within the pixel limit, else a one-line refusal."""
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
-        kind = getattr(rgb, "dtype", type(rgb).__name__)
-        raise InvalidInputError(f"find takes an HxWx3 uint8 RGB array; got {kind}")
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
-        raise InvalidInputError(f"find takes an HxWx3 uint8 RGB array; got shape {rgb.shape}")
+    rgb = rgb_array(rgb, "find takes")
     pixels, limit = rgb.shape[0] * rgb.shape[1], max_pixels()
     if pixels > limit:
         raise InvalidInputError(f"the picture has {pixels:,} pixels; at most {limit:,} are read")
