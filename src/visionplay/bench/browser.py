@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import strokes as pen
 from .server import free_port, start_child, start_server, stop_server
+from .timing import latency_figures
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -191,13 +192,7 @@ def drive_page(browser, url: str, drawings: int, slow_s: float, ours: bool) -> d
         page.close()
     latencies = [r["ms"] for r in runs if r["ms"] is not None]
     summary: dict[str, Any] = {"drawings": len(runs), "answered": len(latencies)}
-    if latencies:
-        p50, p95 = np.percentile(latencies, [50, 95])
-        summary |= {
-            "p50_ms": round(float(p50), 1),
-            "p95_ms": round(float(p95), 1),
-            "max_ms": round(max(latencies), 1),
-        }
+    summary |= latency_figures(latencies, most=True)
     if ours:
         summary["read_right"] = sum(r["top"] == r["digit"] for r in runs)
     return {**summary, "slow_stroke": slow, "runs": runs}
@@ -383,8 +378,7 @@ def round_trips(browser, url: str, count: int = 30) -> dict[str, dict[str, float
         page.close()
     result = {}
     for name, key in (("gradio_event", "event"), ("server_function", "call")):
-        p50, p95 = np.percentile(times[key], [50, 95])
-        result[name] = {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1)}
+        result[name] = latency_figures(times[key])
     return result
 
 

@@ -66,6 +66,7 @@ from .camera import CAMERA_SIZE, fake_camera_args, noisy, write_y4m
 from .mixed import probe
 from .server import free_port, start_server, stop_server
 from .streaming import INPUT_ID, STREAM_EVERY_S, start_streaming_app
+from .timing import latency_figures
 
 FRAME_SIZE = CAMERA_SIZE  # (width, height): a laptop camera's
 CLIP_FPS = 30
@@ -384,14 +385,7 @@ def window(record: dict[str, Any], start: list[float], end: list[float]) -> dict
         "answers_per_s": round((last - first) / (ended - began) * 1000, 2),
     }
     latencies = [a[2] for a in answers if math.isfinite(a[2])]
-    if latencies:
-        p50, p95 = np.percentile(latencies, [50, 95])
-        figures |= {
-            "p50_ms": round(float(p50), 1),
-            "p95_ms": round(float(p95), 1),
-            "max_ms": round(max(latencies), 1),
-        }
-    return figures
+    return figures | latency_figures(latencies, most=True)
 
 
 # --- the pages ----------------------------------------------------------------------------
@@ -490,10 +484,7 @@ def gradio_streaming(context, seconds: float, warmup_s: float, folder: Path) -> 
             showing = shown_when(rec["shown"], number, drawn)
             if showing is not None:
                 latencies.append(drawn - showing)
-    if latencies:
-        p50, p95 = np.percentile(latencies, [50, 95])
-        figures |= {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1)}
-    return figures
+    return figures | latency_figures(latencies)
 
 
 # The parts, in the order they run: the first three on the moving clip, one Chromium; the

@@ -18,6 +18,16 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float]:
     return {"p50_ms": round(float(p50), 3), "p95_ms": round(float(p95), 3)}
 
 
+def latency_figures(latencies_ms: Sequence[float], most: bool = False) -> dict[str, float]:
+    """p50 and p95 (with ``most``, the largest too) of latencies measured in milliseconds
+    (a page's), to a tenth of one; none of them for no latencies."""
+    if not latencies_ms:
+        return {}
+    p50, p95 = np.percentile(latencies_ms, [50, 95])
+    figures = {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1)}
+    return figures | ({"max_ms": round(max(latencies_ms), 1)} if most else {})
+
+
 def time_calls(call: Callable[[], Any], runs: int, warmup: int) -> list[float]:
     """Durations of ``runs`` calls, after ``warmup`` untimed ones."""
     for _ in range(warmup):
