@@ -124,7 +124,7 @@ def draw_tab(directory: Folders) -> None:
             confidences (top 3), seen (the 28x28 input: base64 of 784 bytes, row by row),
             read, model and message."""
             try:
-                reader = chosen(offer, model or offer.first)
+                reader = chosen(offer, model)
             except InvalidInputError as err:
                 return {**NOTHING, "message": str(err)}
             return answer(reader, strokes)

@@ -147,7 +147,7 @@ def live_view(offer: Offered) -> None:
     def follow(call: Any) -> dict:  # `server.follow(request, model)` in the page
         request, model = with_model(call)
         try:
-            return follow_frame(chosen(offer, model or offer.first), request)
+            return follow_frame(chosen(offer, model), request)
         except VisionplayError as err:
             return {"error": str(err)}
 
@@ -205,7 +205,7 @@ def face_tab(directory: Folders) -> None:
             value: Any, join: bool, name: str = "", seen: tuple | None = None
         ) -> tuple[Any, str, tuple | None]:
             try:
-                model = chosen(offer, name or offer.first)
+                model = chosen(offer, name)
             except VisionplayError as err:
                 return None, f"**{err}**", None
             known = seen[2] if seen and seen[:2] == (value, name) else None  # None: detect

@@ -230,7 +230,7 @@ def forecast_tab(directory: Folders) -> None:
             name: str = "",
         ) -> tuple[Any, str]:
             try:
-                model = chosen(offer, name or offer.first)
+                model = chosen(offer, name)
             except VisionplayError as err:
                 return None, f"**{err}**"
             return forecast_view(model, values, horizon, truth, period)

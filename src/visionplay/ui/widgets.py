@@ -295,8 +295,9 @@ def with_model(call: Any) -> tuple[Any, str]:
 
 
 def chosen(offer: Offered, name: Any) -> Model:
-    """The tab's model called ``name``, or a one-line error naming the ones it has."""
-    model = offer.models.get(name) if isinstance(name, str) else None
+    """The tab's model called ``name`` (none named: its first), or a one-line error naming
+    the ones it has."""
+    model = offer.models.get(name or offer.first) if isinstance(name, str | None) else None
     if model is None:
         asked = repr(str(name)[:40])  # a client's value: quoted, and not all of a long one
         raise InvalidInputError(f"this tab has no model {asked}; it has {', '.join(offer.models)}")
