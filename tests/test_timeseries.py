@@ -220,8 +220,22 @@ def test_eval_prints_one_table_with_the_baselines(exported_forecasters, capsys):
     assert all(r["naive"] == 1 and "holt_winters" not in r for r in real)
     assert real[1]["seasonal_naive"] == 1  # the Nile has no season: seasonal naive is naive
     assert "| sunspots (yearly) | 11 |" in captured.err
-    held_out = captured.err.split("Held out")[1]  # the series no one looked at, apart
-    assert "| m1 (quarterly) | 4 |" in held_out and "sunspots" not in held_out
+    assert "| m1 (quarterly) | 4 |" in captured.err
+    # and on generated processes, apart
+    generated = captured.err.split("Generated")[1]
+    assert "| random walk (generated) | - |" in generated and "sunspots" not in generated
+    rows = report["generated_series"]["series"]
+    assert rows[0]["series"] == "random walk" and rows[0]["seasonal_naive"] == 1
+
+
+def test_generated_series_are_drawn_the_same_every_time():
+    from visionplay.train import real_series
+
+    first, again = real_series.generated_series(), real_series.generated_series()
+    assert [c.name for c in first] == [c.name for c in again]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+    assert all(len(c.values) > 6 * real_series.STEPS for c in first)
 
 
 def test_real_series_are_scored_as_multiples_of_naive():

@@ -1,6 +1,7 @@
 """A broad synthetic family of series for a forecaster that reads any series: trends
 (straight, damped, bending), seasons of several periods, additive and multiplicative,
-level shifts, autoregressive noise and random walks, and Gaussian-process samples of
+level shifts, autoregressive noise, random walks (drifting, with momentum in their steps,
+sometimes growing geometrically, as economic series do), and Gaussian-process samples of
 kernels combined at random in the manner of KernelSynth (Ansari et al., 2024, Chronos).
 numpy only; seeded, so every run sees the same series.
 """
@@ -15,12 +16,15 @@ PERIODS = (4, 7, 12, 12, 13, 24, 52)  # the calendar's, and random ones beside t
 
 def family(count: int, length: int = LENGTH, seed: int = 0) -> np.ndarray:
     """``count`` series (count, length), float64, shuffled: a third kernel mixtures (8
-    samples of each mixture: a covariance costs far more than a sample), the rest built
-    from parts."""
+    samples of each mixture: a covariance costs far more than a sample), a quarter random
+    walks, the rest built from parts. Without the walks a smooth kernel sample teaches
+    that a run of rises goes on; on a walk it need not, and the last value is hard to beat."""
     rng = np.random.default_rng(seed)
     mixtures = -(-count // 24)
+    walks = count // 4
     made = [kernel_synth(rng, length, 8) for _ in range(mixtures)]
-    made += [structural(rng, length)[None] for _ in range(count - 8 * mixtures)]
+    made += [walk(rng, length)[None] for _ in range(walks)]
+    made += [structural(rng, length)[None] for _ in range(count - 8 * mixtures - walks)]
     return rng.permutation(np.concatenate(made))[:count]
 
 
@@ -39,6 +43,24 @@ def ar_noise(rng: np.random.Generator, length: int) -> np.ndarray:
         x[i] = phi1 * x[i - 1] + phi2 * x[i - 2] + e[i]
     x = x[50:]
     return np.cumsum(x) * 0.3 if rng.random() < 0.25 else x
+
+
+def walk(rng: np.random.Generator, length: int) -> np.ndarray:
+    """A random walk whose steps drift (or not) and follow an AR(1) (momentum, or its
+    reverse), now and then with a weak season on top or growing geometrically."""
+    phi = rng.uniform(-0.3, 0.8) if rng.random() < 0.7 else 0.0
+    drift = rng.normal() * rng.choice([0.0, 0.1, 0.3, 1.0])
+    e = rng.normal(size=length + 50)
+    steps = np.zeros_like(e)
+    for i in range(1, len(e)):
+        steps[i] = phi * steps[i - 1] + e[i]
+    values = np.cumsum(steps[50:] + drift)
+    if rng.random() < 0.2:
+        t = np.arange(length)
+        values += values.std() * rng.uniform(0.05, 0.3) * np.sin(2 * np.pi * t / period(rng))
+    if rng.random() < 0.3:  # growing by a share of itself, as money and prices do
+        values = np.exp(values / max(1e-9, np.abs(values).max()) * rng.uniform(0.3, 2))
+    return rng.normal() * 10 ** rng.uniform(-1, 3) + values * 10 ** rng.uniform(-1, 2)
 
 
 def structural(rng: np.random.Generator, length: int) -> np.ndarray:
