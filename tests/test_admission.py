@@ -5,6 +5,7 @@ each client; a request counts by the work it asks for."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -154,20 +155,25 @@ def test_a_request_counts_by_the_work_it_asks_for():
 
 def test_the_server_sizes_the_policy(monkeypatch):
     """``visionplay serve`` sizes the process's one policy to the requests its cores run
-    side by side, each with the onnxruntime threads it is given."""
+    side by side, each with the onnxruntime threads it is given, and hands the GIL over
+    sooner than Python's default."""
+    from visionplay.admission import GIL_SWITCH_S
     from visionplay.cli.serve import share_the_cores
     from visionplay.inference import THREADS_ENV
 
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     monkeypatch.setenv(THREADS_ENV, "1")
-    before = ADMISSION.cores
+    before, switch = ADMISSION.cores, sys.getswitchinterval()
     try:
         share_the_cores(None)
         assert ADMISSION.cores == 8 and os.environ[THREADS_ENV] == "1"
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_S)
+        assert GIL_SWITCH_S < switch  # Python's default is longer
         share_the_cores(2)
         assert ADMISSION.cores == 4 and os.environ[THREADS_ENV] == "2"
     finally:
         ADMISSION.resize(before)
+        sys.setswitchinterval(switch)
 
 
 @pytest.fixture(scope="module")

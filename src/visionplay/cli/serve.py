@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..admission import ADMISSION, MOST_PER_CLIENT, STOPPING
+from ..admission import ADMISSION, MOST_PER_CLIENT, STOPPING, hand_over_sooner
 from ..errors import InvalidInputError, VisionplayError
 from ..inference import import_onnxruntime
 from ..locations import models_dirs
@@ -308,12 +308,14 @@ def share_the_cores(threads: int | None) -> None:
     one) and run as many requests side by side as that fills the cores: the admission
     policy the tabs and the REST routes share. One thread per request, requests side by
     side, serves more requests a second than two threads each (BENCHMARKS.md). Before any
-    model loads: sessions read their threads when they open."""
+    model loads: sessions read their threads when they open. And the GIL is handed over
+    sooner (:func:`visionplay.admission.hand_over_sooner`)."""
     from ..inference import THREADS_ENV, session_threads
 
     threads = threads or session_threads() or 1
     os.environ[THREADS_ENV] = str(threads)
     ADMISSION.resize(max(1, (os.cpu_count() or 1) // threads))
+    hand_over_sooner()
 
 
 def run_ray(args: argparse.Namespace, max_bytes: int, hosts: HostRule) -> int:

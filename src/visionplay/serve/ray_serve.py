@@ -61,6 +61,7 @@ class Models:
         # Through the module: Ray pickles this class whole, and the policy (its locks) is
         # the replica process's own.
         admission.ADMISSION.resize(concurrency)
+        admission.hand_over_sooner()
         if max_pixels is not None:
             os.environ[MAX_PIXELS_ENV] = str(max_pixels)
         folders = as_folders(settings.directory) or (Path.cwd(),)
