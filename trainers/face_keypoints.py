@@ -45,7 +45,7 @@ from visionplay.train.settings import (
     setting,
 )
 
-RECIPE = dict(arch="face_keypoints", epochs=150, batch_size=64, lr=2e-3, weight_decay=1e-4)
+RECIPE = dict(arch="face_keypoints", epochs=300, batch_size=64, lr=2e-3, weight_decay=1e-4)
 CONTEXT = 2.0  # training crops are cut, jittered, from crops this many times wider
 
 
