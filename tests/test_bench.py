@@ -336,3 +336,29 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
 
     save_report(report, tmp_path)
     assert json.loads((tmp_path / SUMMARY_NAME).read_text()) == summary
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/task") or os.geteuid() != 0,
+    reason="only root may raise a thread's priority, as Chromium does as root",
+)
+def test_the_browsers_threads_go_back_to_normal_priority():
+    """What Chromium does as root (a thread at a negative nice value) is undone while the
+    live part runs, and only for this process's children."""
+    from visionplay.bench.browser import at_normal_priority, raised_threads
+
+    code = "import os, time; os.setpriority(os.PRIO_PROCESS, 0, -5); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 10
+        while child.pid not in raised_threads(os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert raised_threads(os.getpid()) == [child.pid]
+        with at_normal_priority(every_s=0.05):
+            while raised_threads(os.getpid()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert raised_threads(os.getpid()) == []
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 0
+    finally:
+        child.kill()
+        child.wait()

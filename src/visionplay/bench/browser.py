@@ -26,7 +26,10 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,60 @@ def chromium_path() -> str | None:
         return bundled if os.path.exists(bundled) else None
     except Exception:  # no playwright, or no browser of its own
         return None
+
+
+def raised_threads(root: int) -> list[int]:
+    """The threads, among ``root``'s descendant processes, running above normal priority
+    (a negative nice value). Linux only (``/proc``); elsewhere none."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:  # "pid (name) state ppid ...": the name may hold spaces, so split after it
+            parents[int(entry.parent.name)] = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    raised = []
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor != root:
+            continue
+        for task in Path(f"/proc/{pid}/task").glob("[0-9]*"):
+            try:
+                if os.getpriority(os.PRIO_PROCESS, int(task.name)) < 0:
+                    raised.append(int(task.name))
+            except OSError:
+                continue
+    return raised
+
+
+@contextmanager
+def at_normal_priority(every_s: float = 0.5) -> Iterator[None]:
+    """Meanwhile, every thread this process's children (Chromium) raise above normal
+    priority is put back to it. Chromium raises its display threads (compositor, IO, video
+    frames) to nice -8 where it may: as root, as the bench runs here and in CI. A user's
+    Chromium may not, and the cameras the bench's pages stand in for are other machines,
+    not the server's own cores."""
+    if not Path("/proc/self/task").exists():
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every_s):
+            for thread in raised_threads(os.getpid()):
+                try:
+                    os.setpriority(os.PRIO_PROCESS, thread, 0)
+                except OSError:
+                    continue
+
+    watcher = threading.Thread(target=watch, name="normal-priority", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def missing_browser() -> str:

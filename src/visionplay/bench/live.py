@@ -61,7 +61,14 @@ from PIL import Image
 
 from ..errors import VisionplayError
 from ..faces import LEFT_EYE_OUTER, NUM_POINTS, RIGHT_EYE_OUTER, nme
-from .browser import CHROMIUM_ARGS, VIEWPORT, _static_js, chromium_path, missing_browser
+from .browser import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    _static_js,
+    at_normal_priority,
+    chromium_path,
+    missing_browser,
+)
 from .camera import CAMERA_SIZE, fake_camera_args, noisy, write_y4m
 from .mixed import probe
 from .server import free_port, start_server, stop_server
@@ -584,15 +591,16 @@ def bench_live(
                     return browser.new_context(viewport=VIEWPORT, permissions=["camera"])
 
                 try:
-                    for name in names:
-                        if no_view and name != "gradio_streaming":
-                            result[name] = {"skipped": no_view}
-                            continue
-                        try:
-                            result[name] = runs[name](context)
-                        except NoLiveView as error:
-                            no_view = str(error)
-                            result[name] = {"skipped": no_view}
+                    with at_normal_priority():
+                        for name in names:
+                            if no_view and name != "gradio_streaming":
+                                result[name] = {"skipped": no_view}
+                                continue
+                            try:
+                                result[name] = runs[name](context)
+                            except NoLiveView as error:
+                                no_view = str(error)
+                                result[name] = {"skipped": no_view}
                 finally:
                     browser.close()
         finally:
