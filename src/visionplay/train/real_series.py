@@ -61,8 +61,10 @@ def real_series() -> list[RealSeries]:
         RealSeries("nile", column(datasets.nile, "volume"), None, "yearly"),
         RealSeries("co2", co2[::4], 13, "every 4th week"),
         RealSeries("elnino", elnino, 12, "monthly"),
-        *(RealSeries(name, column(macro, name), 4, "quarterly") for name in quarterly),
-        *(RealSeries(name, column(macro, name), 4, "quarterly") for name in held_out_once),
+        *(
+            RealSeries(name, column(macro, name), 4, "quarterly")
+            for name in quarterly + held_out_once
+        ),
         *(
             RealSeries(f"inflation {name}", column(rates, name), 4, "quarterly, Germany")
             for name in ("Dp", "R")
@@ -77,17 +79,14 @@ def generated_series(seed: int = 2024, length: int = 160) -> list[RealSeries]:
     rng = np.random.default_rng(seed)
     t = np.arange(length)
 
-    def walk(drift: float = 0.0, momentum: float = 0.0) -> np.ndarray:
-        steps = np.zeros(length)
-        for i in range(1, length):
-            steps[i] = momentum * steps[i - 1] + rng.normal()
-        return 100 + np.cumsum(steps + drift)
-
     def ar1(phi: float) -> np.ndarray:
         x = np.zeros(length)
         for i in range(1, length):
             x[i] = phi * x[i - 1] + rng.normal()
-        return 50 + x
+        return x
+
+    def walk(drift: float = 0.0, momentum: float = 0.0) -> np.ndarray:
+        return 100 + np.cumsum(ar1(momentum) + drift)  # its steps are an AR(1)
 
     def seasonal(period: int, trend: float = 0.0) -> np.ndarray:
         shape = np.sin(2 * np.pi * t / period) + 0.5 * np.cos(4 * np.pi * t / period)
@@ -98,7 +97,7 @@ def generated_series(seed: int = 2024, length: int = 160) -> list[RealSeries]:
         RealSeries("random walk", walk(), None, "generated"),
         RealSeries("drifting walk", walk(drift=0.5), None, "generated"),
         RealSeries("walk with momentum", walk(momentum=0.6), None, "generated"),
-        RealSeries("AR(1), 0.8", ar1(0.8), None, "generated"),
+        RealSeries("AR(1), 0.8", 50 + ar1(0.8), None, "generated"),
         RealSeries("season of 12, noise", seasonal(12), 12, "generated"),
         RealSeries("season of 4, trend", seasonal(4, trend=0.05), 4, "generated"),
         RealSeries(
