@@ -150,12 +150,24 @@ def test_bench_drives_the_app(tmp_path, capsys):
 def test_bench_live_times_the_face_tabs_camera_view(data_dir):
     """The live part, tiny: a fake camera plays youtube-faces test frames to the Face tab's
     live view in Chromium, and the page's own figures come back."""
-    from visionplay.bench.live import FIRST_ANSWER_MS, POSITIONS, bench_live, format_live
+    from visionplay.bench.live import (
+        CLIP_FPS,
+        FIRST_ANSWER_MS,
+        POSITIONS,
+        bench_live,
+        format_live,
+        verdicts,
+    )
     from visionplay.bench.report import live_summary
     from visionplay.inference import models_dir
 
     result = bench_live(
-        models_dir(), seconds=1, parts=("face_live",), warmup_s=0.5, data_dir=data_dir
+        models_dir(),
+        seconds=1,
+        parts=("face_live", "replayed_cameras"),
+        cameras=2,
+        warmup_s=0.5,
+        data_dir=data_dir,
     )
     if "skipped" in result:  # no Playwright or Chromium (the face data is there: data_dir)
         if os.environ.get("VISIONPLAY_REQUIRE_BROWSER") == "1":
@@ -171,7 +183,16 @@ def test_bench_live_times_the_face_tabs_camera_view(data_dir):
     assert live["answers_scored"] > 0 and 1 <= live["faces_seen"] <= len(POSITIONS)
     assert 0 < live["nme"] < 0.5
     assert live_summary(result)["face_live"]["answers_per_s"] == live["answers_per_s"]
-    assert "Face tab's live view:" in "\n".join(format_live(result))
+    # Two cameras replayed by HTTP clients, as the page drives the server: each answered,
+    # no faster than the clip's frames come, the probe beside them answered every time.
+    replayed = result["replayed_cameras"]
+    assert replayed["cameras"] == 2 and len(replayed["answers_per_s"]) == 2
+    assert 0 < replayed["min_answers_per_s"] <= CLIP_FPS + 1
+    assert 0 < replayed["p50_ms"] <= replayed["p95_ms"]
+    assert replayed["probe"]["requests"] > 0 and replayed["probe"]["errors"] == 0
+    printed = "\n".join(format_live(result))
+    assert "Face tab's live view:" in printed and "replayed by HTTP clients" in printed
+    assert {"answers_per_s", "replayed_camera_answers_per_s"} <= set(verdicts(result))
 
 
 def test_the_app_starts_without_torch():
@@ -276,8 +297,21 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
         "targets": {"answers_per_s": 25.0},
         "face_live": {**camera, "max_ms": 99.0, "nme": 0.05, "answers_scored": 30},
         "gradio_streaming": {"stream_every_s": 0.0333, "updates": 40, "updates_per_s": 4.0},
-        "cameras": {"cameras": 2, "pages": [camera, camera], "min_answers_per_s": 12.0},
+        "cameras": {
+            "cameras": 2,
+            "pages": [camera, camera],
+            "answers_per_s": [12.0, 12.0],
+            "min_answers_per_s": 12.0,
+        },
         "still": {"skipped": "the Face tab has no live view"},
+        "replayed_cameras": {
+            "cameras": 2,
+            "answers_per_s": [14.0, 13.0],
+            "min_answers_per_s": 13.0,
+            "p50_ms": 70.0,
+            "p95_ms": 100.0,
+            "probe": {"requests": 100, "errors": 0, "p50_ms": 15.0, "p95_ms": 20.0, "max_ms": 30},
+        },
     }
     summary = summarize(report)
     assert summary["live"] == {
@@ -293,6 +327,16 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
         "gradio_streaming": {"stream_every_s": 0.0333, "updates_per_s": 4.0},
         "cameras": {"cameras": 2, "answers_per_s": [12.0, 12.0], "min_answers_per_s": 12.0},
         "still": {"skipped": "the Face tab has no live view"},
+        "replayed_cameras": {
+            "cameras": 2,
+            "answers_per_s": [14.0, 13.0],
+            "min_answers_per_s": 13.0,
+            "p50_ms": 70.0,
+            "p95_ms": 100.0,
+            "probe_p50_ms": 15.0,
+            "probe_p95_ms": 20.0,
+            "probe_errors": 0,
+        },
     }
     assert summary["date"] == report["date"]
     assert summary["command"] == (

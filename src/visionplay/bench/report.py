@@ -333,20 +333,21 @@ def live_summary(live: dict[str, Any]) -> dict[str, Any]:
         "still": ("answers_per_s", "jitter_pct", "jitter_max_pct"),
         "gradio_streaming": ("stream_every_s", "updates_per_s", "p50_ms", "p95_ms"),
         "cameras": (),
+        "replayed_cameras": (),
     }
     summary: dict[str, Any] = {"seconds": live["seconds"], "targets": live["targets"]}
     for part, keys in keep.items():
         if part in live:
             keys = ("skipped", *keys)
             summary[part] = {key: live[part][key] for key in keys if key in live[part]}
-    if (cameras := live.get("cameras")) and "skipped" not in cameras:
-        summary["cameras"] = {
-            "cameras": cameras["cameras"],
-            "answers_per_s": [page["answers_per_s"] for page in cameras["pages"]],
-            "min_answers_per_s": cameras["min_answers_per_s"],
-        }
+    for part in ("cameras", "replayed_cameras"):
+        cameras = live.get(part)
+        if not cameras or "skipped" in cameras:
+            continue
+        keys = ("cameras", "answers_per_s", "min_answers_per_s", "p50_ms", "p95_ms")
+        summary[part] = {key: cameras[key] for key in keys if key in cameras}
         if probed := cameras.get("probe"):
-            summary["cameras"] |= {
+            summary[part] |= {
                 "probe_p50_ms": probed["p50_ms"],
                 "probe_p95_ms": probed["p95_ms"],
                 "probe_errors": probed["errors"],

@@ -75,7 +75,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=DEFAULT_LIVE_S,
         metavar="SECONDS",
         help="seconds of each of the live part's runs: the Face tab's live camera view in "
-        "Chromium (a fake camera), four at once, and Gradio's webcam streaming; 0 skips it",
+        "Chromium (a fake camera), four at once, four replayed by HTTP clients, and Gradio's "
+        "webcam streaming; 0 skips it",
     )
     parser.add_argument(
         "--drawings",
