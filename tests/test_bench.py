@@ -291,6 +291,13 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
         },
     }
     camera = {"answers": 30, "answers_per_s": 12.0, "p50_ms": 60.0, "p95_ms": 90.0}
+    replayed = {
+        "cameras": 2,
+        "answers_per_s": [14.0, 13.0],
+        "min_answers_per_s": 13.0,
+        "p50_ms": 70.0,
+        "p95_ms": 100.0,
+    }
     report["live"] = {
         "seconds": 10,
         "clip": {},
@@ -305,11 +312,7 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
         },
         "still": {"skipped": "the Face tab has no live view"},
         "replayed_cameras": {
-            "cameras": 2,
-            "answers_per_s": [14.0, 13.0],
-            "min_answers_per_s": 13.0,
-            "p50_ms": 70.0,
-            "p95_ms": 100.0,
+            **replayed,
             "probe": {"requests": 100, "errors": 0, "p50_ms": 15.0, "p95_ms": 20.0, "max_ms": 30},
         },
     }
@@ -328,11 +331,7 @@ def test_the_summary_copies_the_headline_figures(tmp_path):
         "cameras": {"cameras": 2, "answers_per_s": [12.0, 12.0], "min_answers_per_s": 12.0},
         "still": {"skipped": "the Face tab has no live view"},
         "replayed_cameras": {
-            "cameras": 2,
-            "answers_per_s": [14.0, 13.0],
-            "min_answers_per_s": 13.0,
-            "p50_ms": 70.0,
-            "p95_ms": 100.0,
+            **replayed,
             "probe_p50_ms": 15.0,
             "probe_p95_ms": 20.0,
             "probe_errors": 0,
