@@ -609,8 +609,8 @@ def replayed_cameras(
 
 # The parts, in the order they run: the first three on the moving clip, one Chromium; the
 # still clip in a second (the fake camera is the browser's); then the replayed cameras.
-PARTS = ("face_live", "gradio_streaming", "cameras", "still", "replayed_cameras")
-IN_BROWSERS = (("moving", PARTS[:3]), ("still", PARTS[3:4]))
+IN_BROWSERS = (("moving", ("face_live", "gradio_streaming", "cameras")), ("still", ("still",)))
+PARTS = (*(name for _, names in IN_BROWSERS for name in names), "replayed_cameras")
 
 
 def bench_live(
